@@ -1,0 +1,423 @@
+//! The breaker's state machine.
+//!
+//! Hot paths are lock-free: admission is a load (closed) or a compare-and-swap (half-open,
+//! and the open → half-open step); a success on a closed breaker with nothing to forget is
+//! a load and no write. Transitions that must publish more than the state word (the time
+//! an open breaker reopens, cleared counters) take `transition`, a mutex that is never held
+//! across a user's call, and write that data *before* the state word is published with
+//! `Release`, so anyone who sees the new state with `Acquire` sees its data.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::time::Duration;
+
+use super::trip::{Trip, TripPolicy};
+use super::word::{MAX_PROBES, Phase, Word};
+use crate::clock::{Clock, Nanos, SystemClock};
+use crate::error::{CircuitOpen, Name, Rejection};
+
+/// Everything that configures one breaker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// When a closed breaker opens.
+    pub trip: TripPolicy,
+    /// How long it stays open before admitting probes.
+    pub open_for: Duration,
+    /// Probes admitted while half-open, in all.
+    pub half_open_probes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            trip: TripPolicy::Consecutive { threshold: 5 },
+            open_for: Duration::from_secs(30),
+            half_open_probes: 1,
+        }
+    }
+}
+
+/// The state of a breaker as a user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BreakerState {
+    /// Calls pass; outcomes are counted.
+    Closed,
+    /// Calls are rejected with [`CircuitOpen`] without running the body.
+    Open,
+    /// A bounded number of probe calls pass; they decide whether it closes or reopens.
+    HalfOpen,
+}
+
+impl std::fmt::Display for BreakerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        })
+    }
+}
+
+#[derive(Debug)]
+/// One circuit breaker (see the module docs).
+pub struct Core<C: Clock = SystemClock> {
+    name: Name,
+    config: Config,
+    probes: u32,
+    state: AtomicU64,
+    /// When an open breaker admits probes. Written only while the state is not `Open`
+    /// (under `transition`), read only by whoever saw `Open`.
+    open_until: AtomicU64,
+    trip: Trip,
+    transition: Mutex<()>,
+    clock: C,
+}
+
+/// The right to run one call, handed out by [`Core::try_acquire`]. Dropped without an
+/// outcome it releases what it holds and records nothing, unless the thread is panicking,
+/// which counts as a failure.
+#[must_use = "a permit records the call's outcome; dropping it records nothing"]
+#[derive(Debug)]
+pub struct Permit<'a, C: Clock = SystemClock> {
+    core: &'a Core<C>,
+    generation: u32,
+    probe: bool,
+    armed: bool,
+}
+
+impl<C: Clock> Core<C> {
+    pub(crate) fn with_clock(name: Name, config: Config, clock: C) -> Self {
+        let probes = config.half_open_probes.clamp(1, MAX_PROBES);
+        Core {
+            name,
+            probes,
+            state: AtomicU64::new(Word::closed(0).0),
+            open_until: AtomicU64::new(0),
+            trip: Trip::new(config.trip),
+            transition: Mutex::new(()),
+            config: Config {
+                half_open_probes: probes,
+                ..config
+            },
+            clock,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn load(&self) -> Word {
+        Word(self.state.load(Acquire))
+    }
+
+    fn cas(&self, current: Word, new: Word) -> Result<(), Word> {
+        self.state
+            .compare_exchange(current.0, new.0, AcqRel, Acquire)
+            .map(drop)
+            .map_err(Word)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn word(&self) -> Word {
+        self.load()
+    }
+
+    pub(crate) fn state(&self) -> BreakerState {
+        match self.load().phase() {
+            Phase::Closed => BreakerState::Closed,
+            Phase::Open | Phase::Forced => BreakerState::Open,
+            Phase::HalfOpen => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Admits a call or rejects it.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_, C>, CircuitOpen> {
+        let mut word = self.load();
+        loop {
+            let generation = word.generation();
+            match word.phase() {
+                Phase::Closed => return Ok(self.permit(generation, false)),
+                Phase::HalfOpen => {
+                    if word.admitted() >= self.probes {
+                        return Err(self.rejection(Duration::ZERO, Rejection::ProbesBusy));
+                    }
+                    let next = Word::half_open(generation, word.admitted() + 1, word.succeeded());
+                    match self.cas(word, next) {
+                        Ok(()) => return Ok(self.permit(generation, true)),
+                        Err(current) => word = current,
+                    }
+                }
+                Phase::Open => {
+                    let now = self.clock.now();
+                    let until = Nanos(self.open_until.load(Relaxed));
+                    if now < until {
+                        return Err(self.rejection(until.saturating_sub(now), Rejection::Open));
+                    }
+                    // `open_for` is over: whoever moves the breaker to half-open takes the
+                    // first probe slot in the same step.
+                    let next = Word::half_open(generation.wrapping_add(1), 1, 0);
+                    match self.cas(word, next) {
+                        Ok(()) => {
+                            self.announce(BreakerState::Open, BreakerState::HalfOpen);
+                            return Ok(self.permit(next.generation(), true));
+                        }
+                        Err(current) => word = current,
+                    }
+                }
+                Phase::Forced => return Err(self.rejection(Duration::MAX, Rejection::Forced)),
+            }
+        }
+    }
+
+    fn permit(&self, generation: u32, probe: bool) -> Permit<'_, C> {
+        Permit {
+            core: self,
+            generation,
+            probe,
+            armed: true,
+        }
+    }
+
+    #[cold]
+    fn rejection(&self, retry_after: Duration, why: Rejection) -> CircuitOpen {
+        CircuitOpen::new(self.name.clone(), retry_after, why)
+    }
+
+    fn on_success(&self, generation: u32, probe: bool) {
+        if probe {
+            return self.probe_succeeded(generation);
+        }
+        match &self.trip {
+            Trip::Consecutive { .. } => {
+                // Reads shared memory and writes nothing unless a run of failures is to be
+                // forgotten.
+                let mut word = self.load();
+                while word.is(Phase::Closed, generation) && word.failures() != 0 {
+                    match self.cas(word, word.with_failures(0)) {
+                        Ok(()) => return,
+                        Err(current) => word = current,
+                    }
+                }
+            }
+            Trip::Count(_) => {}
+            Trip::Rate(window) => {
+                if self.load().is(Phase::Closed, generation) {
+                    window.record(self.clock.now(), false);
+                }
+            }
+        }
+    }
+
+    fn on_failure(&self, generation: u32, probe: bool) {
+        if probe {
+            return self.trip_open(Phase::HalfOpen, generation);
+        }
+        let trips = match &self.trip {
+            Trip::Consecutive { threshold } => {
+                let mut word = self.load();
+                loop {
+                    if !word.is(Phase::Closed, generation) {
+                        return;
+                    }
+                    let failures = word.failures().saturating_add(1);
+                    if failures >= *threshold {
+                        break true;
+                    }
+                    match self.cas(word, word.with_failures(failures)) {
+                        Ok(()) => return,
+                        Err(current) => word = current,
+                    }
+                }
+            }
+            Trip::Count(window) => {
+                self.load().is(Phase::Closed, generation) && window.record_failure(self.clock.now())
+            }
+            Trip::Rate(window) => {
+                self.load().is(Phase::Closed, generation) && window.record(self.clock.now(), true)
+            }
+        };
+        if trips {
+            self.trip_open(Phase::Closed, generation);
+        }
+    }
+
+    /// A probe that ended without counting (cancelled, or an error `failure_if` ignores)
+    /// hands its slot back.
+    fn on_release(&self, generation: u32, probe: bool) {
+        if !probe {
+            return;
+        }
+        let mut word = self.load();
+        while word.is(Phase::HalfOpen, generation) && word.admitted() > word.succeeded() {
+            let next = Word::half_open(generation, word.admitted() - 1, word.succeeded());
+            match self.cas(word, next) {
+                Ok(()) => return,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // No user code runs under this lock, so it cannot be poisoned by one; take it
+        // regardless rather than panic.
+        self.transition
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Opens the breaker if it is still in `phase` of `generation`.
+    fn trip_open(&self, phase: Phase, generation: u32) {
+        let _guard = self.lock();
+        let mut word = self.load();
+        while word.is(phase, generation) {
+            let until = self.clock.now().saturating_add(self.config.open_for);
+            self.open_until.store(until.0, Relaxed);
+            match self.cas(word, Word::open(generation.wrapping_add(1))) {
+                Ok(()) => {
+                    let from = if phase == Phase::Closed {
+                        BreakerState::Closed
+                    } else {
+                        BreakerState::HalfOpen
+                    };
+                    self.announce(from, BreakerState::Open);
+                    return;
+                }
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    fn probe_succeeded(&self, generation: u32) {
+        let _guard = self.lock();
+        let mut word = self.load();
+        while word.is(Phase::HalfOpen, generation) {
+            let succeeded = word.succeeded() + 1;
+            if succeeded >= self.probes {
+                self.trip.clear();
+                match self.cas(word, Word::closed(generation.wrapping_add(1))) {
+                    Ok(()) => return self.announce(BreakerState::HalfOpen, BreakerState::Closed),
+                    Err(current) => word = current,
+                }
+            } else {
+                let next = Word::half_open(generation, word.admitted(), succeeded);
+                match self.cas(word, next) {
+                    Ok(()) => return,
+                    Err(current) => word = current,
+                }
+            }
+        }
+    }
+
+    /// Back to closed with every count cleared.
+    pub(crate) fn reset(&self) {
+        let _guard = self.lock();
+        self.trip.clear();
+        let old = self.swap_phase(Word::closed);
+        if old.phase() != Phase::Closed {
+            self.announce(public(old.phase()), BreakerState::Closed);
+        }
+    }
+
+    /// Open until [`reset`](Self::reset).
+    pub(crate) fn force_open(&self) {
+        let _guard = self.lock();
+        let old = self.swap_phase(Word::forced);
+        if old.phase() != Phase::Forced {
+            self.announce(public(old.phase()), BreakerState::Open);
+        }
+    }
+
+    fn swap_phase(&self, make: fn(u32) -> Word) -> Word {
+        let mut word = self.load();
+        loop {
+            match self.cas(word, make(word.generation().wrapping_add(1))) {
+                Ok(()) => return word,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// Every transition is a `tracing` event, target `steadfast`; opening is a warning.
+    #[cold]
+    fn announce(&self, from: BreakerState, to: BreakerState) {
+        let breaker = self.name();
+        match to {
+            BreakerState::Open => tracing::warn!(
+                target: "steadfast",
+                breaker,
+                %from,
+                %to,
+                open_for = ?self.config.open_for,
+                "circuit breaker `{breaker}` opened"
+            ),
+            BreakerState::HalfOpen => tracing::info!(
+                target: "steadfast",
+                breaker,
+                %from,
+                %to,
+                probes = self.probes,
+                "circuit breaker `{breaker}` is half-open"
+            ),
+            BreakerState::Closed => tracing::info!(
+                target: "steadfast",
+                breaker,
+                %from,
+                %to,
+                "circuit breaker `{breaker}` closed"
+            ),
+        }
+    }
+}
+
+fn public(phase: Phase) -> BreakerState {
+    match phase {
+        Phase::Closed => BreakerState::Closed,
+        Phase::Open | Phase::Forced => BreakerState::Open,
+        Phase::HalfOpen => BreakerState::HalfOpen,
+    }
+}
+
+impl<C: Clock> Permit<'_, C> {
+    /// The call succeeded.
+    #[inline]
+    pub fn success(mut self) {
+        self.armed = false;
+        self.core.on_success(self.generation, self.probe);
+    }
+
+    /// The call failed.
+    pub fn failure(mut self) {
+        self.armed = false;
+        self.core.on_failure(self.generation, self.probe);
+    }
+
+    /// The call ended in an error that does not count either way.
+    pub fn ignore(mut self) {
+        self.armed = false;
+        self.core.on_release(self.generation, self.probe);
+    }
+}
+
+impl<C: Clock> Drop for Permit<'_, C> {
+    fn drop(&mut self) {
+        if self.armed {
+            if std::thread::panicking() {
+                self.core.on_failure(self.generation, self.probe);
+            } else {
+                self.core.on_release(self.generation, self.probe);
+            }
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn new(name: Name, config: Config) -> Self {
+        Core::with_clock(name, config, SystemClock)
+    }
+}

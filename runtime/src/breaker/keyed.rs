@@ -1,0 +1,228 @@
+//! One breaker per key (`#[circuit_breaker(key = host)]`), in bounded memory.
+//!
+//! The breakers of one function live in a map of at most `capacity` entries (1,024 by
+//! default). When a new key arrives at a full map, idle closed breakers are evicted (idle:
+//! no call in flight and no [`Breaker`] handle held) in the order of a CLOCK sweep, so the
+//! ones not used since the last sweep go first, until the map is down to 7/8 of capacity.
+//! Open and half-open breakers are never evicted: they hold the knowledge that a key is
+//! failing. If every entry is open, half-open or busy, the call for the new key runs under
+//! a fresh breaker that is not kept (fail-open), and a warning says so.
+
+use std::any::Any;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use super::Breaker;
+use super::core::{BreakerState, Core};
+use super::registry::{BreakerSpec, register_keyed};
+use crate::error::Name;
+
+/// A type that can select a breaker with `key = …`: anything `Hash + Eq + Debug` that can
+/// be turned into an owned, `'static` value (`str`, `String`, integers, your own `Clone`
+/// types). The `Debug` form names the breaker: `module::f["db-1"]`.
+pub trait BreakerKey: Hash + Eq + Debug {
+    /// The form kept in the map.
+    type Owned: Borrow<Self> + Hash + Eq + Debug + Send + Sync + 'static;
+    /// Makes the owned form.
+    fn to_owned_key(&self) -> Self::Owned;
+}
+
+impl<T> BreakerKey for T
+where
+    T: ?Sized + ToOwned + Hash + Eq + Debug,
+    T::Owned: Hash + Eq + Debug + Send + Sync + 'static,
+{
+    type Owned = T::Owned;
+    fn to_owned_key(&self) -> T::Owned {
+        self.to_owned()
+    }
+}
+
+struct Entry {
+    key: Box<dyn Any + Send + Sync>,
+    core: Arc<Core>,
+    touched: AtomicBool,
+}
+
+/// The per-key breakers of one function.
+pub struct KeyedBreakers {
+    spec: BreakerSpec,
+    capacity: usize,
+    hasher: RandomState,
+    map: RwLock<HashMap<u64, Vec<Entry>>>,
+}
+
+impl Debug for KeyedBreakers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedBreakers")
+            .field("name", &self.spec.name)
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl KeyedBreakers {
+    pub(crate) fn new(spec: BreakerSpec, capacity: usize) -> Self {
+        KeyedBreakers {
+            spec,
+            capacity: capacity.max(1),
+            hasher: RandomState::new(),
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// How many breakers it holds now.
+    pub fn len(&self) -> usize {
+        self.read().values().map(Vec::len).sum()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most it will hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Vec<Entry>>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The breaker for `key`, made on first use.
+    pub fn get<K: ?Sized + BreakerKey>(&self, key: &K) -> Arc<Core> {
+        let hash = self.hasher.hash_one(key);
+        let matches = |entry: &Entry| {
+            entry
+                .key
+                .downcast_ref::<K::Owned>()
+                .is_some_and(|owned| owned.borrow() == key)
+        };
+        if let Some(entry) = self
+            .read()
+            .get(&hash)
+            .and_then(|b| b.iter().find(|e| matches(e)))
+        {
+            if !entry.touched.load(Relaxed) {
+                entry.touched.store(true, Relaxed);
+            }
+            return entry.core.clone();
+        }
+
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
+            return entry.core.clone();
+        }
+        let name = Name::Shared(format!("{}[{key:?}]", self.spec.name).into());
+        let core = Arc::new(Core::new(name, self.spec.config));
+        let mut len: usize = map.values().map(Vec::len).sum();
+        if len >= self.capacity {
+            len = evict(&mut map, self.capacity - self.capacity / 8);
+        }
+        if len >= self.capacity {
+            tracing::warn!(
+                target: "steadfast",
+                breaker = self.spec.name,
+                capacity = self.capacity,
+                "every per-key breaker of `{}` is open, half-open or in use; the call for {key:?} runs under a breaker that is not kept",
+                self.spec.name,
+            );
+            return core;
+        }
+        map.entry(hash).or_default().push(Entry {
+            key: Box::new(key.to_owned_key()),
+            core: core.clone(),
+            touched: AtomicBool::new(true),
+        });
+        core
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<Breaker> {
+        self.read()
+            .values()
+            .flatten()
+            .find(|e| e.core.name() == name)
+            .map(|e| Breaker(e.core.clone()))
+    }
+
+    pub(crate) fn collect_into(&self, out: &mut Vec<Breaker>) {
+        out.extend(
+            self.read()
+                .values()
+                .flatten()
+                .map(|e| Breaker(e.core.clone())),
+        );
+    }
+}
+
+/// A CLOCK sweep: evicts idle closed breakers not touched since the last sweep, then, if
+/// that was not enough, the other idle closed ones, until `target` remain. Returns the
+/// number left.
+fn evict(map: &mut HashMap<u64, Vec<Entry>>, target: usize) -> usize {
+    let mut len: usize = map.values().map(Vec::len).sum();
+    let evictable =
+        |e: &Entry| e.core.state() == BreakerState::Closed && Arc::strong_count(&e.core) == 1;
+    for second_chance in [false, true] {
+        for bucket in map.values_mut() {
+            bucket.retain(|e| {
+                if len <= target || !evictable(e) {
+                    return true;
+                }
+                if !second_chance && e.touched.swap(false, Relaxed) {
+                    return true;
+                }
+                len -= 1;
+                false
+            });
+        }
+        if len <= target {
+            break;
+        }
+    }
+    map.retain(|_, bucket| !bucket.is_empty());
+    len
+}
+
+/// The `static` behind a function with `key = …`.
+#[derive(Debug)]
+pub struct KeyedSlot(OnceLock<KeyedBreakers>);
+
+impl KeyedSlot {
+    /// An empty slot, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        KeyedSlot(OnceLock::new())
+    }
+
+    /// The function's per-key breakers, made and registered on first use.
+    #[inline]
+    pub fn get_or_init(
+        &'static self,
+        spec: impl FnOnce() -> (BreakerSpec, usize),
+    ) -> &'static KeyedBreakers {
+        if let Some(keyed) = self.0.get() {
+            return keyed;
+        }
+        self.init(spec)
+    }
+
+    #[cold]
+    fn init(&'static self, spec: impl FnOnce() -> (BreakerSpec, usize)) -> &'static KeyedBreakers {
+        let mut fresh = false;
+        let keyed = self.0.get_or_init(|| {
+            fresh = true;
+            let (spec, capacity) = spec();
+            KeyedBreakers::new(spec, capacity)
+        });
+        if fresh {
+            register_keyed(keyed);
+        }
+        keyed
+    }
+}

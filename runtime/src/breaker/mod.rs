@@ -1,0 +1,83 @@
+//! Circuit breakers: the state machine, the registry, and per-key breakers.
+
+mod core;
+mod keyed;
+mod registry;
+mod trip;
+mod word;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use self::core::{BreakerState, Config};
+pub use self::keyed::{BreakerKey, KeyedBreakers};
+pub use self::registry::{breaker, breakers};
+pub use self::trip::TripPolicy;
+
+pub use self::core::{Core, Permit};
+pub use self::keyed::KeyedSlot;
+pub use self::registry::BreakerSpec;
+pub(crate) use self::registry::register;
+
+/// A handle on a registered circuit breaker; cheap to clone.
+///
+/// Get one with [`steadfast::breaker`](crate::breaker) or
+/// [`steadfast::breakers`](crate::breakers). A breaker is registered when its function is
+/// first called.
+///
+/// ```
+/// use steadfast::{BreakerState, CircuitOpen, circuit_breaker};
+///
+/// #[circuit_breaker(name = "ledger")]
+/// fn post_entry() -> Result<(), CircuitOpen> {
+///     Ok(())
+/// }
+///
+/// post_entry().unwrap();
+/// let ledger = steadfast::breaker("ledger").unwrap();
+/// assert_eq!(ledger.state(), BreakerState::Closed);
+///
+/// ledger.force_open(); // e.g. during maintenance
+/// assert!(post_entry().is_err());
+/// ledger.reset();
+/// assert!(post_entry().is_ok());
+/// ```
+#[derive(Clone)]
+pub struct Breaker(pub(crate) Arc<Core>);
+
+impl Breaker {
+    /// Its name: `name = "…"`, or `module::path::function` by default; a per-key breaker
+    /// adds its key, as in `fleet::ping["db-1"]`.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Closed, open or half-open. A breaker held by [`force_open`](Self::force_open) is
+    /// `Open`.
+    pub fn state(&self) -> BreakerState {
+        self.0.state()
+    }
+
+    /// Rejects every call until [`reset`](Self::reset).
+    pub fn force_open(&self) {
+        self.0.force_open();
+    }
+
+    /// Back to `Closed`, with every count cleared.
+    pub fn reset(&self) {
+        self.0.reset();
+    }
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .field("config", self.0.config())
+            .finish()
+    }
+}

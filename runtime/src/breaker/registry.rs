@@ -1,0 +1,113 @@
+//! Every breaker of the process, by name.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use super::Breaker;
+use super::core::{Config, Core};
+use super::keyed::KeyedBreakers;
+use crate::error::Name;
+
+/// What a decorated function knows about its breaker at compile time.
+#[derive(Debug, Clone, Copy)]
+pub struct BreakerSpec {
+    /// `name = "…"`, or `module_path!()::fn_name`.
+    pub name: &'static str,
+    /// True when the name was given with `name = "…"`: functions that give the same name
+    /// share one breaker. Default names are never shared.
+    pub named: bool,
+    /// Its configuration.
+    pub config: Config,
+}
+
+#[derive(Default)]
+struct Registry {
+    single: Vec<(bool, Arc<Core>)>,
+    keyed: Vec<&'static KeyedBreakers>,
+}
+
+fn registry() -> MutexGuard<'static, Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The breaker of a function without `key`: shared with every other function that named
+/// it the same, or new.
+pub(crate) fn register(spec: BreakerSpec) -> Arc<Core> {
+    let mut registry = registry();
+    if spec.named {
+        if let Some((_, core)) = registry
+            .single
+            .iter()
+            .find(|(named, core)| *named && core.name() == spec.name)
+        {
+            if *core.config() != spec.config {
+                tracing::warn!(
+                    target: "steadfast",
+                    breaker = spec.name,
+                    "functions sharing circuit breaker `{}` configure it differently; the first one called wins ({:?})",
+                    spec.name,
+                    core.config(),
+                );
+            }
+            return core.clone();
+        }
+    }
+    let taken = |name: &str| registry.single.iter().any(|(_, c)| c.name() == name);
+    let name = if taken(spec.name) {
+        // Two unnamed methods of the same name in one module: keep them apart.
+        let unique = (2..)
+            .map(|n| format!("{}#{n}", spec.name))
+            .find(|candidate| !taken(candidate))
+            .unwrap_or_default();
+        Name::Shared(unique.into())
+    } else {
+        Name::Static(spec.name)
+    };
+    let core = Arc::new(Core::new(name, spec.config));
+    registry.single.push((spec.named, core.clone()));
+    core
+}
+
+pub(crate) fn register_keyed(keyed: &'static KeyedBreakers) {
+    registry().keyed.push(keyed);
+}
+
+/// The registered breaker of this name, if its function has been called.
+///
+/// ```
+/// # #[steadfast::circuit_breaker(name = "search")] fn search() -> Result<(), steadfast::CircuitOpen> { Ok(()) }
+/// search().unwrap();
+/// let b = steadfast::breaker("search").expect("registered on first call");
+/// assert_eq!(b.name(), "search");
+/// assert!(steadfast::breaker("no-such-breaker").is_none());
+/// ```
+pub fn breaker(name: &str) -> Option<Breaker> {
+    let registry = registry();
+    if let Some((_, core)) = registry.single.iter().find(|(_, c)| c.name() == name) {
+        return Some(Breaker(core.clone()));
+    }
+    registry.keyed.iter().find_map(|keyed| keyed.find(name))
+}
+
+/// Every registered breaker, per-key ones included, in the order they were registered.
+///
+/// ```
+/// for b in steadfast::breakers() {
+///     println!("{}: {}", b.name(), b.state());
+/// }
+/// ```
+pub fn breakers() -> Vec<Breaker> {
+    let registry = registry();
+    let mut all: Vec<Breaker> = registry
+        .single
+        .iter()
+        .map(|(_, core)| Breaker(core.clone()))
+        .collect();
+    for keyed in &registry.keyed {
+        keyed.collect_into(&mut all);
+    }
+    all
+}

@@ -1,0 +1,262 @@
+//! When a closed breaker opens: the three modes of `#[circuit_breaker]`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::clock::{Nanos, duration_nanos};
+
+/// How a closed breaker decides to open, as configured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TripPolicy {
+    /// `failure_threshold` consecutive failures.
+    Consecutive {
+        /// Failures in a row that open the breaker.
+        threshold: u32,
+    },
+    /// `failure_threshold` failures within any `window`.
+    Count {
+        /// Failures that open the breaker.
+        threshold: u32,
+        /// The span they must fall within.
+        window: Duration,
+    },
+    /// A failure rate of at least `rate` over the last `window`, once `minimum_calls`
+    /// were seen in it.
+    Rate {
+        /// Failures / calls, in (0, 1].
+        rate: f64,
+        /// Calls the window must hold before the rate counts.
+        minimum_calls: u32,
+        /// The sliding window.
+        window: Duration,
+    },
+}
+
+/// The live counters of a [`TripPolicy`].
+#[derive(Debug)]
+pub(crate) enum Trip {
+    /// Counted in the breaker's state word itself.
+    Consecutive {
+        threshold: u32,
+    },
+    Count(CountWindow),
+    Rate(RateWindow),
+}
+
+impl Trip {
+    pub(crate) fn new(policy: TripPolicy) -> Trip {
+        match policy {
+            TripPolicy::Consecutive { threshold } => Trip::Consecutive {
+                threshold: threshold.max(1),
+            },
+            TripPolicy::Count { threshold, window } => {
+                Trip::Count(CountWindow::new(threshold.max(1), window))
+            }
+            TripPolicy::Rate {
+                rate,
+                minimum_calls,
+                window,
+            } => Trip::Rate(RateWindow::new(rate, minimum_calls, window)),
+        }
+    }
+
+    /// Forget every count; called before the breaker is published as closed.
+    pub(crate) fn clear(&self) {
+        match self {
+            Trip::Consecutive { .. } => {}
+            Trip::Count(w) => w.clear(),
+            Trip::Rate(w) => w.clear(),
+        }
+    }
+}
+
+/// `threshold` failures within any `window`, exactly: the breaker keeps the times of the
+/// last `threshold - 1` failures in a ring, and a failure opens it when the one
+/// `threshold - 1` failures back is no older than `window`.
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    window: u64,
+    /// Failure times + 1 (0 = empty slot).
+    ring: Box<[AtomicU64]>,
+    head: AtomicU64,
+}
+
+impl CountWindow {
+    fn new(threshold: u32, window: Duration) -> Self {
+        let slots = threshold.saturating_sub(1) as usize;
+        CountWindow {
+            window: duration_nanos(window),
+            ring: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            head: AtomicU64::new(0),
+        }
+    }
+
+    /// Records a failure at `now`; true when it makes `threshold` within the window.
+    pub(crate) fn record_failure(&self, now: Nanos) -> bool {
+        let slots = self.ring.len() as u64;
+        if slots == 0 {
+            return true; // threshold 1
+        }
+        let i = self.head.fetch_add(1, Relaxed);
+        // The slot this failure takes held the failure `threshold - 1` failures ago.
+        let oldest = self.ring[(i % slots) as usize].swap(now.0.saturating_add(1), Relaxed);
+        oldest != 0 && now.0.saturating_sub(oldest - 1) <= self.window
+    }
+
+    fn clear(&self) {
+        for slot in &*self.ring {
+            slot.store(0, Relaxed);
+        }
+        self.head.store(0, Relaxed);
+    }
+}
+
+/// Buckets of the sliding window of the failure-rate mode. The window slides one bucket
+/// (a tenth of it) at a time.
+pub(crate) const BUCKETS: usize = 10;
+
+/// Calls and failures over a sliding window, in [`BUCKETS`] buckets. Each bucket counter
+/// is one word, `epoch << 32 | count`, so a bucket that comes round again is reset by the
+/// same compare-and-swap that counts in it.
+#[derive(Debug)]
+pub(crate) struct RateWindow {
+    rate: f64,
+    minimum_calls: u64,
+    bucket_len: u64,
+    calls: [AtomicU64; BUCKETS],
+    failures: [AtomicU64; BUCKETS],
+}
+
+impl RateWindow {
+    fn new(rate: f64, minimum_calls: u32, window: Duration) -> Self {
+        RateWindow {
+            rate: if rate.is_nan() {
+                1.0
+            } else {
+                rate.clamp(f64::MIN_POSITIVE, 1.0)
+            },
+            minimum_calls: u64::from(minimum_calls.max(1)),
+            bucket_len: (duration_nanos(window) / BUCKETS as u64).max(1),
+            calls: Default::default(),
+            failures: Default::default(),
+        }
+    }
+
+    fn epoch(&self, now: Nanos) -> u32 {
+        (now.0 / self.bucket_len) as u32
+    }
+
+    /// Records one call's outcome at `now`; true when the rate now calls for opening.
+    pub(crate) fn record(&self, now: Nanos, failed: bool) -> bool {
+        let epoch = self.epoch(now);
+        let i = epoch as usize % BUCKETS;
+        bump(&self.calls[i], epoch);
+        if !failed {
+            return false;
+        }
+        bump(&self.failures[i], epoch);
+        let calls = total(&self.calls, epoch);
+        let failures = total(&self.failures, epoch);
+        calls >= self.minimum_calls && failures as f64 >= self.rate * calls as f64
+    }
+
+    fn clear(&self) {
+        for slot in self.calls.iter().chain(&self.failures) {
+            slot.store(0, Relaxed);
+        }
+    }
+}
+
+fn bump(slot: &AtomicU64, epoch: u32) {
+    let mut word = slot.load(Relaxed);
+    loop {
+        if (word >> 32) as u32 == epoch {
+            if (word as u32) < u32::MAX - 1024 {
+                slot.fetch_add(1, Relaxed);
+            }
+            return;
+        }
+        match slot.compare_exchange_weak(word, (u64::from(epoch) << 32) | 1, Relaxed, Relaxed) {
+            Ok(_) => return,
+            Err(current) => word = current,
+        }
+    }
+}
+
+fn total(slots: &[AtomicU64; BUCKETS], epoch: u32) -> u64 {
+    slots
+        .iter()
+        .map(|slot| slot.load(Relaxed))
+        .filter(|word| epoch.wrapping_sub((word >> 32) as u32) < BUCKETS as u32 && *word != 0)
+        .map(|word| u64::from(word as u32))
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn count_window_opens_on_threshold_failures_within_the_window() {
+        let w = CountWindow::new(3, Duration::from_secs(60));
+        assert!(!w.record_failure(Nanos(0)));
+        assert!(!w.record_failure(Nanos(30 * S)));
+        assert!(w.record_failure(Nanos(60 * S)), "3 failures within 60s");
+    }
+
+    #[test]
+    fn count_window_ignores_failures_older_than_the_window() {
+        let w = CountWindow::new(3, Duration::from_secs(60));
+        assert!(!w.record_failure(Nanos(0)));
+        assert!(!w.record_failure(Nanos(50 * S)));
+        assert!(!w.record_failure(Nanos(61 * S)), "first one fell out");
+        assert!(w.record_failure(Nanos(70 * S)), "50, 61, 70 are within 60s");
+    }
+
+    #[test]
+    fn count_window_clear_forgets() {
+        let w = CountWindow::new(2, Duration::from_secs(60));
+        assert!(!w.record_failure(Nanos(S)));
+        w.clear();
+        assert!(!w.record_failure(Nanos(2 * S)));
+        assert!(w.record_failure(Nanos(3 * S)));
+    }
+
+    #[test]
+    fn rate_needs_minimum_calls_then_the_rate() {
+        let w = RateWindow::new(0.5, 4, Duration::from_secs(10));
+        assert!(!w.record(Nanos(0), true), "1 call is below minimum_calls");
+        assert!(!w.record(Nanos(S), false));
+        assert!(!w.record(Nanos(2 * S), false));
+        // 4 calls, 2 failures: 50%.
+        assert!(w.record(Nanos(3 * S), true));
+    }
+
+    #[test]
+    fn rate_window_slides() {
+        let w = RateWindow::new(0.5, 2, Duration::from_secs(10));
+        for i in 0..5 {
+            assert!(!w.record(Nanos(i * S / 10), false));
+        }
+        // 5 successes then 5 failures: at the 5th failure the rate is exactly 50%.
+        for i in 0..4 {
+            assert!(!w.record(Nanos(S + i), true));
+        }
+        assert!(w.record(Nanos(S + 5), true));
+        // 20 s later the window is empty again: one failure is below minimum_calls.
+        assert!(!w.record(Nanos(21 * S), true));
+        // ... and two make 100%.
+        assert!(w.record(Nanos(21 * S + 1), true));
+    }
+
+    #[test]
+    fn huge_windows_and_times_do_not_overflow() {
+        let w = CountWindow::new(2, Duration::MAX);
+        assert!(!w.record_failure(Nanos(u64::MAX - 1)));
+        assert!(w.record_failure(Nanos(u64::MAX)));
+        let r = RateWindow::new(1.0, 1, Duration::MAX);
+        assert!(r.record(Nanos(u64::MAX), true));
+    }
+}

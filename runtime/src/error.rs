@@ -1,0 +1,219 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The name of a breaker: a `&'static str` for the breaker of a function, shared text for
+/// the per-key breakers of `key = …`. Cloning it never allocates.
+#[derive(Clone)]
+pub(crate) enum Name {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Name {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// Open, waiting out `open_for`.
+    Open,
+    /// Half-open, every probe slot taken.
+    ProbesBusy,
+    /// Held open by [`Breaker::force_open`](crate::Breaker::force_open).
+    Forced,
+}
+
+/// A call rejected by an open circuit breaker; the function's body did not run.
+///
+/// `#[circuit_breaker]` returns it, converted with `From`, in place of calling the body
+/// while the breaker is open.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// fn report(err: &steadfast::CircuitOpen) -> String {
+///     if err.retry_after() < Duration::from_secs(1) {
+///         format!("{} is recovering, trying again soon", err.name())
+///     } else {
+///         err.to_string() // "circuit `payments` is open; retry in 12.3s"
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct CircuitOpen {
+    name: Name,
+    retry_after: Duration,
+    why: Rejection,
+}
+
+impl CircuitOpen {
+    pub(crate) fn new(name: Name, retry_after: Duration, why: Rejection) -> Self {
+        CircuitOpen {
+            name,
+            retry_after,
+            why,
+        }
+    }
+
+    /// The name of the breaker that rejected the call.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// How long until the breaker admits probes again, measured when the call was
+    /// rejected. `Duration::ZERO` when it is half-open and every probe slot is taken (a
+    /// slot frees as soon as a probe ends); `Duration::MAX` when it was forced open, which
+    /// lasts until [`Breaker::reset`](crate::Breaker::reset).
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+impl fmt::Debug for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitOpen")
+            .field("name", &self.name())
+            .field("retry_after", &self.retry_after)
+            .finish()
+    }
+}
+
+impl fmt::Display for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name();
+        match self.why {
+            Rejection::Open => write!(
+                f,
+                "circuit `{name}` is open; retry in {}",
+                Human(self.retry_after)
+            ),
+            Rejection::ProbesBusy => write!(
+                f,
+                "circuit `{name}` is half-open and its probe calls are all in flight; retry shortly"
+            ),
+            Rejection::Forced => write!(
+                f,
+                "circuit `{name}` is forced open; it rejects every call until it is reset"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CircuitOpen {}
+
+/// A call that did not finish before its `#[timeout]` deadline.
+///
+/// ```
+/// fn describe(err: &steadfast::Elapsed) -> String {
+///     format!("gave up after {:?}", err.after())
+/// }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Elapsed {
+    after: Duration,
+}
+
+impl Elapsed {
+    #[doc(hidden)]
+    pub fn new(after: Duration) -> Self {
+        Elapsed { after }
+    }
+
+    /// The deadline that passed, as the `#[timeout]` attribute gave it.
+    pub fn after(&self) -> Duration {
+        self.after
+    }
+}
+
+impl fmt::Debug for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Elapsed")
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "deadline of {} elapsed", Human(self.after))
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// A duration as a person reads it: `850ms`, `12.3s`, `4m05s`.
+struct Human(Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d == Duration::MAX {
+            return f.write_str("forever");
+        }
+        let secs = d.as_secs();
+        if secs >= 3600 {
+            write!(f, "{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+        } else if secs >= 60 {
+            write!(f, "{}m{:02}s", secs / 60, secs % 60)
+        } else if secs >= 1 {
+            write!(f, "{:.1}s", d.as_secs_f64())
+        } else {
+            let ms = d.as_millis();
+            if ms >= 1 {
+                write!(f, "{ms}ms")
+            } else {
+                write!(f, "{}µs", d.as_micros())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let open = CircuitOpen::new(
+            Name::Static("payments"),
+            Duration::from_millis(12_340),
+            Rejection::Open,
+        );
+        assert_eq!(
+            open.to_string(),
+            "circuit `payments` is open; retry in 12.3s"
+        );
+        let open = CircuitOpen::new(
+            Name::Static("p"),
+            Duration::from_millis(250),
+            Rejection::Open,
+        );
+        assert_eq!(open.to_string(), "circuit `p` is open; retry in 250ms");
+        let open = CircuitOpen::new(Name::Static("p"), Duration::MAX, Rejection::Forced);
+        assert!(open.to_string().contains("forced open"));
+        assert_eq!(
+            Elapsed::new(Duration::from_secs(125)).to_string(),
+            "deadline of 2m05s elapsed"
+        );
+    }
+
+    #[test]
+    fn errors_are_small_shareable_values() {
+        fn assert_traits<T: Clone + Send + Sync + 'static + std::error::Error>() {}
+        assert_traits::<CircuitOpen>();
+        assert_traits::<Elapsed>();
+        assert!(std::mem::size_of::<CircuitOpen>() <= 48);
+    }
+}
