@@ -1,5 +1,25 @@
+//! The attribute macros of [steadfast](https://docs.rs/steadfast). Depend on `steadfast`,
+//! which re-exports them with their documentation; generated code calls into it.
+//!
+//! Each attribute is a three-step pipeline, as in `thiserror`: parse the arguments into a
+//! typed struct (`args`), check them and the function (`validate`), emit (`expand`). An
+//! error is a `syn::Error` on the token at fault; all of them are collected and emitted
+//! together with the untouched function, so the user sees the real errors and no cascade.
+
+mod args;
+mod duration;
+mod expand;
+mod item;
+mod kind;
+mod stack;
+mod validate;
+
 use proc_macro::TokenStream;
+
+use crate::stack::Attr;
+
+/// A circuit breaker around the function; see `steadfast::circuit_breaker`.
 #[proc_macro_attribute]
-pub fn circuit_breaker(_a: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Attr::CircuitBreaker, args.into(), item.into()).into()
 }

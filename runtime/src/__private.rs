@@ -48,7 +48,7 @@ impl<C: crate::clock::Clock> Permit<'_, C> {
     /// Records the outcome of the call from its return value.
     #[inline]
     pub fn record<R: BreakerReturn>(self, out: &R) {
-        match out.error() {
+        match out.failure() {
             None => self.success(),
             Some(_) => self.failure(),
         }
@@ -57,7 +57,7 @@ impl<C: crate::clock::Clock> Permit<'_, C> {
     /// Records the outcome, counting only the errors `failure_if` accepts.
     #[inline]
     pub fn record_if<R: BreakerReturn>(self, out: &R, failure_if: impl FnOnce(&R::Error) -> bool) {
-        match out.error() {
+        match out.failure() {
             None => self.success(),
             Some(error) if failure_if(error) => self.failure(),
             Some(_) => self.ignore(),
@@ -103,4 +103,13 @@ impl<T: ?Sized + BreakerKey> KeyByValue for KeyWrap<'_, T> {
     fn key(&self) -> &T {
         self.0
     }
+}
+
+pub use ::std::boxed::Box;
+
+/// Calls a closure once; the body of a sync function runs in one so that its `return`
+/// and `?` stay its own. Taking `FnOnce` lets the body move out of what it captured.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }

@@ -70,8 +70,14 @@ impl Clock for SystemClock {
     fn now(&self) -> Nanos {
         // `tokio::time::Instant::now()` is the paused clock inside a runtime whose time is
         // paused, and `std::time::Instant::now()` everywhere else.
+        // A paused runtime's clock can stand before the first read of this one (it froze
+        // when the runtime was built), so the origin is set well in the past.
         static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
-        let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+        let origin = *ORIGIN.get_or_init(|| {
+            let now = std::time::Instant::now();
+            now.checked_sub(Duration::from_secs(24 * 3600))
+                .unwrap_or(now)
+        });
         let now = tokio::time::Instant::now().into_std();
         Nanos(duration_nanos(now.saturating_duration_since(origin)))
     }

@@ -113,6 +113,15 @@ impl fmt::Display for CircuitOpen {
 
 impl std::error::Error for CircuitOpen {}
 
+/// So that functions returning `io::Result<T>` can take `#[circuit_breaker]`: the
+/// `CircuitOpen` is the error's source (`io::ErrorKind::Other`), and
+/// `err.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>())` gets it back.
+impl From<CircuitOpen> for std::io::Error {
+    fn from(open: CircuitOpen) -> Self {
+        std::io::Error::other(open)
+    }
+}
+
 /// A call that did not finish before its `#[timeout]` deadline.
 ///
 /// ```
@@ -152,6 +161,14 @@ impl fmt::Display for Elapsed {
 }
 
 impl std::error::Error for Elapsed {}
+
+/// So that functions returning `io::Result<T>` can take `#[timeout]`: the error is of
+/// kind `io::ErrorKind::TimedOut`, with the `Elapsed` as its source.
+impl From<Elapsed> for std::io::Error {
+    fn from(elapsed: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)
+    }
+}
 
 /// A duration as a person reads it: `850ms`, `12.3s`, `4m05s`.
 struct Human(Duration);

@@ -31,14 +31,25 @@ impl<T, E> Outcome for Result<T, E> {
     note = "the return type must be a `Result` (or an alias of one, like `io::Result<T>`)",
     note = "its error type needs `impl From<steadfast::CircuitOpen>`; `anyhow::Error` and `Box<dyn Error + Send + Sync>` already have it"
 )]
-pub trait BreakerReturn: Outcome {
+pub trait BreakerReturn {
+    /// The error type.
+    type Error;
     /// The value returned in place of calling the body.
     fn rejected(open: CircuitOpen) -> Self;
+    /// The error, when the value is a failure.
+    fn failure(&self) -> Option<&Self::Error>;
 }
 
+// Everything generated code needs of the return type is in this one trait, so a wrong
+// return type is one error, not one per use.
 impl<T, E: From<CircuitOpen>> BreakerReturn for Result<T, E> {
+    type Error = E;
     #[inline]
     fn rejected(open: CircuitOpen) -> Self {
         Err(E::from(open))
+    }
+    #[inline]
+    fn failure(&self) -> Option<&E> {
+        self.as_ref().err()
     }
 }

@@ -1,0 +1,125 @@
+//! `#[circuit_breaker(...)]`
+
+use proc_macro2::TokenStream;
+use syn::{Expr, LitStr};
+
+use super::{
+    Entry, Keys, Spanned, callable, duration, entries, expr, fraction, int, only_key_values,
+    set_once, string,
+};
+use crate::duration::DurationArg;
+use crate::validate::Errors;
+
+pub(crate) const KEYS: Keys = Keys {
+    attribute: "circuit_breaker",
+    keys: &[
+        "name",
+        "failure_threshold",
+        "window",
+        "failure_rate",
+        "minimum_calls",
+        "open_for",
+        "half_open_probes",
+        "failure_if",
+        "key",
+        "max_keys",
+    ],
+};
+
+/// The most `half_open_probes` the runtime can count (15 bits of its state word).
+pub(crate) const MAX_PROBES: u64 = (1 << 15) - 1;
+/// The most consecutive failures the runtime can count (30 bits of its state word).
+pub(crate) const MAX_CONSECUTIVE: u64 = (1 << 30) - 1;
+/// `failure_threshold` with `window` keeps that many failure times: bound the memory.
+pub(crate) const MAX_IN_WINDOW: u64 = 10_000;
+
+#[derive(Default)]
+pub(crate) struct BreakerArgs {
+    pub(crate) name: Option<Spanned<LitStr>>,
+    pub(crate) failure_threshold: Option<Spanned<u64>>,
+    pub(crate) window: Option<Spanned<DurationArg>>,
+    pub(crate) failure_rate: Option<Spanned<f64>>,
+    pub(crate) minimum_calls: Option<Spanned<u64>>,
+    pub(crate) open_for: Option<Spanned<DurationArg>>,
+    pub(crate) half_open_probes: Option<Spanned<u64>>,
+    pub(crate) failure_if: Option<Spanned<Expr>>,
+    pub(crate) key: Option<Spanned<Expr>>,
+    pub(crate) max_keys: Option<Spanned<u64>>,
+}
+
+impl BreakerArgs {
+    /// Parses every entry, collecting an error for each bad one.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> BreakerArgs {
+        let mut args = BreakerArgs::default();
+        let list = match entries(tokens) {
+            Ok(list) => list,
+            Err(e) => {
+                errors.push(e);
+                return args;
+            }
+        };
+        let attr = KEYS.attribute;
+        for entry in &list {
+            let Entry::KeyValue { key, value } = entry else {
+                only_key_values(errors, &KEYS, entry);
+                continue;
+            };
+            match key.to_string().as_str() {
+                "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
+                "failure_threshold" => set_once(
+                    errors,
+                    attr,
+                    &mut args.failure_threshold,
+                    key,
+                    value,
+                    int(key, MAX_CONSECUTIVE),
+                ),
+                "window" => set_once(errors, attr, &mut args.window, key, value, duration(key)),
+                "failure_rate" => set_once(
+                    errors,
+                    attr,
+                    &mut args.failure_rate,
+                    key,
+                    value,
+                    fraction(key),
+                ),
+                "minimum_calls" => set_once(
+                    errors,
+                    attr,
+                    &mut args.minimum_calls,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
+                "open_for" => set_once(errors, attr, &mut args.open_for, key, value, duration(key)),
+                "half_open_probes" => set_once(
+                    errors,
+                    attr,
+                    &mut args.half_open_probes,
+                    key,
+                    value,
+                    int(key, MAX_PROBES),
+                ),
+                "failure_if" => set_once(
+                    errors,
+                    attr,
+                    &mut args.failure_if,
+                    key,
+                    value,
+                    callable(key),
+                ),
+                "key" => set_once(errors, attr, &mut args.key, key, value, expr),
+                "max_keys" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_keys,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
+                _ => errors.push(KEYS.unknown(key)),
+            }
+        }
+        args
+    }
+}

@@ -1,0 +1,152 @@
+//! Durations in attributes: a string literal with a unit (`"250ms"`, `"2s"`, `"1.5m"`),
+//! checked here, or any other expression of type `std::time::Duration`, checked by the
+//! compiler and used as it is.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Lit, LitStr};
+
+pub(crate) enum DurationArg {
+    /// A literal, in nanoseconds; never zero.
+    Literal(u64),
+    /// Any other expression; its type is checked where it is used.
+    Expr(Box<Expr>),
+}
+
+const UNITS: &[(&str, u64)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+impl DurationArg {
+    /// `what` names the key in messages, e.g. "`open_for`".
+    pub(crate) fn from_expr(expr: Expr, what: &str) -> syn::Result<Self> {
+        match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => parse_literal(&s, what).map(DurationArg::Literal),
+            Expr::Lit(ExprLit { lit, .. }) => Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "{what} takes a duration: a string with a unit such as \"250ms\", \"2s\", \"1m\" or \"1h\", or an expression of type `std::time::Duration`"
+                ),
+            )),
+            other => Ok(DurationArg::Expr(Box::new(other))),
+        }
+    }
+
+    pub(crate) fn to_tokens(&self) -> TokenStream {
+        match self {
+            DurationArg::Literal(nanos) => {
+                quote!(::steadfast::__private::Duration::from_nanos(#nanos))
+            }
+            DurationArg::Expr(expr) => {
+                quote_spanned!(expr.span()=> ::steadfast::__private::duration(#expr))
+            }
+        }
+    }
+}
+
+fn parse_literal(lit: &LitStr, what: &str) -> syn::Result<u64> {
+    let text = lit.value();
+    let malformed = || {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "malformed duration {text:?} for {what}; write a number and a unit, such as \"250ms\", \"2s\", \"1.5m\" or \"1h\" (units: ns, us, ms, s, m, h)"
+            ),
+        )
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .ok_or_else(malformed)?;
+    let (number, unit) = trimmed.split_at(split);
+    let unit = unit.trim();
+    let scale = UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|(_, scale)| *scale)
+        .ok_or_else(malformed)?;
+    let number = number.replace('_', "");
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return Err(malformed());
+    }
+    let nanos = match number.split_once('.') {
+        None => number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale)),
+        Some((whole, frac)) => {
+            let whole = whole.parse::<u64>().ok().and_then(|n| n.checked_mul(scale));
+            let frac_value: f64 = format!("0.{frac}").parse().map_err(|_| malformed())?;
+            whole.and_then(|w| w.checked_add((frac_value * scale as f64).round() as u64))
+        }
+    };
+    match nanos {
+        None => Err(syn::Error::new(
+            lit.span(),
+            format!("duration {text:?} for {what} is too long (the limit is about 584 years)"),
+        )),
+        Some(0) => Err(syn::Error::new(
+            lit.span(),
+            format!("{what} must be longer than zero"),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> syn::Result<u64> {
+        parse_literal(&LitStr::new(text, proc_macro2::Span::call_site()), "`x`")
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(parse("250ms").unwrap(), 250_000_000);
+        assert_eq!(parse("2s").unwrap(), 2_000_000_000);
+        assert_eq!(parse("1m").unwrap(), 60_000_000_000);
+        assert_eq!(parse("1h").unwrap(), 3_600_000_000_000);
+        assert_eq!(parse("1.5s").unwrap(), 1_500_000_000);
+        assert_eq!(parse("10us").unwrap(), 10_000);
+        assert_eq!(parse("1_000ms").unwrap(), 1_000_000_000);
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "5",
+            "s",
+            "5 parsecs",
+            "1.s",
+            ".5s",
+            "-1s",
+            "1e3ms",
+            "5S",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(
+            parse("0s")
+                .unwrap_err()
+                .to_string()
+                .contains("longer than zero")
+        );
+        assert!(
+            parse("99999999999h")
+                .unwrap_err()
+                .to_string()
+                .contains("too long")
+        );
+    }
+}

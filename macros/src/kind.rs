@@ -1,0 +1,115 @@
+//! What sort of function the body runs in: sync, `async`, or a body that `#[async_trait]`
+//! already turned into `Box::pin(async move { … })`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, ExprAsync, Stmt, Type};
+
+use crate::item::{self, Func};
+
+pub(crate) enum Kind {
+    Sync,
+    Async,
+    /// The async block inside `#[async_trait]`'s `Box::pin(…)`.
+    BoxedAsync(ExprAsync),
+}
+
+impl Kind {
+    pub(crate) fn of(func: &Func) -> Kind {
+        if func.sig.asyncness.is_some() {
+            return Kind::Async;
+        }
+        match boxed_async_block(&func.block) {
+            Some(block) => Kind::BoxedAsync(block.clone()),
+            None => Kind::Sync,
+        }
+    }
+
+    /// The user's body as an expression that evaluates to the function's output, in its
+    /// own closure or async block so that `return` and `?` keep their meaning.
+    ///
+    /// Output (sync):  `call_once(move || { <pin the type>; { body } })`
+    /// Output (async): `async move { <pin the type>; { body } }.await`
+    pub(crate) fn innermost(&self, func: &Func) -> TokenStream {
+        let block = &func.block;
+        match self {
+            Kind::Sync => {
+                let pin = pin_output_type(func);
+                quote! {
+                    ::steadfast::__private::call_once(move || { #pin #block })
+                }
+            }
+            Kind::Async => {
+                let pin = pin_output_type(func);
+                quote! {
+                    (async move { #pin #block }).await
+                }
+            }
+            // `#[async_trait]` pinned the type itself.
+            Kind::BoxedAsync(inner) => quote!((#inner).await),
+        }
+    }
+
+    /// The function's new body around the wrapped expression.
+    pub(crate) fn body(&self, wrapped: TokenStream) -> TokenStream {
+        match self {
+            Kind::Sync | Kind::Async => quote!({ #wrapped }),
+            Kind::BoxedAsync(_) => quote!({
+                ::steadfast::__private::Box::pin(async move { #wrapped })
+            }),
+        }
+    }
+}
+
+/// `if let Some(r) = None::<Output> { return r; }`: settles the type of the closure or
+/// async block before its body is checked, so `?` in it converts errors as it did in the
+/// function (the same device as `#[async_trait]`).
+fn pin_output_type(func: &Func) -> TokenStream {
+    let mut output = item::output(func);
+    InferImplTrait.visit_type_mut(&mut output);
+    let ret = syn::Ident::new("__steadfast_ret", Span::mixed_site());
+    quote! {
+        #[allow(unreachable_code, clippy::diverging_sub_expression)]
+        if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#output> {
+            return #ret;
+        }
+    }
+}
+
+/// `impl Trait` cannot be named in an expression; `_` lets the compiler fill it in.
+struct InferImplTrait;
+
+impl VisitMut for InferImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(imp) = ty {
+            let span = syn::spanned::Spanned::span(imp);
+            *ty = syn::parse_quote_spanned!(span=> _);
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+
+/// The body of a method `#[async_trait]` rewrote: a lone `Box::pin(async move { … })`.
+fn boxed_async_block(block: &Block) -> Option<&ExprAsync> {
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    match &call.args[0] {
+        Expr::Async(inner) if inner.capture.is_some() => Some(inner),
+        _ => None,
+    }
+}

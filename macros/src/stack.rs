@@ -1,0 +1,102 @@
+//! Our attributes stacked on one function.
+//!
+//! The compiler hands the function to the first attribute written, with the others still
+//! on it. That first one takes every other attribute of ours off the function and builds
+//! all the layers at once, in source order, first written = outermost, so that
+//! `#[retry] #[circuit_breaker]` puts every attempt through the breaker.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{Attribute, Meta};
+
+use crate::args::BreakerArgs;
+use crate::validate::Errors;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attr {
+    CircuitBreaker,
+}
+
+impl Attr {
+    pub(crate) const ALL: &'static [Attr] = &[Attr::CircuitBreaker];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Attr::CircuitBreaker => "circuit_breaker",
+        }
+    }
+
+    /// `circuit_breaker`, `steadfast::circuit_breaker` or `::steadfast::circuit_breaker`.
+    fn of(attribute: &Attribute) -> Option<Attr> {
+        let path = attribute.path();
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let name = match segments.as_slice() {
+            [name] if path.leading_colon.is_none() => name,
+            [krate, name] if krate == "steadfast" => name,
+            _ => return None,
+        };
+        Attr::ALL.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+/// One attribute's parsed arguments.
+pub(crate) enum Layer {
+    CircuitBreaker(BreakerArgs),
+}
+
+impl Layer {
+    fn parse(attr: Attr, tokens: TokenStream, errors: &mut Errors) -> Layer {
+        match attr {
+            Attr::CircuitBreaker => Layer::CircuitBreaker(BreakerArgs::parse(tokens, errors)),
+        }
+    }
+}
+
+/// Takes our attributes off `attrs` and parses them, with the invoked one first.
+pub(crate) fn layers(
+    invoked: Attr,
+    tokens: TokenStream,
+    attrs: &mut Vec<Attribute>,
+    errors: &mut Errors,
+) -> Vec<Layer> {
+    let mut seen = vec![invoked];
+    let mut layers = vec![Layer::parse(invoked, tokens, errors)];
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attribute in attrs.drain(..) {
+        let Some(attr) = Attr::of(&attribute) else {
+            kept.push(attribute);
+            continue;
+        };
+        if seen.contains(&attr) {
+            errors.push(duplicate(attr, attribute.path().span()));
+            continue;
+        }
+        seen.push(attr);
+        let tokens = match &attribute.meta {
+            Meta::Path(_) => TokenStream::new(),
+            Meta::List(list) => list.tokens.clone(),
+            Meta::NameValue(nv) => {
+                errors.push(syn::Error::new(
+                    nv.eq_token.span,
+                    format!("write `#[{}(key = value, …)]`", attr.name()),
+                ));
+                continue;
+            }
+        };
+        layers.push(Layer::parse(attr, tokens, errors));
+    }
+    *attrs = kept;
+    layers
+}
+
+fn duplicate(attr: Attr, span: Span) -> syn::Error {
+    let hint = match attr {
+        Attr::CircuitBreaker => {
+            "; a function has one breaker (use `key = …` for one breaker per argument value)"
+        }
+    };
+    syn::Error::new(
+        span,
+        format!("`#[{}]` is already on this function{hint}", attr.name()),
+    )
+}

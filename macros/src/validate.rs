@@ -1,0 +1,164 @@
+//! Semantic checks: the arguments against each other, and against the function. Every
+//! problem is collected; none stops the others from being found.
+
+use std::collections::BTreeSet;
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, FnArg, Ident, Pat};
+
+use crate::args::BreakerArgs;
+use crate::args::breaker::MAX_IN_WINDOW;
+use crate::item::Func;
+
+/// Every error found so far, combined into one.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn take(self) -> Option<syn::Error> {
+        self.0
+    }
+}
+
+/// `#[circuit_breaker]`: keys that only make sense together, and `key` against the
+/// function's arguments.
+pub(crate) fn breaker(args: &BreakerArgs, func: &Func, errors: &mut Errors) {
+    if let Some(window) = &args.window {
+        if args.failure_threshold.is_none() && args.failure_rate.is_none() {
+            errors.push(syn::Error::new(
+                window.key.span(),
+                "`window` needs `failure_threshold` (open on N failures within the window) or `failure_rate` (open on a failure rate over the window)",
+            ));
+        }
+    }
+    if let (Some(rate), Some(_)) = (&args.failure_rate, &args.failure_threshold) {
+        errors.push(syn::Error::new(
+            rate.key.span(),
+            "`failure_rate` and `failure_threshold` are two different ways to open a breaker; use one of them",
+        ));
+    }
+    if let Some(minimum) = &args.minimum_calls {
+        if args.failure_rate.is_none() {
+            errors.push(syn::Error::new(
+                minimum.key.span(),
+                "`minimum_calls` goes with `failure_rate`: the rate counts once the window holds that many calls",
+            ));
+        }
+    }
+    if let (Some(threshold), Some(_)) = (&args.failure_threshold, &args.window) {
+        if threshold.value > MAX_IN_WINDOW {
+            errors.push(syn::Error::new(
+                threshold.span,
+                format!(
+                    "`failure_threshold` with `window` must be at most {MAX_IN_WINDOW}: the breaker keeps the time of each failure; use `failure_rate` for larger volumes"
+                ),
+            ));
+        }
+    }
+    if let Some(max_keys) = &args.max_keys {
+        if args.key.is_none() {
+            errors.push(syn::Error::new(
+                max_keys.key.span(),
+                "`max_keys` bounds the breakers of `key = …`; it needs `key`",
+            ));
+        }
+    }
+    if let Some(key) = &args.key {
+        key_uses_arguments(&key.value, func, errors);
+    }
+}
+
+/// `key = expr` must be made of the function's arguments.
+fn key_uses_arguments(key: &Expr, func: &Func, errors: &mut Errors) {
+    let arguments = argument_names(func);
+    let mut used = Variables::default();
+    used.visit_expr(key);
+    let mut any_argument = false;
+    for ident in &used.0 {
+        let name = ident.to_string();
+        if arguments.contains(&name) {
+            any_argument = true;
+        } else if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+            let list = if arguments.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!(
+                    "its arguments are: {}",
+                    arguments.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`key` uses `{name}`, which is not an argument of `{}`; {list}",
+                    func.sig.ident
+                ),
+            ));
+            return;
+        }
+    }
+    if !any_argument {
+        errors.push(syn::Error::new(
+            key.span(),
+            "`key` must be made of the function's arguments (one breaker per value), such as `key = host`",
+        ));
+    }
+}
+
+fn argument_names(func: &Func) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(_) => {
+                names.insert("self".to_owned());
+            }
+            FnArg::Typed(typed) => collect_bindings(&typed.pat, &mut names),
+        }
+    }
+    names
+}
+
+fn collect_bindings(pat: &Pat, names: &mut BTreeSet<String>) {
+    struct Bindings<'a>(&'a mut BTreeSet<String>);
+    impl<'ast> Visit<'ast> for Bindings<'_> {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.insert(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    Bindings(names).visit_pat(pat);
+}
+
+/// Single-segment paths used as values (not called as functions).
+#[derive(Default)]
+struct Variables(Vec<Ident>);
+
+impl<'ast> Visit<'ast> for Variables {
+    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
+        if e.qself.is_none() && e.path.leading_colon.is_none() && e.path.segments.len() == 1 {
+            self.0.push(e.path.segments[0].ident.clone());
+        }
+    }
+
+    fn visit_expr_call(&mut self, e: &'ast syn::ExprCall) {
+        // `hash(host)`: `hash` is a function, not a variable.
+        if !matches!(&*e.func, Expr::Path(_)) {
+            self.visit_expr(&e.func);
+        }
+        for arg in &e.args {
+            self.visit_expr(arg);
+        }
+    }
+
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+
+    fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+}
