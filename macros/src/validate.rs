@@ -32,21 +32,21 @@ impl Errors {
 /// function's arguments.
 pub(crate) fn breaker(args: &BreakerArgs, func: &Func, errors: &mut Errors) {
     if let Some(window) = &args.window {
-        if args.failure_threshold.is_none() && args.failure_rate.is_none() {
+        if !args.has("failure_threshold") && !args.has("failure_rate") {
             errors.push(syn::Error::new(
                 window.key.span(),
                 "`window` needs `failure_threshold` (open on N failures within the window) or `failure_rate` (open on a failure rate over the window)",
             ));
         }
     }
-    if let (Some(rate), Some(_)) = (&args.failure_rate, &args.failure_threshold) {
+    if let (Some(rate), true) = (&args.failure_rate, args.has("failure_threshold")) {
         errors.push(syn::Error::new(
             rate.key.span(),
             "`failure_rate` and `failure_threshold` are two different ways to open a breaker; use one of them",
         ));
     }
     if let Some(minimum) = &args.minimum_calls {
-        if args.failure_rate.is_none() {
+        if !args.has("failure_rate") {
             errors.push(syn::Error::new(
                 minimum.key.span(),
                 "`minimum_calls` goes with `failure_rate`: the rate counts once the window holds that many calls",
@@ -64,7 +64,7 @@ pub(crate) fn breaker(args: &BreakerArgs, func: &Func, errors: &mut Errors) {
         }
     }
     if let Some(max_keys) = &args.max_keys {
-        if args.key.is_none() {
+        if !args.has("key") {
             errors.push(syn::Error::new(
                 max_keys.key.span(),
                 "`max_keys` bounds the breakers of `key = …`; it needs `key`",

@@ -9,8 +9,6 @@ pub use crate::clock::{Clock, Nanos, SystemClock};
 pub use crate::outcome::{BreakerReturn, Outcome};
 pub use ::core::time::Duration;
 
-use crate::CircuitOpen;
-
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
 pub const DEFAULT_MAX_KEYS: usize = 1024;
 
@@ -38,29 +36,49 @@ impl BreakerSlot {
     }
 }
 
-/// The value a rejected call returns.
+/// Admits a call to a function whose breaker is `core`, or returns the value the
+/// rejected call returns (`Err(CircuitOpen.into())`).
+///
+/// Every requirement on the function's return type is this one bound, so a wrong return
+/// type is a single error, pointing at the return type (the call is spanned there).
 #[inline]
-pub fn reject<R: BreakerReturn>(open: CircuitOpen) -> R {
-    R::rejected(open)
+pub fn circuit_breaker_call<R: BreakerReturn>(
+    core: &Core,
+) -> Result<BreakerCall<'_, R, R::Error>, R> {
+    match core.try_acquire() {
+        Ok(permit) => Ok(BreakerCall {
+            permit,
+            failure: R::failure,
+        }),
+        Err(open) => Err(R::rejected(open)),
+    }
 }
 
-impl<C: crate::clock::Clock> Permit<'_, C> {
-    /// Records the outcome of the call from its return value.
+/// An admitted call: records its outcome from the return value.
+#[must_use]
+#[derive(Debug)]
+pub struct BreakerCall<'a, R, E> {
+    permit: Permit<'a>,
+    failure: for<'r> fn(&'r R) -> Option<&'r E>,
+}
+
+impl<R, E> BreakerCall<'_, R, E> {
+    /// Every `Err` is a failure.
     #[inline]
-    pub fn record<R: BreakerReturn>(self, out: &R) {
-        match out.failure() {
-            None => self.success(),
-            Some(_) => self.failure(),
+    pub fn record(self, out: &R) {
+        match (self.failure)(out) {
+            None => self.permit.success(),
+            Some(_) => self.permit.failure(),
         }
     }
 
-    /// Records the outcome, counting only the errors `failure_if` accepts.
+    /// Only the errors `failure_if` accepts are failures; others count for nothing.
     #[inline]
-    pub fn record_if<R: BreakerReturn>(self, out: &R, failure_if: impl FnOnce(&R::Error) -> bool) {
-        match out.failure() {
-            None => self.success(),
-            Some(error) if failure_if(error) => self.failure(),
-            Some(_) => self.ignore(),
+    pub fn record_if(self, out: &R, failure_if: impl FnOnce(&E) -> bool) {
+        match (self.failure)(out) {
+            None => self.permit.success(),
+            Some(error) if failure_if(error) => self.permit.failure(),
+            Some(_) => self.permit.ignore(),
         }
     }
 }

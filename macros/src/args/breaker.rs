@@ -1,5 +1,7 @@
 //! `#[circuit_breaker(...)]`
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use syn::{Expr, LitStr};
 
@@ -45,6 +47,9 @@ pub(crate) struct BreakerArgs {
     pub(crate) failure_if: Option<Spanned<Expr>>,
     pub(crate) key: Option<Spanned<Expr>>,
     pub(crate) max_keys: Option<Spanned<u64>>,
+    /// Keys written, valid or not, so that one bad value does not also make its partner
+    /// look alone.
+    present: BTreeSet<String>,
 }
 
 impl BreakerArgs {
@@ -64,6 +69,7 @@ impl BreakerArgs {
                 only_key_values(errors, &KEYS, entry);
                 continue;
             };
+            args.present.insert(key.to_string());
             match key.to_string().as_str() {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "failure_threshold" => set_once(
@@ -121,5 +127,10 @@ impl BreakerArgs {
             }
         }
         args
+    }
+
+    /// Was `key` written, whether or not its value was valid?
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.present.contains(key)
     }
 }

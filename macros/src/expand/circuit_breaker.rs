@@ -21,13 +21,13 @@ const DEFAULT_MINIMUM_CALLS: u32 = 20;
 //     fn fetch(host: &str) -> Result<Page, Error> {
 //         static BREAKER: BreakerSlot = BreakerSlot::new();
 //         let breaker = BREAKER.get_or_init(|| BreakerSpec { .. });   // one atomic load
-//         match breaker.try_acquire() {
-//             Ok(permit) => {
+//         match circuit_breaker_call(breaker) {                       // R: BreakerReturn
+//             Ok(call) => {
 //                 let out = <inner>;                                  // the body, or the next layer
-//                 permit.record(&out);
+//                 call.record(&out);
 //                 out
 //             }
-//             Err(open) => reject(open),                              // Err(From::from(open))
+//             Err(rejected) => rejected,                              // Err(From::from(CircuitOpen))
 //         }
 //     }
 //
@@ -35,11 +35,10 @@ const DEFAULT_MINIMUM_CALLS: u32 = 20;
 // one for this call's key.
 pub(crate) fn wrap(inner: TokenStream, args: &BreakerArgs, func: &Func) -> TokenStream {
     let local = |name: &str| Ident::new(name, Span::mixed_site());
-    let (breaker, permit, out, open) = (
+    let (breaker, out, rejected) = (
         local("__steadfast_breaker"),
-        local("__steadfast_permit"),
         local("__steadfast_out"),
-        local("__steadfast_open"),
+        local("__steadfast_rejected"),
     );
     let spec = spec(args, func);
     let lookup = match &args.key {
@@ -72,23 +71,25 @@ pub(crate) fn wrap(inner: TokenStream, args: &BreakerArgs, func: &Func) -> Token
         }
     };
     let ret_span = item::output_span(func);
+    let call = local("__steadfast_call");
     let record = match &args.failure_if {
-        None => quote_spanned!(ret_span=> #permit.record(&#out)),
+        None => quote!(#call.record(&#out)),
         Some(failure_if) => {
             let f = &failure_if.value;
-            quote_spanned!(failure_if.span=> #permit.record_if(&#out, #f))
+            quote_spanned!(failure_if.span=> #call.record_if(&#out, #f))
         }
     };
-    let reject = quote_spanned!(ret_span=> ::steadfast::__private::reject(#open));
+    // Spanned at the return type: a return type that cannot take a breaker is reported there.
+    let admit = quote_spanned!(ret_span=> ::steadfast::__private::circuit_breaker_call(&*#breaker));
     quote! {
         #lookup
-        match #breaker.try_acquire() {
-            ::core::result::Result::Ok(#permit) => {
+        match #admit {
+            ::core::result::Result::Ok(#call) => {
                 let #out = #inner;
                 #record;
                 #out
             }
-            ::core::result::Result::Err(#open) => #reject,
+            ::core::result::Result::Err(#rejected) => #rejected,
         }
     }
 }

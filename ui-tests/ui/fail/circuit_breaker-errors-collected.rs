@@ -1,0 +1,17 @@
+use steadfast::{CircuitOpen, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(failure_treshold = 3, open_for = "0s", half_open_probes = 0)]
+fn f() -> Result<(), Error> {
+    Ok(())
+}
+
+fn main() {}

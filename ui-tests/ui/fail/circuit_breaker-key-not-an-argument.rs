@@ -1,0 +1,18 @@
+use steadfast::{CircuitOpen, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(key = hots)]
+fn f(host: &str) -> Result<(), Error> {
+    let _ = host;
+    Ok(())
+}
+
+fn main() {}

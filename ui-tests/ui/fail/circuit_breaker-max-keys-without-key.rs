@@ -1,0 +1,17 @@
+use steadfast::{CircuitOpen, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(max_keys = 100)]
+fn f() -> Result<(), Error> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use steadfast::{CircuitOpen, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker]
+struct Client;
+
+fn main() {}
