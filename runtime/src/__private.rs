@@ -41,7 +41,7 @@ impl BreakerSlot {
 ///
 /// Every requirement on the function's return type is this one bound, so a wrong return
 /// type is a single error, pointing at the return type (the call is spanned there).
-#[inline]
+#[inline(always)]
 pub fn circuit_breaker_call<R: BreakerReturn>(
     core: &Core,
 ) -> Result<BreakerCall<'_, R, R::Error>, R> {
@@ -64,7 +64,7 @@ pub struct BreakerCall<'a, R, E> {
 
 impl<R, E> BreakerCall<'_, R, E> {
     /// Every `Err` is a failure.
-    #[inline]
+    #[inline(always)]
     pub fn record(self, out: &R) {
         match (self.failure)(out) {
             None => self.permit.success(),
@@ -73,7 +73,7 @@ impl<R, E> BreakerCall<'_, R, E> {
     }
 
     /// Only the errors `failure_if` accepts are failures; others count for nothing.
-    #[inline]
+    #[inline(always)]
     pub fn record_if(self, out: &R, failure_if: impl FnOnce(&E) -> bool) {
         match (self.failure)(out) {
             None => self.permit.success(),

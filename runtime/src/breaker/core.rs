@@ -135,10 +135,18 @@ impl<C: Clock> Core<C> {
         }
     }
 
-    /// Admits a call or rejects it.
-    #[inline]
+    /// Admits a call or rejects it. Closed: one load, no write.
+    #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_, C>, CircuitOpen> {
-        let mut word = self.load();
+        let word = self.load();
+        if word.phase() == Phase::Closed {
+            return Ok(self.permit(word.generation(), false));
+        }
+        self.try_acquire_slow(word)
+    }
+
+    #[inline(never)]
+    fn try_acquire_slow(&self, mut word: Word) -> Result<Permit<'_, C>, CircuitOpen> {
         loop {
             let generation = word.generation();
             match word.phase() {
@@ -189,14 +197,26 @@ impl<C: Clock> Core<C> {
         CircuitOpen::new(self.name.clone(), retry_after, why)
     }
 
+    /// A success on a closed consecutive breaker with no failures to forget: one load, no
+    /// write.
+    #[inline(always)]
     fn on_success(&self, generation: u32, probe: bool) {
+        if !probe && matches!(self.trip, Trip::Consecutive { .. }) {
+            let word = self.load();
+            if !word.is(Phase::Closed, generation) || word.failures() == 0 {
+                return;
+            }
+        }
+        self.on_success_slow(generation, probe);
+    }
+
+    #[inline(never)]
+    fn on_success_slow(&self, generation: u32, probe: bool) {
         if probe {
             return self.probe_succeeded(generation);
         }
         match &self.trip {
             Trip::Consecutive { .. } => {
-                // Reads shared memory and writes nothing unless a run of failures is to be
-                // forgotten.
                 let mut word = self.load();
                 while word.is(Phase::Closed, generation) && word.failures() != 0 {
                     match self.cas(word, word.with_failures(0)) {
@@ -385,7 +405,7 @@ fn public(phase: Phase) -> BreakerState {
 
 impl<C: Clock> Permit<'_, C> {
     /// The call succeeded.
-    #[inline]
+    #[inline(always)]
     pub fn success(mut self) {
         self.armed = false;
         self.core.on_success(self.generation, self.probe);
@@ -405,13 +425,22 @@ impl<C: Clock> Permit<'_, C> {
 }
 
 impl<C: Clock> Drop for Permit<'_, C> {
+    #[inline(always)]
     fn drop(&mut self) {
         if self.armed {
-            if std::thread::panicking() {
-                self.core.on_failure(self.generation, self.probe);
-            } else {
-                self.core.on_release(self.generation, self.probe);
-            }
+            self.unfinished();
+        }
+    }
+}
+
+impl<C: Clock> Permit<'_, C> {
+    #[cold]
+    #[inline(never)]
+    fn unfinished(&self) {
+        if std::thread::panicking() {
+            self.core.on_failure(self.generation, self.probe);
+        } else {
+            self.core.on_release(self.generation, self.probe);
         }
     }
 }
