@@ -2,11 +2,18 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::CircuitOpen;
+
 pub use crate::breaker::{
     BreakerKey, BreakerSpec, Config, Core, KeyedBreakers, KeyedSlot, Permit, TripPolicy,
 };
 pub use crate::clock::{Clock, Nanos, SystemClock};
-pub use crate::outcome::{BreakerReturn, Outcome};
+pub use crate::outcome::{BreakerReturn, Outcome, RetryReturn, TimeoutReturn};
+pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step, std_now, tokio_now};
+pub use crate::stats::{
+    RetryCounts, RetryStats, TimeoutCounts, TimeoutStats, retry_counts, timeout_counts,
+};
+pub use crate::timeout::{Timeout, sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
 
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
@@ -48,9 +55,28 @@ pub fn circuit_breaker_call<R: BreakerReturn>(
     match core.try_acquire() {
         Ok(permit) => Ok(BreakerCall {
             permit,
-            failure: R::failure,
+            failure: R::error,
         }),
         Err(open) => Err(R::rejected(open)),
+    }
+}
+
+/// [`circuit_breaker_call`] under a `#[retry]`: a rejection is also left in `rejection`,
+/// so the retry can wait out the breaker instead of spending attempts on it.
+#[inline(always)]
+pub fn circuit_breaker_call_in_retry<'a, R: BreakerReturn>(
+    core: &'a Core,
+    rejection: &mut Option<CircuitOpen>,
+) -> Result<BreakerCall<'a, R, R::Error>, R> {
+    match core.try_acquire() {
+        Ok(permit) => Ok(BreakerCall {
+            permit,
+            failure: R::error,
+        }),
+        Err(open) => {
+            *rejection = Some(open.clone());
+            Err(R::rejected(open))
+        }
     }
 }
 
@@ -81,6 +107,37 @@ impl<R, E> BreakerCall<'_, R, E> {
             Some(_) => self.permit.ignore(),
         }
     }
+}
+
+/// After one attempt of a `#[retry]` function: stop (a success, an error `retry_if`
+/// declines, nothing left) or wait and go again. `rejection` is the `CircuitOpen` of a
+/// breaker inside the retry that rejected this attempt. The success path is one branch.
+///
+/// The one bound generated code puts on the return type for `#[retry]`.
+#[inline(always)]
+pub fn retry_step<R: RetryReturn>(
+    out: &R,
+    state: &mut RetryState,
+    policy: &RetryPolicy,
+    stats: &'static RetryStats,
+    retry_if: impl FnOnce(&R::Error) -> bool,
+    rejection: Option<CircuitOpen>,
+) -> Step {
+    match out.error() {
+        None => Step::Stop,
+        Some(error) => match rejection {
+            Some(open) => crate::retry::after_rejection(state, policy, stats, &open),
+            None if retry_if(error) => crate::retry::after_failure(state, policy, stats),
+            None => Step::Stop,
+        },
+    }
+}
+
+/// Makes the copy of a by-value argument that one attempt of a `#[retry]` function
+/// consumes. The argument's type must be `Clone`.
+#[inline(always)]
+pub fn retry_clone<T: Clone>(argument: &T) -> T {
+    argument.clone()
 }
 
 /// A duration given as an expression; the identity, so a wrong type is an error here.

@@ -38,6 +38,9 @@ mod breaker;
 mod clock;
 mod error;
 mod outcome;
+mod retry;
+mod stats;
+mod timeout;
 
 #[doc(hidden)]
 #[allow(missing_docs)]

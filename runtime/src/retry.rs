@@ -1,0 +1,360 @@
+//! `#[retry]`: the backoff schedule, jitter, and the state of one call's attempts.
+//!
+//! Every step saturates: no multiplier, attempt count or delay can overflow, panic or wrap
+//! to zero, and no wait exceeds `max_delay`.
+
+use std::time::{Duration, Instant};
+
+use crate::CircuitOpen;
+use crate::stats::RetryStats;
+
+/// How the wait grows from one attempt to the next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backoff {
+    /// `delay` every time.
+    Constant,
+    /// `delay × n` before attempt `n + 1`.
+    Linear,
+    /// `delay × multiplier^(n-1)` before attempt `n + 1`.
+    Exponential {
+        /// Growth per attempt, at least 1.
+        multiplier: f64,
+    },
+}
+
+/// Randomness applied to the (already capped) wait `d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// `d`.
+    None,
+    /// `U(0, d)`.
+    Full,
+    /// `d/2 + U(0, d/2)`.
+    Equal,
+    /// `min(max_delay, U(delay, 3 × previous wait))`.
+    Decorrelated,
+}
+
+/// One `#[retry]` configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (≥ 1).
+    pub attempts: u32,
+    /// Wait before the second attempt.
+    pub delay: Duration,
+    /// Growth of the wait.
+    pub backoff: Backoff,
+    /// Cap on one wait.
+    pub max_delay: Duration,
+    /// Randomness on the wait.
+    pub jitter: Jitter,
+    /// Give up once this much time has passed since the first attempt.
+    pub max_elapsed: Option<Duration>,
+}
+
+impl RetryPolicy {
+    /// The wait after `n` failed attempts (`n ≥ 1`), before jitter, capped at `max_delay`.
+    pub fn backoff_delay(&self, n: u32) -> Duration {
+        let n = n.max(1);
+        let raw = match self.backoff {
+            Backoff::Constant => Some(self.delay),
+            Backoff::Linear => Some(self.delay.saturating_mul(n)),
+            Backoff::Exponential { multiplier } => {
+                let exponent = i32::try_from(n - 1).unwrap_or(i32::MAX);
+                let factor = multiplier.max(1.0).powi(exponent);
+                Duration::try_from_secs_f64(self.delay.as_secs_f64() * factor).ok()
+            }
+        };
+        // Not representable (overflow, infinity): it is past any cap.
+        raw.map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+
+    /// The wait after `n` failed attempts, jittered; `previous` is the last wait taken.
+    pub fn wait(&self, n: u32, previous: Duration) -> Duration {
+        let d = self.backoff_delay(n);
+        match self.jitter {
+            Jitter::None => d,
+            Jitter::Full => uniform(Duration::ZERO, d),
+            Jitter::Equal => {
+                let half = d / 2;
+                half.saturating_add(uniform(Duration::ZERO, d - half))
+            }
+            Jitter::Decorrelated => {
+                let low = self.delay.min(self.max_delay);
+                let high = previous.max(low).saturating_mul(3);
+                uniform(low, high).min(self.max_delay)
+            }
+        }
+    }
+}
+
+/// Uniform in `[low, high]`, to the nanosecond.
+fn uniform(low: Duration, high: Duration) -> Duration {
+    let lo = crate::clock::duration_nanos(low);
+    let hi = crate::clock::duration_nanos(high);
+    if hi <= lo {
+        return low;
+    }
+    Duration::from_nanos(fastrand::u64(lo..=hi))
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Return this attempt's result.
+    Stop,
+    /// Wait, then attempt again.
+    Wait(Duration),
+}
+
+/// Why a retrying call stopped on an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    /// No attempts left, or the next wait would cross `max_elapsed`.
+    Yes,
+    /// `retry_if` declined the error, or a breaker will stay open too long.
+    No,
+}
+
+/// The attempts of one call. Lives on the caller's stack: concurrent calls share nothing.
+#[derive(Debug)]
+pub struct RetryState {
+    attempts: u32,
+    rejections: u32,
+    previous: Duration,
+    started: Option<Instant>,
+    now: fn() -> Instant,
+}
+
+impl RetryState {
+    /// For a call starting now. Reads the clock only when `max_elapsed` is set; `now` is
+    /// the clock the waits run on (the thread's, or tokio's for async functions).
+    #[inline]
+    pub fn new(policy: &RetryPolicy, now: fn() -> Instant) -> Self {
+        RetryState {
+            attempts: 0,
+            rejections: 0,
+            previous: policy.delay,
+            started: policy.max_elapsed.map(|_| now()),
+            now,
+        }
+    }
+
+    /// Attempts that ran so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// After an attempt that failed with a retryable error.
+    pub(crate) fn after_failure(&mut self, policy: &RetryPolicy) -> (Step, Exhausted) {
+        self.attempts = self.attempts.saturating_add(1);
+        if self.attempts >= policy.attempts {
+            return (Step::Stop, Exhausted::Yes);
+        }
+        let wait = policy.wait(self.attempts, self.previous);
+        self.take(policy, wait)
+    }
+
+    /// After a call that a circuit breaker inside the retry rejected: no attempt ran, so
+    /// none is spent. Waits out the breaker when that fits the policy, else stops.
+    pub(crate) fn after_rejection(
+        &mut self,
+        policy: &RetryPolicy,
+        open: &CircuitOpen,
+    ) -> (Step, Exhausted) {
+        // Rejections have a budget of their own so that a breaker whose probes keep being
+        // taken by other callers cannot hold this call for ever.
+        self.rejections = self.rejections.saturating_add(1);
+        if self.rejections > policy.attempts || open.retry_after() > policy.max_delay {
+            return (Step::Stop, Exhausted::No);
+        }
+        let backoff = policy.wait(self.attempts.max(1), self.previous);
+        self.take(policy, backoff.max(open.retry_after()))
+    }
+
+    fn take(&mut self, policy: &RetryPolicy, wait: Duration) -> (Step, Exhausted) {
+        if let (Some(limit), Some(started)) = (policy.max_elapsed, self.started) {
+            let elapsed = (self.now)().saturating_duration_since(started);
+            if elapsed.saturating_add(wait) > limit {
+                return (Step::Stop, Exhausted::Yes);
+            }
+        }
+        self.previous = wait;
+        (Step::Wait(wait), Exhausted::No)
+    }
+}
+
+#[cold]
+pub(crate) fn after_failure(
+    state: &mut RetryState,
+    policy: &RetryPolicy,
+    stats: &'static RetryStats,
+) -> Step {
+    count(stats, state.after_failure(policy))
+}
+
+#[cold]
+pub(crate) fn after_rejection(
+    state: &mut RetryState,
+    policy: &RetryPolicy,
+    stats: &'static RetryStats,
+    open: &CircuitOpen,
+) -> Step {
+    count(stats, state.after_rejection(policy, open))
+}
+
+fn count(stats: &'static RetryStats, (step, exhausted): (Step, Exhausted)) -> Step {
+    match (step, exhausted) {
+        (Step::Wait(_), _) => stats.retried(),
+        (Step::Stop, Exhausted::Yes) => stats.exhausted(),
+        (Step::Stop, Exhausted::No) => {}
+    }
+    step
+}
+
+/// The thread's clock, for sync functions.
+pub fn std_now() -> Instant {
+    Instant::now()
+}
+
+/// Tokio's clock (paused in tests), for async functions.
+pub fn tokio_now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(backoff: Backoff, jitter: Jitter) -> RetryPolicy {
+        RetryPolicy {
+            attempts: 10,
+            delay: Duration::from_millis(100),
+            backoff,
+            max_delay: Duration::from_secs(1),
+            jitter,
+            max_elapsed: None,
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn schedules_without_jitter() {
+        let exp = policy(Backoff::Exponential { multiplier: 2.0 }, Jitter::None);
+        let waits: Vec<_> = (1..=6).map(|n| exp.backoff_delay(n)).collect();
+        assert_eq!(
+            waits,
+            [ms(100), ms(200), ms(400), ms(800), ms(1000), ms(1000)]
+        );
+        let lin = policy(Backoff::Linear, Jitter::None);
+        let waits: Vec<_> = (1..=4).map(|n| lin.backoff_delay(n)).collect();
+        assert_eq!(waits, [ms(100), ms(200), ms(300), ms(400)]);
+        let con = policy(Backoff::Constant, Jitter::None);
+        assert!((1..=20).all(|n| con.backoff_delay(n) == ms(100)));
+    }
+
+    #[test]
+    fn arithmetic_saturates_and_never_exceeds_max_delay() {
+        let mut p = policy(
+            Backoff::Exponential { multiplier: 1e300 },
+            Jitter::Decorrelated,
+        );
+        p.attempts = u32::MAX;
+        p.max_delay = Duration::MAX;
+        p.delay = Duration::MAX;
+        let mut previous = p.delay;
+        for n in (1..1000).chain([u32::MAX - 1, u32::MAX]) {
+            let w = p.wait(n, previous);
+            assert!(w <= p.max_delay);
+            previous = w;
+        }
+        let mut p = policy(Backoff::Linear, Jitter::Full);
+        p.delay = Duration::MAX;
+        assert!(p.wait(u32::MAX, Duration::MAX) <= p.max_delay);
+        p.backoff = Backoff::Exponential {
+            multiplier: f64::INFINITY,
+        };
+        assert_eq!(p.backoff_delay(3), p.max_delay);
+        p.backoff = Backoff::Exponential {
+            multiplier: f64::NAN,
+        };
+        assert!(p.backoff_delay(3) <= p.max_delay);
+    }
+
+    #[test]
+    fn jitter_bounds_over_many_samples() {
+        for (jitter, low, high) in [
+            (Jitter::Full, ms(0), ms(400)),
+            (Jitter::Equal, ms(200), ms(400)),
+        ] {
+            let p = policy(Backoff::Exponential { multiplier: 2.0 }, jitter);
+            let samples: Vec<_> = (0..10_000).map(|_| p.wait(3, ms(200))).collect();
+            assert!(
+                samples.iter().all(|w| *w >= low && *w <= high),
+                "{jitter:?}"
+            );
+            let mean = samples.iter().sum::<Duration>() / 10_000;
+            let mid = (low + high) / 2;
+            assert!(
+                mean > mid - ms(10) && mean < mid + ms(10),
+                "{jitter:?} mean {mean:?}"
+            );
+        }
+        let p = policy(
+            Backoff::Exponential { multiplier: 2.0 },
+            Jitter::Decorrelated,
+        );
+        let mut previous = p.delay;
+        for _ in 0..10_000 {
+            let w = p.wait(3, previous);
+            assert!(w >= p.delay && w <= p.max_delay.min(previous * 3));
+            previous = w;
+        }
+    }
+
+    #[test]
+    fn stops_after_the_last_attempt_without_waiting() {
+        let mut p = policy(Backoff::Constant, Jitter::None);
+        p.attempts = 3;
+        let mut state = RetryState::new(&p, std_now);
+        assert_eq!(
+            state.after_failure(&p),
+            (Step::Wait(ms(100)), Exhausted::No)
+        );
+        assert_eq!(
+            state.after_failure(&p),
+            (Step::Wait(ms(100)), Exhausted::No)
+        );
+        assert_eq!(state.after_failure(&p), (Step::Stop, Exhausted::Yes));
+        assert_eq!(state.attempts(), 3);
+    }
+
+    #[test]
+    fn a_wait_that_would_cross_max_elapsed_is_not_taken() {
+        let mut p = policy(Backoff::Constant, Jitter::None);
+        p.max_elapsed = Some(ms(150));
+        let mut state = RetryState::new(&p, std_now);
+        assert_eq!(state.after_failure(&p).0, Step::Wait(ms(100)));
+        std::thread::sleep(ms(60)); // 60 + 100 > 150
+        assert_eq!(state.after_failure(&p), (Step::Stop, Exhausted::Yes));
+    }
+
+    #[test]
+    fn rejections_wait_out_the_breaker_without_spending_attempts() {
+        use crate::error::{Name, Rejection};
+        let p = policy(Backoff::Constant, Jitter::None);
+        let mut state = RetryState::new(&p, std_now);
+        let open = |ms_left| CircuitOpen::new(Name::Static("b"), ms(ms_left), Rejection::Open);
+        assert_eq!(state.after_rejection(&p, &open(500)).0, Step::Wait(ms(500)));
+        assert_eq!(state.after_rejection(&p, &open(20)).0, Step::Wait(ms(100)));
+        assert_eq!(state.attempts(), 0);
+        assert_eq!(
+            state.after_rejection(&p, &open(5_000)),
+            (Step::Stop, Exhausted::No),
+            "longer than max_delay: return the CircuitOpen at once"
+        );
+    }
+}
