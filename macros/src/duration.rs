@@ -9,7 +9,7 @@ use syn::{Expr, ExprLit, Lit, LitStr};
 
 pub(crate) enum DurationArg {
     /// A literal, in nanoseconds; never zero.
-    Literal(u64),
+    Literal(u64, LitStr),
     /// Any other expression; its type is checked where it is used.
     Expr(Box<Expr>),
 }
@@ -30,7 +30,7 @@ impl DurationArg {
         match expr {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
-            }) => parse_literal(&s, what).map(DurationArg::Literal),
+            }) => parse_literal(&s, what).map(|nanos| DurationArg::Literal(nanos, s)),
             Expr::Lit(ExprLit { lit, .. }) => Err(syn::Error::new(
                 lit.span(),
                 format!(
@@ -43,12 +43,29 @@ impl DurationArg {
 
     pub(crate) fn to_tokens(&self) -> TokenStream {
         match self {
-            DurationArg::Literal(nanos) => {
+            DurationArg::Literal(nanos, _) => {
                 quote!(::steadfast::__private::Duration::from_nanos(#nanos))
             }
             DurationArg::Expr(expr) => {
                 quote_spanned!(expr.span()=> ::steadfast::__private::duration(#expr))
             }
+        }
+    }
+}
+
+impl DurationArg {
+    /// How the user wrote it.
+    pub(crate) fn source(&self) -> String {
+        match self {
+            DurationArg::Literal(_, lit) => format!("{:?}", lit.value()),
+            DurationArg::Expr(expr) => quote!(#expr).to_string(),
+        }
+    }
+
+    pub(crate) fn span(&self) -> proc_macro2::Span {
+        match self {
+            DurationArg::Literal(_, lit) => lit.span(),
+            DurationArg::Expr(expr) => expr.span(),
         }
     }
 }

@@ -31,19 +31,24 @@ impl Kind {
     ///
     /// Output (sync):  `call_once(move || { <pin the type>; { body } })`
     /// Output (async): `async move { <pin the type>; { body } }.await`
-    pub(crate) fn innermost(&self, func: &Func) -> TokenStream {
+    ///
+    /// `repeated`: the body runs once per attempt of a `#[retry]`. Then the closure or
+    /// block is not `move`: it borrows what it only reads (`&mut self` included) and takes
+    /// by value only what the body consumes, which the retry clones for every attempt.
+    pub(crate) fn innermost(&self, func: &Func, repeated: bool) -> TokenStream {
         let block = &func.block;
+        let capture = (!repeated).then(|| quote!(move));
         match self {
             Kind::Sync => {
                 let pin = pin_output_type(func);
                 quote! {
-                    ::steadfast::__private::call_once(move || { #pin #block })
+                    ::steadfast::__private::call_once(#capture || { #pin #block })
                 }
             }
             Kind::Async => {
                 let pin = pin_output_type(func);
                 quote! {
-                    (async move { #pin #block }).await
+                    (async #capture { #pin #block }).await
                 }
             }
             // `#[async_trait]` pinned the type itself.

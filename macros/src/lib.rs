@@ -23,3 +23,15 @@ use crate::stack::Attr;
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Attr::CircuitBreaker, args.into(), item.into()).into()
 }
+
+/// Retries the function with backoff; see `steadfast::retry`.
+#[proc_macro_attribute]
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Attr::Retry, args.into(), item.into()).into()
+}
+
+/// A deadline on the function; see `steadfast::timeout`.
+#[proc_macro_attribute]
+pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Attr::Timeout, args.into(), item.into()).into()
+}

@@ -9,20 +9,24 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta};
 
-use crate::args::BreakerArgs;
+use crate::args::{BreakerArgs, RetryArgs, TimeoutArgs};
 use crate::validate::Errors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Attr {
     CircuitBreaker,
+    Retry,
+    Timeout,
 }
 
 impl Attr {
-    pub(crate) const ALL: &'static [Attr] = &[Attr::CircuitBreaker];
+    pub(crate) const ALL: &'static [Attr] = &[Attr::CircuitBreaker, Attr::Retry, Attr::Timeout];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Attr::CircuitBreaker => "circuit_breaker",
+            Attr::Retry => "retry",
+            Attr::Timeout => "timeout",
         }
     }
 
@@ -42,12 +46,18 @@ impl Attr {
 /// One attribute's parsed arguments.
 pub(crate) enum Layer {
     CircuitBreaker(BreakerArgs),
+    Retry(RetryArgs),
+    Timeout(TimeoutArgs),
 }
 
 impl Layer {
-    fn parse(attr: Attr, tokens: TokenStream, errors: &mut Errors) -> Layer {
+    /// `span` is the attribute's path, or the function's `fn` for the invoked attribute
+    /// (whose own path the compiler does not hand over).
+    fn parse(attr: Attr, tokens: TokenStream, span: Span, errors: &mut Errors) -> Layer {
         match attr {
             Attr::CircuitBreaker => Layer::CircuitBreaker(BreakerArgs::parse(tokens, errors)),
+            Attr::Retry => Layer::Retry(RetryArgs::parse(tokens, errors)),
+            Attr::Timeout => Layer::Timeout(TimeoutArgs::parse(tokens, span, errors)),
         }
     }
 }
@@ -56,11 +66,12 @@ impl Layer {
 pub(crate) fn layers(
     invoked: Attr,
     tokens: TokenStream,
+    fn_span: Span,
     attrs: &mut Vec<Attribute>,
     errors: &mut Errors,
 ) -> Vec<Layer> {
     let mut seen = vec![invoked];
-    let mut layers = vec![Layer::parse(invoked, tokens, errors)];
+    let mut layers = vec![Layer::parse(invoked, tokens, fn_span, errors)];
     let mut kept = Vec::with_capacity(attrs.len());
     for attribute in attrs.drain(..) {
         let Some(attr) = Attr::of(&attribute) else {
@@ -83,7 +94,7 @@ pub(crate) fn layers(
                 continue;
             }
         };
-        layers.push(Layer::parse(attr, tokens, errors));
+        layers.push(Layer::parse(attr, tokens, attribute.path().span(), errors));
     }
     *attrs = kept;
     layers
@@ -94,6 +105,8 @@ fn duplicate(attr: Attr, span: Span) -> syn::Error {
         Attr::CircuitBreaker => {
             "; a function has one breaker (use `key = …` for one breaker per argument value)"
         }
+        Attr::Retry => "; merge the two into one `#[retry(...)]`",
+        Attr::Timeout => "; a function has one deadline",
     };
     syn::Error::new(
         span,

@@ -7,9 +7,11 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Ident, Pat};
 
-use crate::args::BreakerArgs;
 use crate::args::breaker::MAX_IN_WINDOW;
+use crate::args::{BreakerArgs, RetryArgs, TimeoutArgs};
+use crate::duration::DurationArg;
 use crate::item::Func;
+use crate::kind::Kind;
 
 /// Every error found so far, combined into one.
 #[derive(Default)]
@@ -73,6 +75,77 @@ pub(crate) fn breaker(args: &BreakerArgs, func: &Func, errors: &mut Errors) {
     }
     if let Some(key) = &args.key {
         key_uses_arguments(&key.value, func, errors);
+    }
+}
+
+/// `#[retry]`: keys that only make sense together, and arguments it can hand to every
+/// attempt.
+pub(crate) fn retry(args: &RetryArgs, func: &Func, errors: &mut Errors) {
+    if let Some(multiplier) = &args.multiplier {
+        if let Some(backoff) = args.backoff.as_ref().filter(|b| b.value != "exponential") {
+            errors.push(syn::Error::new(
+                multiplier.key.span(),
+                format!(
+                    "`multiplier` applies to `backoff = \"exponential\"`, not to `backoff = \"{}\"`",
+                    backoff.value
+                ),
+            ));
+        }
+    }
+    if let (Some(delay), Some(max_delay)) = (&args.delay, &args.max_delay) {
+        if let (DurationArg::Literal(d, _), DurationArg::Literal(max, _)) =
+            (&delay.value, &max_delay.value)
+        {
+            if max < d {
+                errors.push(syn::Error::new(
+                    max_delay.span,
+                    "`max_delay` is shorter than `delay`: no wait could be as long as `delay`",
+                ));
+            }
+        }
+    } else if let (None, Some(max_delay)) = (&args.delay, &args.max_delay) {
+        if let DurationArg::Literal(max, _) = &max_delay.value {
+            if *max < crate::expand::retry::DEFAULT_DELAY_NANOS && !args.has("delay") {
+                errors.push(syn::Error::new(
+                    max_delay.span,
+                    "`max_delay` is shorter than the default `delay` of 100ms; set `delay` too",
+                ));
+            }
+        }
+    }
+    if let Some(syn::FnArg::Receiver(receiver)) = func.sig.inputs.first() {
+        if !matches!(receiver.kind, syn::ReceiverKind::Reference(..)) {
+            errors.push(syn::Error::new(
+                receiver.self_token.span,
+                "`#[retry]` cannot give every attempt its own `self` when the method takes `self` by value; take `&self` or `&mut self`",
+            ));
+        }
+    }
+}
+
+/// `#[timeout]`: a sync body cannot be interrupted, so it needs `detach`; an async one
+/// must not have it.
+pub(crate) fn timeout(args: &TimeoutArgs, func: &Func, kind: &Kind, errors: &mut Errors) {
+    match (kind, &args.detach) {
+        (Kind::Sync, None) => {
+            let span = args.after.as_ref().map_or(args.span, |after| after.span());
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`#[timeout]` cannot interrupt a sync function: a thread cannot be stopped from outside. \
+                     Write `#[timeout({}, detach)]` to run `{}` on a helper thread and return `Elapsed` at the deadline \
+                     while that thread finishes on its own (arguments and result must be `Send + 'static`), \
+                     or make the function `async`",
+                    args.after.as_ref().map_or_else(|| "\"2s\"".to_owned(), DurationArg::source),
+                    func.sig.ident,
+                ),
+            ));
+        }
+        (Kind::Async | Kind::BoxedAsync(_), Some(detach)) => errors.push(syn::Error::new(
+            detach.span(),
+            "`detach` is for sync functions; an async body is cancelled at the deadline without it",
+        )),
+        _ => {}
     }
 }
 

@@ -133,6 +133,12 @@ pub fn retry_step<R: RetryReturn>(
     }
 }
 
+/// A wait between the attempts of a sync `#[retry]` function: the thread sleeps.
+#[inline]
+pub fn sleep_blocking(d: Duration) {
+    std::thread::sleep(d);
+}
+
 /// Makes the copy of a by-value argument that one attempt of a `#[retry]` function
 /// consumes. The argument's type must be `Clone`.
 #[inline(always)]

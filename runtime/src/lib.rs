@@ -158,3 +158,4 @@ pub use outcome::Outcome;
 /// }
 /// ```
 pub use steadfast_macros::circuit_breaker;
+pub use steadfast_macros::{retry, timeout};

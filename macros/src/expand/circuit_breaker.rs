@@ -33,7 +33,15 @@ const DEFAULT_MINIMUM_CALLS: u32 = 20;
 //
 // With `key = expr`, the static holds the function's per-key breakers and `breaker` is the
 // one for this call's key.
-pub(crate) fn wrap(inner: TokenStream, args: &BreakerArgs, func: &Func) -> TokenStream {
+//
+// Under a `#[retry]`, `rejection` is the retry's slot for the `CircuitOpen` of a rejected
+// call, so that it can wait the breaker out instead of spending attempts.
+pub(crate) fn wrap(
+    inner: TokenStream,
+    args: &BreakerArgs,
+    func: &Func,
+    rejection: Option<&Ident>,
+) -> TokenStream {
     let local = |name: &str| Ident::new(name, Span::mixed_site());
     let (breaker, out, rejected) = (
         local("__steadfast_breaker"),
@@ -80,7 +88,12 @@ pub(crate) fn wrap(inner: TokenStream, args: &BreakerArgs, func: &Func) -> Token
         }
     };
     // Spanned at the return type: a return type that cannot take a breaker is reported there.
-    let admit = quote_spanned!(ret_span=> ::steadfast::__private::circuit_breaker_call(&*#breaker));
+    let admit = match rejection {
+        None => quote_spanned!(ret_span=> ::steadfast::__private::circuit_breaker_call(&*#breaker)),
+        Some(slot) => quote_spanned!(ret_span=>
+            ::steadfast::__private::circuit_breaker_call_in_retry(&*#breaker, &mut #slot)
+        ),
+    };
     quote! {
         #lookup
         match #admit {

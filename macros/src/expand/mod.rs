@@ -1,9 +1,12 @@
 //! Emitting the code: each attribute wraps the expression built by the ones below it.
 
 mod circuit_breaker;
+pub(crate) mod retry;
+mod timeout;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use syn::Ident;
 
 use crate::item;
 use crate::kind::Kind;
@@ -24,11 +27,15 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
         }
     };
     let mut errors = Errors::default();
-    let layers = stack::layers(attr, args, &mut func.attrs, &mut errors);
+    let fn_span = func.sig.fn_token.span;
+    let layers = stack::layers(attr, args, fn_span, &mut func.attrs, &mut errors);
     item::check_shape(&func, attr, &mut errors);
+    let kind = Kind::of(&func);
     for layer in &layers {
         match layer {
             Layer::CircuitBreaker(args) => validate::breaker(args, &func, &mut errors),
+            Layer::Retry(args) => validate::retry(args, &func, &mut errors),
+            Layer::Timeout(args) => validate::timeout(args, &func, &kind, &mut errors),
         }
     }
     if let Some(error) = errors.take() {
@@ -36,12 +43,28 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
         return quote!(#error #func);
     }
 
-    let kind = Kind::of(&func);
-    let mut expr = kind.innermost(&func);
+    // A breaker inside a retry tells the retry when it rejected a call, through this slot.
+    let retry_at = layers.iter().position(|l| matches!(l, Layer::Retry(_)));
+    let breaker_at = layers
+        .iter()
+        .position(|l| matches!(l, Layer::CircuitBreaker(_)));
+    let rejection = match (retry_at, breaker_at) {
+        (Some(r), Some(b)) if r < b => {
+            Some(Ident::new("__steadfast_rejection", Span::mixed_site()))
+        }
+        _ => None,
+    };
+    let mut expr = kind.innermost(&func, retry_at.is_some());
     for layer in layers.iter().rev() {
-        expr = match layer {
-            Layer::CircuitBreaker(args) => circuit_breaker::wrap(expr, args, &func),
+        // Each layer is a block expression: statements of its own, then the value.
+        let wrapped = match layer {
+            Layer::CircuitBreaker(args) => {
+                circuit_breaker::wrap(expr, args, &func, rejection.as_ref())
+            }
+            Layer::Retry(args) => retry::wrap(expr, args, &func, &kind, rejection.as_ref()),
+            Layer::Timeout(args) => timeout::wrap(expr, args, &func, &kind),
         };
+        expr = quote!({ #wrapped });
     }
     let body = kind.body(expr);
     *func.block = match syn::parse2(body) {

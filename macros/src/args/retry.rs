@@ -1,0 +1,175 @@
+//! `#[retry(...)]`
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, Ident, Lit};
+
+use super::{Entry, Keys, Spanned, callable, duration, entries, int, only_key_values, set_once};
+use crate::duration::DurationArg;
+use crate::validate::Errors;
+
+pub(crate) const KEYS: Keys = Keys {
+    attribute: "retry",
+    keys: &[
+        "attempts",
+        "delay",
+        "backoff",
+        "multiplier",
+        "max_delay",
+        "jitter",
+        "max_elapsed",
+        "retry_if",
+    ],
+};
+
+pub(crate) const BACKOFFS: &[&str] = &["constant", "linear", "exponential"];
+pub(crate) const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
+
+#[derive(Default)]
+pub(crate) struct RetryArgs {
+    pub(crate) attempts: Option<Spanned<u64>>,
+    pub(crate) delay: Option<Spanned<DurationArg>>,
+    /// One of [`BACKOFFS`].
+    pub(crate) backoff: Option<Spanned<String>>,
+    pub(crate) multiplier: Option<Spanned<f64>>,
+    pub(crate) max_delay: Option<Spanned<DurationArg>>,
+    /// One of [`JITTERS`].
+    pub(crate) jitter: Option<Spanned<String>>,
+    pub(crate) max_elapsed: Option<Spanned<DurationArg>>,
+    pub(crate) retry_if: Option<Spanned<Expr>>,
+    present: BTreeSet<String>,
+}
+
+impl RetryArgs {
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> RetryArgs {
+        let mut args = RetryArgs::default();
+        let list = match entries(tokens) {
+            Ok(list) => list,
+            Err(e) => {
+                errors.push(e);
+                return args;
+            }
+        };
+        let attr = KEYS.attribute;
+        for entry in &list {
+            let Entry::KeyValue { key, value } = entry else {
+                only_key_values(errors, &KEYS, entry);
+                continue;
+            };
+            args.present.insert(key.to_string());
+            match key.to_string().as_str() {
+                "attempts" => set_once(
+                    errors,
+                    attr,
+                    &mut args.attempts,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
+                "delay" => set_once(errors, attr, &mut args.delay, key, value, duration(key)),
+                "backoff" => set_once(
+                    errors,
+                    attr,
+                    &mut args.backoff,
+                    key,
+                    value,
+                    one_of(key, BACKOFFS),
+                ),
+                "multiplier" => set_once(
+                    errors,
+                    attr,
+                    &mut args.multiplier,
+                    key,
+                    value,
+                    multiplier(key),
+                ),
+                "max_delay" => {
+                    set_once(errors, attr, &mut args.max_delay, key, value, duration(key))
+                }
+                "jitter" => set_once(
+                    errors,
+                    attr,
+                    &mut args.jitter,
+                    key,
+                    value,
+                    one_of(key, JITTERS),
+                ),
+                "max_elapsed" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_elapsed,
+                    key,
+                    value,
+                    duration(key),
+                ),
+                "retry_if" => set_once(errors, attr, &mut args.retry_if, key, value, callable(key)),
+                _ => errors.push(KEYS.unknown(key)),
+            }
+        }
+        args
+    }
+
+    /// Was `key` written, whether or not its value was valid?
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.present.contains(key)
+    }
+}
+
+/// A string literal naming one of `names`.
+fn one_of<'a>(
+    key: &'a Ident,
+    names: &'a [&'a str],
+) -> impl FnOnce(&Expr) -> syn::Result<String> + 'a {
+    move |value| {
+        let listed = names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) if names.contains(&s.value().as_str()) => Ok(s.value()),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Err(syn::Error::new(
+                s.span(),
+                format!("unknown {key} {:?}; expected one of: {listed}", s.value()),
+            )),
+            other => Err(syn::Error::new(
+                other.span(),
+                format!("`{key}` takes a string, one of: {listed}"),
+            )),
+        }
+    }
+}
+
+/// A number of at least 1.
+fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + '_ {
+    move |value| {
+        let n: f64 = match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(lit),
+                ..
+            }) => lit.base10_parse()?,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(lit), ..
+            }) => lit.base10_parse()?,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    format!("`{key}` takes a number of at least 1, such as `{key} = 2.0`"),
+                ));
+            }
+        };
+        if !(n.is_finite() && n >= 1.0) {
+            return Err(syn::Error::new(
+                value.span(),
+                format!("`{key}` must be at least 1 (a wait never shrinks), found {n}"),
+            ));
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,88 @@
+//! `#[timeout("2s")]`, `#[timeout("2s", detach)]`
+
+use proc_macro2::{Span, TokenStream};
+use syn::Ident;
+use syn::spanned::Spanned as _;
+
+use super::{Entry, entries};
+use crate::duration::DurationArg;
+use crate::validate::Errors;
+
+pub(crate) struct TimeoutArgs {
+    /// The deadline; `None` only when it was missing or bad (an error is recorded).
+    pub(crate) after: Option<DurationArg>,
+    /// `detach`, for sync functions.
+    pub(crate) detach: Option<Ident>,
+    /// Where to point errors about the attribute as a whole.
+    pub(crate) span: Span,
+}
+
+const USAGE: &str = "`#[timeout]` takes a deadline and, on a sync function, `detach`: `#[timeout(\"2s\")]`, `#[timeout(\"2s\", detach)]`";
+
+impl TimeoutArgs {
+    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
+        let mut args = TimeoutArgs {
+            after: None,
+            detach: None,
+            span,
+        };
+        let list = match entries(tokens) {
+            Ok(list) => list,
+            Err(e) => {
+                errors.push(e);
+                return args;
+            }
+        };
+        let mut seen_deadline = false;
+        for (i, entry) in list.into_iter().enumerate() {
+            match entry {
+                Entry::Positional(expr) if i == 0 => {
+                    seen_deadline = true;
+                    match DurationArg::from_expr(expr, "the deadline of `#[timeout]`") {
+                        Ok(after) => args.after = Some(after),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                Entry::Flag(flag) if flag == "detach" && args.detach.is_none() => {
+                    args.detach = Some(flag);
+                }
+                Entry::Flag(flag) if flag == "detach" => errors.push(syn::Error::new(
+                    flag.span(),
+                    "duplicate `detach` for `#[timeout]`",
+                )),
+                // `#[timeout(after)]` with a `const` named `after`: a deadline, not a flag.
+                Entry::Flag(ident) if i == 0 => {
+                    seen_deadline = true;
+                    let expr = syn::Expr::Path(syn::ExprPath {
+                        attrs: Vec::new(),
+                        qself: None,
+                        path: ident.into(),
+                    });
+                    match DurationArg::from_expr(expr, "the deadline of `#[timeout]`") {
+                        Ok(after) => args.after = Some(after),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                Entry::Flag(flag) => errors.push(syn::Error::new(
+                    flag.span(),
+                    format!("unknown flag `{flag}` for `#[timeout]`; the only one is `detach`"),
+                )),
+                Entry::KeyValue { key, .. } => errors.push(syn::Error::new(
+                    key.span(),
+                    format!("`#[timeout]` takes no `key = value` arguments; {USAGE}"),
+                )),
+                Entry::Positional(expr) => errors.push(syn::Error::new(
+                    expr.span(),
+                    format!("`#[timeout]` takes one deadline; {USAGE}"),
+                )),
+            }
+        }
+        if !seen_deadline {
+            errors.push(syn::Error::new(
+                span,
+                format!("`#[timeout]` needs a deadline; {USAGE}"),
+            ));
+        }
+        args
+    }
+}
