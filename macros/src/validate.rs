@@ -114,7 +114,12 @@ pub(crate) fn retry(args: &RetryArgs, func: &Func, errors: &mut Errors) {
         }
     }
     if let Some(syn::FnArg::Receiver(receiver)) = func.sig.inputs.first() {
-        if !matches!(receiver.kind, syn::ReceiverKind::Reference(..)) {
+        let by_reference = match &receiver.kind {
+            syn::ReceiverKind::Reference(..) => true,
+            syn::ReceiverKind::Typed(_, ty) => matches!(**ty, syn::Type::Reference(_)),
+            _ => false,
+        };
+        if !by_reference {
             errors.push(syn::Error::new(
                 receiver.self_token.span,
                 "`#[retry]` cannot give every attempt its own `self` when the method takes `self` by value; take `&self` or `&mut self`",

@@ -109,13 +109,26 @@ impl<R, E> BreakerCall<'_, R, E> {
     }
 }
 
-/// After one attempt of a `#[retry]` function: stop (a success, an error `retry_if`
-/// declines, nothing left) or wait and go again. `rejection` is the `CircuitOpen` of a
-/// breaker inside the retry that rejected this attempt. The success path is one branch.
+/// After one attempt of a `#[retry]` function: stop (a success, nothing left) or wait and
+/// go again. `rejection` is the `CircuitOpen` of a breaker inside the retry that rejected
+/// this attempt. The success path is one branch.
 ///
 /// The one bound generated code puts on the return type for `#[retry]`.
 #[inline(always)]
 pub fn retry_step<R: RetryReturn>(
+    out: &R,
+    state: &mut RetryState,
+    policy: &RetryPolicy,
+    stats: &'static RetryStats,
+    rejection: Option<CircuitOpen>,
+) -> Step {
+    retry_step_if(out, state, policy, stats, |_| true, rejection)
+}
+
+/// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
+/// a breaker inside the retry is the retry's own business and does not ask `retry_if`.
+#[inline(always)]
+pub fn retry_step_if<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
     policy: &RetryPolicy,

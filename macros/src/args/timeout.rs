@@ -17,6 +17,11 @@ pub(crate) struct TimeoutArgs {
     pub(crate) span: Span,
 }
 
+fn bad(flag: &mut bool, errors: &mut Errors, error: syn::Error) {
+    *flag = true;
+    errors.push(error);
+}
+
 const USAGE: &str = "`#[timeout]` takes a deadline and, on a sync function, `detach`: `#[timeout(\"2s\")]`, `#[timeout(\"2s\", detach)]`";
 
 impl TimeoutArgs {
@@ -34,6 +39,7 @@ impl TimeoutArgs {
             }
         };
         let mut seen_deadline = false;
+        let mut bad_entries = false;
         for (i, entry) in list.into_iter().enumerate() {
             match entry {
                 Entry::Positional(expr) if i == 0 => {
@@ -46,10 +52,11 @@ impl TimeoutArgs {
                 Entry::Flag(flag) if flag == "detach" && args.detach.is_none() => {
                     args.detach = Some(flag);
                 }
-                Entry::Flag(flag) if flag == "detach" => errors.push(syn::Error::new(
-                    flag.span(),
-                    "duplicate `detach` for `#[timeout]`",
-                )),
+                Entry::Flag(flag) if flag == "detach" => bad(
+                    &mut bad_entries,
+                    errors,
+                    syn::Error::new(flag.span(), "duplicate `detach` for `#[timeout]`"),
+                ),
                 // `#[timeout(after)]` with a `const` named `after`: a deadline, not a flag.
                 Entry::Flag(ident) if i == 0 => {
                     seen_deadline = true;
@@ -63,21 +70,34 @@ impl TimeoutArgs {
                         Err(e) => errors.push(e),
                     }
                 }
-                Entry::Flag(flag) => errors.push(syn::Error::new(
-                    flag.span(),
-                    format!("unknown flag `{flag}` for `#[timeout]`; the only one is `detach`"),
-                )),
-                Entry::KeyValue { key, .. } => errors.push(syn::Error::new(
-                    key.span(),
-                    format!("`#[timeout]` takes no `key = value` arguments; {USAGE}"),
-                )),
-                Entry::Positional(expr) => errors.push(syn::Error::new(
-                    expr.span(),
-                    format!("`#[timeout]` takes one deadline; {USAGE}"),
-                )),
+                Entry::Flag(flag) => bad(
+                    &mut bad_entries,
+                    errors,
+                    syn::Error::new(
+                        flag.span(),
+                        format!("unknown flag `{flag}` for `#[timeout]`; the only one is `detach`"),
+                    ),
+                ),
+                Entry::KeyValue { key, .. } => bad(
+                    &mut bad_entries,
+                    errors,
+                    syn::Error::new(
+                        key.span(),
+                        format!("`#[timeout]` takes no `key = value` arguments; {USAGE}"),
+                    ),
+                ),
+                Entry::Positional(expr) => bad(
+                    &mut bad_entries,
+                    errors,
+                    syn::Error::new(
+                        expr.span(),
+                        format!("`#[timeout]` takes one deadline; {USAGE}"),
+                    ),
+                ),
             }
         }
-        if !seen_deadline {
+        // A bad entry already says what is wrong; "needs a deadline" would only repeat it.
+        if !seen_deadline && !bad_entries {
             errors.push(syn::Error::new(
                 span,
                 format!("`#[timeout]` needs a deadline; {USAGE}"),

@@ -48,8 +48,14 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
     let breaker_at = layers
         .iter()
         .position(|l| matches!(l, Layer::CircuitBreaker(_)));
+    // Not across a detached timeout: that breaker runs on another thread.
+    let detached_between = |r: usize, b: usize| {
+        layers[r..b]
+            .iter()
+            .any(|l| matches!(l, Layer::Timeout(t) if t.detach.is_some()))
+    };
     let rejection = match (retry_at, breaker_at) {
-        (Some(r), Some(b)) if r < b => {
+        (Some(r), Some(b)) if r < b && !detached_between(r, b) => {
             Some(Ident::new("__steadfast_rejection", Span::mixed_site()))
         }
         _ => None,

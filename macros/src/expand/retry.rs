@@ -44,12 +44,17 @@ pub(crate) fn wrap(
     rejection: Option<&Ident>,
 ) -> TokenStream {
     let local = |name: &str| Ident::new(name, Span::mixed_site());
-    let (policy, state, out, wait) = (
+    let (policy, state, wait) = (
         local("__steadfast_policy"),
         local("__steadfast_retry"),
-        local("__steadfast_out"),
         local("__steadfast_wait"),
     );
+    // The result is the argument that fixes the return type's bound, so it is named with
+    // the user's hygiene and located at the return type: a wrong return type is reported
+    // there (a mixed-site name would be reported at the attribute).
+    let ret_span = item::output_span(func);
+    let out = Ident::new("__steadfast_out", Span::call_site());
+    let out_at_ret = Ident::new("__steadfast_out", ret_span);
     let function = func.sig.ident.to_string();
     let policy_expr = policy_tokens(args);
     let clones = clones(func);
@@ -71,15 +76,16 @@ pub(crate) fn wrap(
         ),
         None => (quote!(), quote!(::core::option::Option::None)),
     };
-    let retry_if = match &args.retry_if {
-        Some(f) => {
-            let f = &f.value;
-            quote!(#f)
+    let step = match &args.retry_if {
+        None => quote_spanned! {ret_span=>
+            ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, &#policy, &__STEADFAST_RETRY, #take_slot)
+        },
+        Some(retry_if) => {
+            let f = &retry_if.value;
+            quote_spanned! {ret_span=>
+                ::steadfast::__private::retry_step_if(&#out_at_ret, &mut #state, &#policy, &__STEADFAST_RETRY, #f, #take_slot)
+            }
         }
-        None => quote!(|_| true),
-    };
-    let step = quote_spanned! {item::output_span(func)=>
-        ::steadfast::__private::retry_step(&#out, &mut #state, &#policy, &__STEADFAST_RETRY, #retry_if, #take_slot)
     };
     quote! {
         static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =

@@ -1,0 +1,27 @@
+#![allow(unused_imports)]
+use steadfast::{CircuitOpen, Elapsed, circuit_breaker, retry, timeout};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+impl From<Elapsed> for Error {
+    fn from(_: Elapsed) -> Self {
+        Error
+    }
+}
+
+#[derive(Debug)]
+struct MyError;
+
+#[timeout("2s")]
+async fn f() -> Result<(), MyError> {
+    Ok(())
+}
+
+fn main() {}
