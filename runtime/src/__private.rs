@@ -13,7 +13,7 @@ pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step, std_now, 
 pub use crate::stats::{
     RetryCounts, RetryStats, TimeoutCounts, TimeoutStats, retry_counts, timeout_counts,
 };
-pub use crate::timeout::{Timeout, sleep, timeout_call, timeout_detach};
+pub use crate::timeout::{Sleep, Timeout, sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
 
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.

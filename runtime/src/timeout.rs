@@ -23,8 +23,9 @@ pin_project! {
     pub struct Timeout<F, R> {
         #[pin]
         body: F,
-        #[pin]
-        sleep: Option<tokio::time::Sleep>,
+        // Boxed, and only once the body waits: a body that is ready at once pays for
+        // neither the timer nor the room for it in its future.
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
         after: Duration,
         stats: &'static TimeoutStats,
         no_timer: bool,
@@ -37,7 +38,7 @@ impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(out) = this.body.poll(cx) {
             return Poll::Ready(out);
         }
@@ -47,9 +48,9 @@ impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
                 no_runtime_warning();
                 return Poll::Pending;
             }
-            this.sleep.set(Some(tokio::time::sleep(*this.after)));
+            *this.sleep = Some(Box::pin(tokio::time::sleep(*this.after)));
         }
-        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+        match this.sleep.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
             Some(Poll::Ready(())) => {
                 this.stats.elapsed();
                 Poll::Ready(R::elapsed(Elapsed::new(*this.after)))
@@ -88,13 +89,31 @@ fn no_runtime_warning() {
 }
 
 /// Waits `d` on tokio's clock; outside a tokio runtime, blocks the thread instead (and
-/// says so once).
-pub async fn sleep(d: Duration) {
+/// says so once). The timer is boxed so that the future of a function that retries stays
+/// small on the path where it never waits.
+pub fn sleep(d: Duration) -> Sleep {
     if tokio::runtime::Handle::try_current().is_ok() {
-        tokio::time::sleep(d).await;
+        Sleep(Some(Box::pin(tokio::time::sleep(d))))
     } else {
         no_runtime_warning();
         std::thread::sleep(d);
+        Sleep(None)
+    }
+}
+
+/// The wait between two attempts of an async `#[retry]` function.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Sleep(Option<Pin<Box<tokio::time::Sleep>>>);
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.0 {
+            Some(sleep) => sleep.as_mut().poll(cx),
+            None => Poll::Ready(()),
+        }
     }
 }
 

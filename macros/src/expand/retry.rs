@@ -6,6 +6,7 @@ use syn::visit::Visit;
 use syn::{FnArg, Ident, Pat, Type};
 
 use crate::args::RetryArgs;
+use crate::duration::DurationArg;
 use crate::item::{self, Func};
 use crate::kind::Kind;
 
@@ -78,20 +79,33 @@ pub(crate) fn wrap(
     };
     let step = match &args.retry_if {
         None => quote_spanned! {ret_span=>
-            ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, &#policy, &__STEADFAST_RETRY, #take_slot)
+            ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #take_slot)
         },
         Some(retry_if) => {
             let f = &retry_if.value;
             quote_spanned! {ret_span=>
-                ::steadfast::__private::retry_step_if(&#out_at_ret, &mut #state, &#policy, &__STEADFAST_RETRY, #f, #take_slot)
+                ::steadfast::__private::retry_step_if(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #f, #take_slot)
             }
         }
+    };
+    // Literal durations make a constant policy: a `static`, not a struct built per call.
+    let constant = [&args.delay, &args.max_delay, &args.max_elapsed]
+        .into_iter()
+        .flatten()
+        .all(|d| matches!(d.value, DurationArg::Literal(..)));
+    let policy_binding = if constant {
+        quote! {
+            static __STEADFAST_POLICY: ::steadfast::__private::RetryPolicy = #policy_expr;
+            let #policy = &__STEADFAST_POLICY;
+        }
+    } else {
+        quote!(let #policy = &#policy_expr;)
     };
     quote! {
         static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
             ::steadfast::__private::RetryStats::new(::core::concat!(::core::module_path!(), "::", #function));
-        let #policy = #policy_expr;
-        let mut #state = ::steadfast::__private::RetryState::new(&#policy, #now);
+        #policy_binding
+        let mut #state = ::steadfast::__private::RetryState::new(#policy, #now);
         #declare_slot
         loop {
             let #out = {
