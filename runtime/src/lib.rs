@@ -28,7 +28,25 @@
 //! assert!(matches!(fetch_quote("ACME"), Err(FetchError::Unavailable(_))));
 //! ```
 //!
-//! The attribute expands into calls into this crate, which holds the breaker registry
+//! The attributes — [`circuit_breaker`], [`retry`], [`timeout`] — stack on one function;
+//! the one written first is the outermost:
+//!
+//! ```
+//! # #[derive(Debug)] struct FetchError;
+//! # impl From<steadfast::CircuitOpen> for FetchError { fn from(_: steadfast::CircuitOpen) -> Self { FetchError } }
+//! # impl From<steadfast::Elapsed> for FetchError { fn from(_: steadfast::Elapsed) -> Self { FetchError } }
+//! use steadfast::{circuit_breaker, retry, timeout};
+//!
+//! // Every attempt passes the breaker, and every attempt has its own 2 s.
+//! #[retry(attempts = 3, delay = "50ms", max_delay = "1s", jitter = "full")]
+//! #[circuit_breaker(failure_threshold = 5, open_for = "30s")]
+//! #[timeout("2s")]
+//! async fn fetch_quote(symbol: String) -> Result<f64, FetchError> {
+//!     Ok(symbol.len() as f64)
+//! }
+//! ```
+//!
+//! They expand into calls into this crate, which holds the breaker registry
 //! ([`breaker`], [`breakers`]). See the README for the whole guide.
 
 #![warn(missing_docs)]
@@ -151,11 +169,174 @@ pub use outcome::Outcome;
 /// `String` has no `From<CircuitOpen>`. Add a variant to your error type with that `From`,
 /// or use `anyhow::Error` / `Box<dyn Error + Send + Sync>`, which have it.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// #[steadfast::circuit_breaker]
 /// fn lookup(id: u32) -> Result<String, String> {
 ///     Ok(id.to_string())
 /// }
 /// ```
 pub use steadfast_macros::circuit_breaker;
-pub use steadfast_macros::{retry, timeout};
+/// Retries the function when it returns `Err`, with backoff, sync or `async`.
+///
+/// The function must return `Result<T, E>` (or an alias). The last error is returned
+/// unchanged. Sync functions sleep the thread between attempts; async ones await
+/// `tokio::time::sleep` (so `tokio::time::pause()` makes tests instant and exact), and
+/// dropping the future during a wait ends the retrying. No wait follows the last attempt.
+///
+/// Arguments taken by value are cloned for every attempt (a type that is not `Clone` is a
+/// compile error on that argument); `&self`, `&mut self` and borrowed arguments are
+/// borrowed again for each attempt, without cloning. Take by reference what the body does
+/// not consume.
+///
+/// # Keys
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `attempts = 3` | attempts in all, the first included (≥ 1) | 3 |
+/// | `delay = "100ms"` | wait before the second attempt | 100ms |
+/// | `backoff = "exponential"` | `"constant"`, `"linear"` (`delay × n`) or `"exponential"` (`delay × multiplier^(n-1)`) | exponential |
+/// | `multiplier = 2.0` | growth per attempt, for exponential (≥ 1) | 2.0 |
+/// | `max_delay = "10s"` | cap on one wait | 10s |
+/// | `jitter = "full"` | on the capped wait `d`: `"none"` = d, `"full"` = U(0, d), `"equal"` = d/2 + U(0, d/2), `"decorrelated"` = min(max_delay, U(delay, 3 × previous wait)) | full |
+/// | `max_elapsed = "30s"` | give up once this much time has passed since the first attempt: a wait that would cross it is not taken | none |
+/// | `retry_if = path::to::fn` | `fn(&E) -> bool`: which errors are retried; the others are returned at once | every `Err` |
+///
+/// All arithmetic saturates: no `attempts`, `multiplier` or delay overflows, panics or
+/// wraps, and no wait exceeds `max_delay`.
+///
+/// # Stacking
+///
+/// The attribute written first is the outermost. `#[retry] #[timeout("2s")]` gives every
+/// attempt its own deadline; `#[timeout("2s")] #[retry]` bounds the whole call, waits
+/// included. `#[retry]` written above `#[circuit_breaker]` does not spend attempts on a
+/// breaker that rejects the call: when the breaker's `retry_after()` is no longer than
+/// `max_delay` and fits in what is left of `max_elapsed`, the next wait is
+/// `max(backoff delay, retry_after)`; otherwise the `CircuitOpen` is returned at once.
+/// (Rejections have a budget of `attempts` of their own, so a breaker whose probes keep
+/// being taken by other callers cannot hold a call for ever.)
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::retry;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum FetchError {
+///     Unavailable,
+///     NotFound,
+/// }
+///
+/// fn transient(e: &FetchError) -> bool {
+///     *e == FetchError::Unavailable
+/// }
+///
+/// #[retry(attempts = 4, delay = "50ms", jitter = "none", retry_if = transient)]
+/// async fn fetch(path: String, fail_first: &std::sync::atomic::AtomicU32) -> Result<String, FetchError> {
+///     use std::sync::atomic::Ordering;
+///     if fail_first.fetch_sub(1, Ordering::SeqCst) > 0 {
+///         return Err(FetchError::Unavailable);
+///     }
+///     Ok(format!("contents of {path}"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = tokio::time::Instant::now();
+/// let failures = std::sync::atomic::AtomicU32::new(2);
+/// assert_eq!(fetch("a.txt".into(), &failures).await.unwrap(), "contents of a.txt");
+/// // Two failures, two waits: 50 ms, then 100 ms (exponential, no jitter).
+/// assert_eq!(start.elapsed(), Duration::from_millis(150));
+/// # }
+/// ```
+///
+/// # The commonest mistake
+///
+/// An argument taken by value must be `Clone`, since every attempt consumes a copy:
+///
+/// ```compile_fail,E0277
+/// struct Connection;
+///
+/// #[steadfast::retry]
+/// fn send(conn: Connection) -> Result<(), std::io::Error> {
+///     Ok(())
+/// }
+/// ```
+///
+/// Take it by reference (`conn: &Connection`), or derive `Clone`.
+pub use steadfast_macros::retry;
+
+/// Puts a deadline on the function.
+///
+/// On an `async fn`, the body is dropped (cancelled) at the deadline and the call returns
+/// `Err(Elapsed { .. }.into())`; the function must return `Result<T, E>` with
+/// `E: From<`[`Elapsed`]`>` (`anyhow::Error`, `io::Error` — as `ErrorKind::TimedOut` — and
+/// `Box<dyn Error + Send + Sync>` have it). The deadline is `"250ms"`, `"2s"`, `"1m"`… or
+/// any expression of type `Duration`. The body is polled first, and the timer starts only
+/// if it has to wait: a body that is ready at once costs about 4 ns over a plain call,
+/// where `tokio::time::timeout` costs about 35. Needs a tokio runtime with time enabled,
+/// like `tokio::time::timeout`; outside one, the deadline is not enforced and an error is
+/// logged once.
+///
+/// A sync body cannot be interrupted, so plain `#[timeout]` on a sync function is a compile
+/// error. `#[timeout("2s", detach)]` runs the body on a thread of its own and returns
+/// `Elapsed` at the deadline while that thread finishes by itself (its result dropped);
+/// arguments and result must be `Send + 'static`, and a panic in the body is raised again
+/// in the caller. It costs a thread per call, about 40 µs here; a pool would be taken over
+/// by the very bodies that overran.
+///
+/// # Stacking
+///
+/// `#[retry] #[timeout("2s")]`: each attempt has its own 2 s. `#[timeout("2s")] #[retry]`:
+/// the whole call, waits included, has 2 s. `#[circuit_breaker] #[timeout]`: a call past
+/// its deadline counts as a failure of the breaker. `#[timeout] #[circuit_breaker]`: the
+/// breaker's call is cancelled at the deadline and counts for nothing.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Elapsed, timeout};
+///
+/// #[derive(Debug)]
+/// enum QuoteError {
+///     TooSlow(Elapsed),
+/// }
+///
+/// impl From<Elapsed> for QuoteError {
+///     fn from(e: Elapsed) -> Self {
+///         QuoteError::TooSlow(e)
+///     }
+/// }
+///
+/// #[timeout("2s")]
+/// async fn quote(latency: Duration) -> Result<f64, QuoteError> {
+///     tokio::time::sleep(latency).await;
+///     Ok(101.5)
+/// }
+///
+/// #[timeout("100ms", detach)]
+/// fn checksum(data: Vec<u8>) -> Result<u32, QuoteError> {
+///     Ok(data.iter().map(|b| u32::from(*b)).sum())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// assert_eq!(quote(Duration::from_millis(10)).await.unwrap(), 101.5);
+/// let Err(QuoteError::TooSlow(e)) = quote(Duration::from_secs(5)).await else { panic!() };
+/// assert_eq!(e.after(), Duration::from_secs(2));
+/// assert_eq!(checksum(vec![1, 2, 3]).unwrap(), 6);
+/// # }
+/// ```
+///
+/// # The commonest mistake
+///
+/// A sync function without `detach`: the compiler says why and shows the fix.
+///
+/// ```compile_fail
+/// #[steadfast::timeout("2s")]
+/// fn read_config() -> Result<String, std::io::Error> {
+///     std::fs::read_to_string("app.toml")
+/// }
+/// ```
+pub use steadfast_macros::timeout;
