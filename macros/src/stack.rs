@@ -62,6 +62,15 @@ impl Layer {
     }
 }
 
+/// Our attributes on one function, in source order, the invoked one first.
+pub(crate) struct Stack {
+    pub(crate) layers: Vec<Layer>,
+    /// The paths of the attributes taken off the function. The compiler never resolves
+    /// them now, so the expansion names each once (`use path as _;`): the user's
+    /// `use steadfast::{retry, timeout};` must not be reported unused.
+    pub(crate) taken: Vec<syn::Path>,
+}
+
 /// Takes our attributes off `attrs` and parses them, with the invoked one first.
 pub(crate) fn layers(
     invoked: Attr,
@@ -69,7 +78,8 @@ pub(crate) fn layers(
     fn_span: Span,
     attrs: &mut Vec<Attribute>,
     errors: &mut Errors,
-) -> Vec<Layer> {
+) -> Stack {
+    let mut taken = Vec::new();
     let mut seen = vec![invoked];
     let mut layers = vec![Layer::parse(invoked, tokens, fn_span, errors)];
     let mut kept = Vec::with_capacity(attrs.len());
@@ -78,6 +88,7 @@ pub(crate) fn layers(
             kept.push(attribute);
             continue;
         };
+        taken.push(attribute.path().clone());
         if seen.contains(&attr) {
             errors.push(duplicate(attr, attribute.path().span()));
             continue;
@@ -97,7 +108,7 @@ pub(crate) fn layers(
         layers.push(Layer::parse(attr, tokens, attribute.path().span(), errors));
     }
     *attrs = kept;
-    layers
+    Stack { layers, taken }
 }
 
 fn duplicate(attr: Attr, span: Span) -> syn::Error {

@@ -99,7 +99,11 @@ async fn timed(x: u64) -> Result<u64, Error> {
 #[inline(never)]
 #[timeout("1s", detach)]
 fn detached(x: u64) -> Result<u64, Error> {
-    if black_box(x) == u64::MAX { Err(Error) } else { Ok(x + 1) }
+    if black_box(x) == u64::MAX {
+        Err(Error)
+    } else {
+        Ok(x + 1)
+    }
 }
 
 #[inline(never)]

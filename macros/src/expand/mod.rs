@@ -28,7 +28,8 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
     };
     let mut errors = Errors::default();
     let fn_span = func.sig.fn_token.span;
-    let layers = stack::layers(attr, args, fn_span, &mut func.attrs, &mut errors);
+    let stack::Stack { layers, taken } =
+        stack::layers(attr, args, fn_span, &mut func.attrs, &mut errors);
     item::check_shape(&func, attr, &mut errors);
     let kind = Kind::of(&func);
     for layer in &layers {
@@ -72,7 +73,13 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
         };
         expr = quote!({ #wrapped });
     }
-    let body = kind.body(expr);
+    let uses = taken.iter().map(|path| {
+        quote! {
+            #[allow(unused_imports)]
+            use #path as _;
+        }
+    });
+    let body = kind.body(quote!(#(#uses)* #expr));
     *func.block = match syn::parse2(body) {
         Ok(block) => block,
         Err(error) => {
