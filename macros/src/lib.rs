@@ -30,6 +30,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Attr::Retry, args.into(), item.into()).into()
 }
 
+/// Metrics and a `tracing` span for every call; see `steadfast::monitored`.
+#[proc_macro_attribute]
+pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Attr::Monitored, args.into(), item.into()).into()
+}
+
 /// A deadline on the function; see `steadfast::timeout`.
 #[proc_macro_attribute]
 pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {

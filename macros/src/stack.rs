@@ -9,7 +9,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta};
 
-use crate::args::{BreakerArgs, RetryArgs, TimeoutArgs};
+use crate::args::{BreakerArgs, MonitoredArgs, RetryArgs, TimeoutArgs};
 use crate::validate::Errors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,16 +17,23 @@ pub(crate) enum Attr {
     CircuitBreaker,
     Retry,
     Timeout,
+    Monitored,
 }
 
 impl Attr {
-    pub(crate) const ALL: &'static [Attr] = &[Attr::CircuitBreaker, Attr::Retry, Attr::Timeout];
+    pub(crate) const ALL: &'static [Attr] = &[
+        Attr::CircuitBreaker,
+        Attr::Retry,
+        Attr::Timeout,
+        Attr::Monitored,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Attr::CircuitBreaker => "circuit_breaker",
             Attr::Retry => "retry",
             Attr::Timeout => "timeout",
+            Attr::Monitored => "monitored",
         }
     }
 
@@ -48,6 +55,7 @@ pub(crate) enum Layer {
     CircuitBreaker(BreakerArgs),
     Retry(RetryArgs),
     Timeout(TimeoutArgs),
+    Monitored(MonitoredArgs),
 }
 
 impl Layer {
@@ -58,6 +66,7 @@ impl Layer {
             Attr::CircuitBreaker => Layer::CircuitBreaker(BreakerArgs::parse(tokens, errors)),
             Attr::Retry => Layer::Retry(RetryArgs::parse(tokens, errors)),
             Attr::Timeout => Layer::Timeout(TimeoutArgs::parse(tokens, span, errors)),
+            Attr::Monitored => Layer::Monitored(MonitoredArgs::parse(tokens, errors)),
         }
     }
 }
@@ -118,6 +127,7 @@ fn duplicate(attr: Attr, span: Span) -> syn::Error {
         }
         Attr::Retry => "; merge the two into one `#[retry(...)]`",
         Attr::Timeout => "; a function has one deadline",
+        Attr::Monitored => "; a function is monitored once",
     };
     syn::Error::new(
         span,

@@ -8,6 +8,7 @@ pub use crate::breaker::{
     BreakerKey, BreakerSpec, Config, Core, KeyedBreakers, KeyedSlot, Permit, TripPolicy,
 };
 pub use crate::clock::{Clock, Nanos, SystemClock};
+pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::outcome::{BreakerReturn, Outcome, RetryReturn, TimeoutReturn};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step, std_now, tokio_now};
 pub use crate::stats::{
@@ -15,6 +16,7 @@ pub use crate::stats::{
 };
 pub use crate::timeout::{Sleep, Timeout, sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
+pub use ::tracing;
 
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
 pub const DEFAULT_MAX_KEYS: usize = 1024;
@@ -206,4 +208,75 @@ pub use ::std::boxed::Box;
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+// `#[monitored]` takes any return type. Which results are failures, and how to print an
+// error, is picked by autoref specialisation at the expansion site: a `Result`'s `Err` is
+// a failure, anything else never is; an error prints with `Display`, else `Debug`, else by
+// its type name.
+
+/// Wraps a `#[monitored]` function's result for [`WatchResult`] / [`WatchAny`].
+#[derive(Debug)]
+pub struct Watch<'a, T>(pub &'a T);
+
+pub trait WatchResult {
+    type Error;
+    fn failure(&self) -> Option<&Self::Error>;
+}
+
+impl<T, E> WatchResult for &Watch<'_, Result<T, E>> {
+    type Error = E;
+    #[inline(always)]
+    fn failure(&self) -> Option<&E> {
+        self.0.as_ref().err()
+    }
+}
+
+pub trait WatchAny {
+    fn failure(&self) -> Option<&Never>;
+}
+
+impl<T> WatchAny for Watch<'_, T> {
+    #[inline(always)]
+    fn failure(&self) -> Option<&Never> {
+        None
+    }
+}
+
+/// The error type of a result that cannot fail.
+#[derive(Debug)]
+pub enum Never {}
+
+/// Wraps an error for [`DescribeDisplay`] / [`DescribeDebug`] / [`DescribeAny`].
+#[derive(Debug)]
+pub struct Describe<'a, E>(pub &'a E);
+
+pub trait DescribeDisplay {
+    fn describe(&self) -> String;
+}
+
+impl<E: std::fmt::Display> DescribeDisplay for &&Describe<'_, E> {
+    fn describe(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+pub trait DescribeDebug {
+    fn describe(&self) -> String;
+}
+
+impl<E: std::fmt::Debug> DescribeDebug for &Describe<'_, E> {
+    fn describe(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+pub trait DescribeAny {
+    fn describe(&self) -> String;
+}
+
+impl<E> DescribeAny for Describe<'_, E> {
+    fn describe(&self) -> String {
+        std::any::type_name::<E>().to_owned()
+    }
 }

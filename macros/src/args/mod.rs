@@ -235,9 +235,11 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
 }
 
 pub(crate) mod breaker;
+pub(crate) mod monitored;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
 pub(crate) use breaker::BreakerArgs;
+pub(crate) use monitored::MonitoredArgs;
 pub(crate) use retry::RetryArgs;
 pub(crate) use timeout::TimeoutArgs;

@@ -1,6 +1,7 @@
 //! Emitting the code: each attribute wraps the expression built by the ones below it.
 
 mod circuit_breaker;
+mod monitored;
 pub(crate) mod retry;
 mod timeout;
 
@@ -37,6 +38,7 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
             Layer::CircuitBreaker(args) => validate::breaker(args, &func, &mut errors),
             Layer::Retry(args) => validate::retry(args, &func, &mut errors),
             Layer::Timeout(args) => validate::timeout(args, &func, &kind, &mut errors),
+            Layer::Monitored(_) => {}
         }
     }
     if let Some(error) = errors.take() {
@@ -70,6 +72,7 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
             }
             Layer::Retry(args) => retry::wrap(expr, args, &func, &kind, rejection.as_ref()),
             Layer::Timeout(args) => timeout::wrap(expr, args, &func, &kind),
+            Layer::Monitored(args) => monitored::wrap(expr, args, &func, &kind),
         };
         expr = quote!({ #wrapped });
     }

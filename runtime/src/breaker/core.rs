@@ -71,6 +71,9 @@ pub struct Core<C: Clock = SystemClock> {
     trip: Trip,
     transition: Mutex<()>,
     clock: C,
+    /// Written only on their (cold) paths.
+    rejections: AtomicU64,
+    transitions: AtomicU64,
 }
 
 /// The right to run one call, handed out by [`Core::try_acquire`]. Dropped without an
@@ -95,6 +98,8 @@ impl<C: Clock> Core<C> {
             open_until: AtomicU64::new(0),
             trip: Trip::new(config.trip),
             transition: Mutex::new(()),
+            rejections: AtomicU64::new(0),
+            transitions: AtomicU64::new(0),
             config: Config {
                 half_open_probes: probes,
                 ..config
@@ -194,7 +199,18 @@ impl<C: Clock> Core<C> {
 
     #[cold]
     fn rejection(&self, retry_after: Duration, why: Rejection) -> CircuitOpen {
+        self.rejections.fetch_add(1, Relaxed);
         CircuitOpen::new(self.name.clone(), retry_after, why)
+    }
+
+    /// Calls rejected so far.
+    pub(crate) fn rejections(&self) -> u64 {
+        self.rejections.load(Relaxed)
+    }
+
+    /// State changes so far.
+    pub(crate) fn transitions(&self) -> u64 {
+        self.transitions.load(Relaxed)
     }
 
     /// A success on a closed consecutive breaker with no failures to forget: one load, no
@@ -366,6 +382,7 @@ impl<C: Clock> Core<C> {
     /// Every transition is a `tracing` event, target `steadfast`; opening is a warning.
     #[cold]
     fn announce(&self, from: BreakerState, to: BreakerState) {
+        self.transitions.fetch_add(1, Relaxed);
         let breaker = self.name();
         match to {
             BreakerState::Open => tracing::warn!(

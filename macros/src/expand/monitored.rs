@@ -1,0 +1,109 @@
+//! `#[monitored]`
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::Ident;
+
+use crate::args::MonitoredArgs;
+use crate::item::Func;
+use crate::kind::Kind;
+
+// Input:
+//     #[monitored(level = "debug")]
+//     async fn fetch(url: &str) -> Result<Page, Error> { body }
+//
+// Output:
+//     async fn fetch(url: &str) -> Result<Page, Error> {
+//         static STATS: MonitorStats = MonitorStats::new("module::fetch");
+//         let call = STATS.start();                            // calls += 1, clock read
+//         let span = tracing::span!(Level::DEBUG, "fetch");
+//         Instrument::instrument(async {                       // entered while it runs
+//             let out = <inner>;
+//             match failure_of(&out) {                         // Err(e) for a Result, else never
+//                 Some(e) => { tracing::event!(ERROR, error = %describe(e)); call.end(true) }
+//                 None => call.end(false),                     // latency recorded
+//             }
+//             out
+//         }, span).await
+//     }
+//
+// A panic or a dropped future ends `call` in its `Drop`: an error, or a cancellation.
+pub(crate) fn wrap(
+    inner: TokenStream,
+    args: &MonitoredArgs,
+    func: &Func,
+    kind: &Kind,
+) -> TokenStream {
+    let local = |name: &str| Ident::new(name, Span::mixed_site());
+    let (call, span, out, error) = (
+        local("__steadfast_call"),
+        local("__steadfast_span"),
+        local("__steadfast_out"),
+        local("__steadfast_error"),
+    );
+    let function = func.sig.ident.to_string();
+    let (stats_name, span_name) = match &args.name {
+        Some(name) => {
+            let lit = &name.value;
+            (quote!(#lit), quote!(#lit))
+        }
+        None => (
+            quote!(::core::concat!(::core::module_path!(), "::", #function)),
+            quote!(#function),
+        ),
+    };
+    let level = match args.level.as_ref().map_or("info", |l| l.value.as_str()) {
+        "trace" => quote!(TRACE),
+        "debug" => quote!(DEBUG),
+        "warn" => quote!(WARN),
+        "error" => quote!(ERROR),
+        _ => quote!(INFO),
+    };
+    let tracing = quote!(::steadfast::__private::tracing);
+    // Classifies the result and ends the call, inside the span.
+    let classify = quote! {
+        #[allow(unused_imports)]
+        use ::steadfast::__private::{
+            DescribeAny as _, DescribeDebug as _, DescribeDisplay as _, WatchAny as _,
+            WatchResult as _,
+        };
+        match (&&::steadfast::__private::Watch(&#out)).failure() {
+            ::core::option::Option::Some(#error) => {
+                #tracing::event!(
+                    #tracing::Level::ERROR,
+                    error = %(&&&::steadfast::__private::Describe(#error)).describe(),
+                    "{} failed",
+                    #span_name,
+                );
+                #call.end(true);
+            }
+            ::core::option::Option::None => #call.end(false),
+        }
+    };
+    let run = match kind {
+        Kind::Sync => quote! {
+            let _entered = #span.enter();
+            let #out = #inner;
+            #classify
+            #out
+        },
+        Kind::Async | Kind::BoxedAsync(_) => quote! {
+            #tracing::Instrument::instrument(
+                async {
+                    let #out = #inner;
+                    #classify
+                    #out
+                },
+                #span,
+            )
+            .await
+        },
+    };
+    quote! {
+        static __STEADFAST_MONITOR: ::steadfast::__private::MonitorStats =
+            ::steadfast::__private::MonitorStats::new(#stats_name);
+        let #call = __STEADFAST_MONITOR.start();
+        let #span = #tracing::span!(#tracing::Level::#level, #span_name);
+        #run
+    }
+}

@@ -1,0 +1,185 @@
+//! [`health`]: one answer for `/health`, from the breakers and the monitored functions.
+//!
+//! The rules, in order of weight:
+//!
+//! - **Unhealthy** when every registered circuit breaker is open (at least one exists):
+//!   nothing this process depends on is reachable.
+//! - **Degraded** when any breaker is open or half-open (a dependency is failing, calls to
+//!   it fail fast), or when a `#[monitored]` function failed at least half of its calls
+//!   over the last minute, with at least 10 calls ended in that time.
+//! - **Healthy** otherwise.
+//!
+//! "The last minute" is measured between calls of [`health`]: each call keeps a sample of
+//! every function's counters (at most one a second), and compares with the newest sample
+//! at least a minute old; until there is one, with the process start. Poll it regularly,
+//! as a health check does.
+//!
+//! Every reason names the breaker or the function and the figure behind it.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::clock::{Clock, Nanos, SystemClock};
+use crate::{BreakerState, breakers};
+
+/// How healthy the process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HealthStatus {
+    /// Every dependency answers.
+    Healthy,
+    /// Working, with a dependency failing or a function failing often.
+    Degraded,
+    /// Every circuit breaker is open.
+    Unhealthy,
+}
+
+impl HealthStatus {
+    /// As in JSON: `"healthy"`, `"degraded"`, `"unhealthy"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// The answer of [`health`].
+///
+/// ```
+/// let h = steadfast::health();
+/// let body = h.to_json(); // {"status":"healthy","reasons":[]}
+/// let code = h.http_status(); // 200, or 503 when unhealthy
+/// # assert!(body.starts_with("{\"status\":"));
+/// # assert!(code == 200 || code == 503);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// The verdict.
+    pub status: HealthStatus,
+    /// Why it is not healthy, one line per breaker or function.
+    pub reasons: Vec<String>,
+}
+
+impl Health {
+    /// The HTTP status to serve: 200 when healthy or degraded (the process still serves),
+    /// 503 when unhealthy.
+    pub fn http_status(&self) -> u16 {
+        match self.status {
+            HealthStatus::Unhealthy => 503,
+            _ => 200,
+        }
+    }
+
+    /// `{"status":"degraded","reasons":["circuit breaker `payments` is open"]}`
+    pub fn to_json(&self) -> String {
+        let mut out = format!("{{\"status\":\"{}\",\"reasons\":[", self.status.as_str());
+        for (i, reason) in self.reasons.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            for c in reason.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if u32::from(c) < 0x20 => {
+                        let _ = write!(out, "\\u{:04x}", u32::from(c));
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// Error rate at which a function makes the process degraded.
+const ERROR_RATE: f64 = 0.5;
+/// Calls a function must have ended in the window for its rate to count.
+const MINIMUM_CALLS: u64 = 10;
+const WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Nanos,
+    ended: u64,
+    errors: u64,
+}
+
+static SAMPLES: Mutex<Option<HashMap<String, VecDeque<Sample>>>> = Mutex::new(None);
+
+/// How healthy the process is now; see the module docs for the rules.
+pub fn health() -> Health {
+    let mut status = HealthStatus::Healthy;
+    let mut reasons = Vec::new();
+
+    let breakers = breakers();
+    let mut open = 0;
+    for b in &breakers {
+        match b.state() {
+            BreakerState::Closed => {}
+            state => {
+                open += usize::from(state == BreakerState::Open);
+                status = status.max(HealthStatus::Degraded);
+                reasons.push(format!("circuit breaker `{}` is {state}", b.name()));
+            }
+        }
+    }
+    if !breakers.is_empty() && open == breakers.len() {
+        status = HealthStatus::Unhealthy;
+        reasons.insert(
+            0,
+            format!("every circuit breaker ({}) is open", breakers.len()),
+        );
+    }
+
+    let now = SystemClock.now();
+    let mut samples = SAMPLES.lock().unwrap_or_else(PoisonError::into_inner);
+    let samples = samples.get_or_insert_with(HashMap::new);
+    for f in crate::metrics::snapshot() {
+        let current = Sample {
+            at: now,
+            ended: f.ended(),
+            errors: f.errors,
+        };
+        let history = samples.entry(f.name.clone()).or_default();
+        // Keep the newest sample that is at least a minute old as the baseline.
+        while history
+            .get(1)
+            .is_some_and(|s| now.saturating_sub(s.at) >= WINDOW)
+        {
+            history.pop_front();
+        }
+        let base = history
+            .front()
+            .copied()
+            .filter(|s| now.saturating_sub(s.at) >= WINDOW)
+            .unwrap_or(Sample {
+                at: Nanos(0),
+                ended: 0,
+                errors: 0,
+            });
+        let ended = current.ended.saturating_sub(base.ended);
+        let errors = current.errors.saturating_sub(base.errors);
+        if ended >= MINIMUM_CALLS && errors as f64 >= ERROR_RATE * ended as f64 {
+            status = status.max(HealthStatus::Degraded);
+            reasons.push(format!(
+                "function `{}` failed {errors} of its last {ended} calls ({:.0}%)",
+                f.name,
+                100.0 * errors as f64 / ended as f64
+            ));
+        }
+        if history
+            .back()
+            .is_none_or(|s| now.saturating_sub(s.at) >= Duration::from_secs(1))
+        {
+            history.push_back(current);
+        }
+    }
+    Health { status, reasons }
+}

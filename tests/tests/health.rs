@@ -1,0 +1,92 @@
+//! `steadfast::health()`: each rule, in one test so that nothing else in this binary
+//! registers breakers or functions behind its back.
+
+use std::time::Duration;
+
+use steadfast::{CircuitOpen, HealthStatus, circuit_breaker, health, monitored};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+#[monitored(name = "orders.place")]
+fn place_order(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[circuit_breaker(name = "payments", failure_threshold = 1, open_for = "1h")]
+fn payments(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[circuit_breaker(name = "inventory", failure_threshold = 1, open_for = "1h")]
+fn inventory(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_rule() {
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Healthy);
+    assert!(h.reasons.is_empty());
+    assert_eq!(
+        (h.http_status(), h.to_json().as_str()),
+        (200, r#"{"status":"healthy","reasons":[]}"#)
+    );
+
+    // 9 failures are below the 10 calls a rate needs.
+    for _ in 0..9 {
+        place_order(true).unwrap_err();
+    }
+    assert_eq!(health().status, HealthStatus::Healthy);
+    place_order(true).unwrap_err();
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert_eq!(
+        h.reasons,
+        ["function `orders.place` failed 10 of its last 10 calls (100%)"]
+    );
+    assert_eq!(h.http_status(), 200, "degraded still serves");
+
+    // A minute of successes later, the failures have left the window.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_eq!(health().status, HealthStatus::Degraded);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    for _ in 0..10 {
+        place_order(false).unwrap();
+    }
+    assert_eq!(
+        health().status,
+        HealthStatus::Healthy,
+        "{:?}",
+        health().reasons
+    );
+
+    // One breaker open: degraded. Every breaker open: unhealthy.
+    payments(false).unwrap();
+    inventory(false).unwrap();
+    payments(true).unwrap_err();
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert_eq!(h.reasons, ["circuit breaker `payments` is open"]);
+    inventory(true).unwrap_err();
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Unhealthy);
+    assert_eq!(h.http_status(), 503);
+    assert_eq!(h.reasons[0], "every circuit breaker (2) is open");
+    assert!(
+        h.to_json().starts_with(
+            r#"{"status":"unhealthy","reasons":["every circuit breaker (2) is open","#
+        )
+    );
+
+    for b in steadfast::breakers() {
+        b.reset();
+    }
+    assert_eq!(health().status, HealthStatus::Healthy);
+}

@@ -1,0 +1,206 @@
+//! `#[monitored]`: exact counts under threads, panics and cancellations; latency under
+//! paused time; the Prometheus text checked by `promtool`.
+
+use std::sync::Barrier;
+use std::time::Duration;
+
+use steadfast::metrics::{FunctionMetrics, snapshot};
+use steadfast::{CircuitOpen, circuit_breaker, monitored, retry, timeout};
+
+fn metrics(name: &str) -> FunctionMetrics {
+    snapshot()
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("{name} not recorded"))
+}
+
+#[monitored(name = "mixed")]
+fn mixed(i: u64) -> Result<u64, String> {
+    match i % 10 {
+        0 => panic!("every tenth call panics"),
+        1 | 2 => Err(format!("call {i} failed")),
+        _ => Ok(i),
+    }
+}
+
+#[test]
+fn exact_counts_under_two_threads_with_errors_and_panics() {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..100_000u64 {
+                    let _ = std::panic::catch_unwind(|| mixed(t * 100_000 + i));
+                }
+            });
+        }
+    });
+    let m = metrics("mixed");
+    assert_eq!(m.calls, 200_000);
+    assert_eq!(m.errors, 60_000, "Err results and panics");
+    assert_eq!(m.successes, 140_000);
+    assert_eq!(m.in_flight, 0);
+    assert_eq!(m.cancelled(), 0);
+}
+
+#[monitored]
+fn plain(x: u32) -> u32 {
+    x + 1
+}
+
+#[test]
+fn any_return_type_is_a_success() {
+    for i in 0..10 {
+        assert_eq!(plain(i), i + 1);
+    }
+    let m = metrics("monitored::plain");
+    assert_eq!(
+        (m.calls, m.successes, m.errors, m.in_flight),
+        (10, 10, 0, 0)
+    );
+}
+
+#[monitored(name = "sleepy", level = "debug")]
+async fn sleepy(ms: u64) -> Result<(), std::io::Error> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn quantiles_within_the_bucket_error_of_known_latencies() {
+    // 90 calls of 10 ms, 9 of 100 ms, 1 of 1 s.
+    for _ in 0..90 {
+        sleepy(10).await.unwrap();
+    }
+    for _ in 0..9 {
+        sleepy(100).await.unwrap();
+    }
+    sleepy(1_000).await.unwrap();
+    let m = metrics("sleepy");
+    assert_eq!(m.calls, 100);
+    let close = |got: Duration, want: Duration| {
+        let error = (got.as_secs_f64() - want.as_secs_f64()).abs() / want.as_secs_f64();
+        assert!(error < 0.035, "{got:?} vs {want:?}: {:.1}%", error * 100.0);
+    };
+    close(m.latency.p50, Duration::from_millis(10));
+    close(m.latency.p90, Duration::from_millis(10));
+    close(m.latency.p99, Duration::from_millis(100));
+    assert!(
+        m.latency.max >= Duration::from_secs(1) && m.latency.max < Duration::from_millis(1_070)
+    );
+}
+
+#[monitored(name = "abandoned")]
+async fn abandoned() -> Result<(), String> {
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn dropped_futures_leave_nothing_in_flight() {
+    let mut tasks = Vec::new();
+    for _ in 0..1_000 {
+        tasks.push(tokio::spawn(abandoned()));
+    }
+    tokio::task::yield_now().await;
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let m = metrics("abandoned");
+    assert_eq!(m.in_flight, 0);
+    assert_eq!(m.cancelled() + m.successes + m.errors, m.calls);
+    assert_eq!(m.errors, 0, "a cancellation is not an error");
+}
+
+#[derive(Debug)]
+struct Error(&'static str);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error("open")
+    }
+}
+
+impl From<steadfast::Elapsed> for Error {
+    fn from(_: steadfast::Elapsed) -> Self {
+        Error("slow")
+    }
+}
+
+#[monitored(name = "stacked")]
+#[retry(attempts = 2, delay = "1ms")]
+#[circuit_breaker(name = "stacked-breaker", failure_threshold = 1, open_for = "1h")]
+#[timeout("1s")]
+async fn stacked(fail: bool) -> Result<u32, Error> {
+    if fail { Err(Error("upstream")) } else { Ok(1) }
+}
+
+#[tokio::test]
+async fn the_prometheus_text_passes_promtool() {
+    stacked(false).await.unwrap();
+    stacked(true).await.unwrap_err();
+    let _ = sleepy(1).await;
+    let text = steadfast::metrics::prometheus();
+    for needle in [
+        "# TYPE steadfast_calls_total counter",
+        "steadfast_calls_total{function=\"stacked\"} 2",
+        "steadfast_errors_total{function=\"stacked\"} 1",
+        "steadfast_in_flight{function=\"stacked\"} 0",
+        "steadfast_call_duration_seconds_count{function=\"stacked\"} 2",
+        "steadfast_call_duration_seconds_bucket{function=\"stacked\",le=\"+Inf\"} 2",
+        "steadfast_breaker_state{breaker=\"stacked-breaker\"} 1",
+        "steadfast_breaker_rejections_total{breaker=\"stacked-breaker\"} 1",
+        "steadfast_retry_attempts_total{function=\"monitored::stacked\"} 1",
+        "# TYPE steadfast_timeouts_total counter",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    promtool_check(&text);
+}
+
+/// `promtool check metrics` on `text`. CI installs promtool; elsewhere, without it, the
+/// check is skipped with a note (the text assertions above still run).
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "promtool not available ({e}); install Debian's `prometheus` to run this check"
+            );
+            return;
+        }
+        Err(e) => panic!("promtool is required in CI: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- text ---\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
