@@ -1,0 +1,6 @@
+#[steadfast::monitored]
+const fn fetch() -> u8 {
+    1
+}
+
+fn main() {}

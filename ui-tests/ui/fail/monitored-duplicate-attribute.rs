@@ -1,0 +1,5 @@
+#[steadfast::monitored]
+#[steadfast::monitored(name = "again")]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[steadfast::monitored(name = fetch)]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[steadfast::monitored(label = "fetch")]
+fn fetch() {}
+
+fn main() {}

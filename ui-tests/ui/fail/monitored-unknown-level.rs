@@ -1,0 +1,4 @@
+#[steadfast::monitored(level = "verbose")]
+fn fetch() {}
+
+fn main() {}
