@@ -1,0 +1,1 @@
+//! Benchmarks only: see `benches/`. Run `cargo bench -p steadfast-bench --features peers`.
