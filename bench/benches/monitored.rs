@@ -13,13 +13,21 @@ use steadfast::monitored;
 
 #[inline(never)]
 fn bare(x: u64) -> Result<u64, String> {
-    if black_box(x) == u64::MAX { Err("max".into()) } else { Ok(x + 1) }
+    if black_box(x) == u64::MAX {
+        Err("max".into())
+    } else {
+        Ok(x + 1)
+    }
 }
 
 #[inline(never)]
 #[monitored(name = "bench.monitored")]
 fn monitored_call(x: u64) -> Result<u64, String> {
-    if black_box(x) == u64::MAX { Err("max".into()) } else { Ok(x + 1) }
+    if black_box(x) == u64::MAX {
+        Err("max".into())
+    } else {
+        Ok(x + 1)
+    }
 }
 
 /// What a user writes today with the `metrics` crate: the same figures as `#[monitored]`
@@ -58,7 +66,10 @@ fn round(threads: usize, f: fn(u64) -> Result<u64, String>) -> f64 {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .collect()
     });
     per_thread.iter().sum::<f64>() / threads as f64
 }
@@ -81,7 +92,10 @@ fn main() {
         for (name, f) in [
             ("bare call", bare as fn(u64) -> Result<u64, String>),
             ("#[monitored]", monitored_call),
-            ("metrics handles + Prometheus recorder, timed by hand", metrics_by_hand),
+            (
+                "metrics handles + Prometheus recorder, timed by hand",
+                metrics_by_hand,
+            ),
         ] {
             let (median, min, max) = measure(threads, f);
             println!("| {name} | {threads} | {median:.2} | {min:.2} | {max:.2} |");

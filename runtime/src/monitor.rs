@@ -14,7 +14,7 @@ use std::time::Duration;
 use crossbeam_utils::CachePadded;
 use histogram::{AtomicHistogram, Histogram};
 
-use crate::clock::{Clock, Nanos, SystemClock, duration_nanos};
+use crate::clock::{Clock, SystemClock, duration_nanos};
 
 /// Shards of one function's counters.
 pub(crate) const SHARDS: usize = 8;
@@ -107,7 +107,7 @@ impl MonitorStats {
         MonitoredCall {
             stats: self,
             shard,
-            started: SystemClock.now(),
+            started: SystemClock.raw(),
             done: false,
         }
     }
@@ -154,7 +154,8 @@ impl MonitorStats {
 pub struct MonitoredCall {
     stats: &'static MonitorStats,
     shard: &'static Shard,
-    started: Nanos,
+    /// A raw clock reading, scaled only once, at the end.
+    started: u64,
     done: bool,
 }
 
@@ -171,7 +172,7 @@ impl MonitoredCall {
 
     #[inline]
     fn record_latency(&self) {
-        let nanos = SystemClock.now().0.saturating_sub(self.started.0);
+        let nanos = SystemClock.raw_delta_nanos(self.started, SystemClock.raw());
         let _ = self
             .shard
             .latency
