@@ -55,6 +55,8 @@
 mod breaker;
 mod clock;
 mod error;
+#[cfg(feature = "metrics")]
+mod facade;
 mod health;
 pub mod metrics;
 mod monitor;

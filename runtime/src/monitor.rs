@@ -59,6 +59,8 @@ pub struct MonitorStats {
     name: &'static str,
     shards: [OnceLock<Box<CachePadded<Shard>>>; SHARDS],
     listed: AtomicBool,
+    #[cfg(feature = "metrics")]
+    facade: OnceLock<crate::facade::FunctionHandles>,
 }
 
 static MONITORED: Mutex<Vec<&'static MonitorStats>> = Mutex::new(Vec::new());
@@ -78,7 +80,14 @@ impl MonitorStats {
             name,
             shards: [const { OnceLock::new() }; SHARDS],
             listed: AtomicBool::new(false),
+            #[cfg(feature = "metrics")]
+            facade: OnceLock::new(),
         }
+    }
+
+    #[cfg(feature = "metrics")]
+    fn facade(&'static self) -> &'static crate::facade::FunctionHandles {
+        crate::facade::FunctionHandles::get(&self.facade, self.name)
     }
 
     #[inline]
@@ -104,6 +113,12 @@ impl MonitorStats {
     pub fn start(&'static self) -> MonitoredCall {
         let shard = self.shard();
         shard.calls.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        {
+            let facade = self.facade();
+            facade.calls.increment(1);
+            facade.in_flight.increment(1.0);
+        }
         MonitoredCall {
             stats: self,
             shard,
@@ -166,6 +181,8 @@ impl MonitoredCall {
         self.done = true;
         if failed {
             self.shard.errors.fetch_add(1, Relaxed);
+            #[cfg(feature = "metrics")]
+            self.stats.facade().errors.increment(1);
         }
         self.record_latency();
     }
@@ -178,6 +195,12 @@ impl MonitoredCall {
             .latency
             .increment(nanos.min((1 << MAX_VALUE_POWER) - 1));
         self.shard.latency_sum_nanos.fetch_add(nanos, Relaxed);
+        #[cfg(feature = "metrics")]
+        {
+            let facade = self.stats.facade();
+            facade.duration.record(nanos as f64 / 1e9);
+            facade.in_flight.decrement(1.0);
+        }
     }
 
     /// The function's name.
@@ -200,6 +223,8 @@ impl MonitoredCall {
     fn unfinished(&self) {
         if std::thread::panicking() {
             self.shard.errors.fetch_add(1, Relaxed);
+            #[cfg(feature = "metrics")]
+            self.stats.facade().errors.increment(1);
         } else {
             self.shard.cancelled.fetch_add(1, Relaxed);
         }

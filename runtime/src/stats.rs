@@ -52,12 +52,16 @@ impl RetryStats {
     pub(crate) fn retried(&'static self) {
         list(&self.listed, &RETRIES, self);
         self.retries.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::facade::retried(self.function);
     }
 
     /// A call gave up: no attempts left, or no time left under `max_elapsed`.
     pub(crate) fn exhausted(&'static self) {
         list(&self.listed, &RETRIES, self);
         self.exhausted.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::facade::exhausted(self.function);
     }
 }
 
@@ -75,6 +79,8 @@ impl TimeoutStats {
     pub(crate) fn elapsed(&'static self) {
         list(&self.listed, &TIMEOUTS, self);
         self.elapsed.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::facade::timed_out(self.function);
     }
 }
 

@@ -200,6 +200,8 @@ impl<C: Clock> Core<C> {
     #[cold]
     fn rejection(&self, retry_after: Duration, why: Rejection) -> CircuitOpen {
         self.rejections.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::facade::breaker_rejection(self.name());
         CircuitOpen::new(self.name.clone(), retry_after, why)
     }
 
@@ -384,6 +386,8 @@ impl<C: Clock> Core<C> {
     fn announce(&self, from: BreakerState, to: BreakerState) {
         self.transitions.fetch_add(1, Relaxed);
         let breaker = self.name();
+        #[cfg(feature = "metrics")]
+        crate::facade::breaker_state(breaker, to);
         match to {
             BreakerState::Open => tracing::warn!(
                 target: "steadfast",

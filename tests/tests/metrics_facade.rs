@@ -1,0 +1,93 @@
+//! Feature `metrics`: every figure also reaches the `metrics` facade, seen here by a
+//! recorder that captures (installed before any decorated function is called).
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use steadfast::{CircuitOpen, Elapsed, circuit_breaker, monitored, retry, timeout};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+impl From<Elapsed> for Error {
+    fn from(_: Elapsed) -> Self {
+        Error
+    }
+}
+
+#[monitored(name = "facade.call")]
+#[retry(attempts = 2, delay = "1ms")]
+#[circuit_breaker(name = "facade.breaker", failure_threshold = 1, open_for = "1h")]
+#[timeout("1s")]
+async fn call(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[tokio::test]
+async fn every_figure_reaches_the_facade() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder
+        .install()
+        .expect("the only recorder of this test binary");
+
+    call(false).await.unwrap();
+    call(true).await.unwrap_err(); // fails, opens; the retry's 2nd attempt is rejected
+    let seen: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect();
+    let value = |name: &str, label: (&str, &str)| {
+        seen.iter()
+            .find(|(n, labels, _)| {
+                n == name && labels.iter().any(|(k, v)| k == label.0 && v == label.1)
+            })
+            .map(|(_, _, v)| v)
+            .unwrap_or_else(|| panic!("{name} {label:?} not recorded; saw {seen:#?}"))
+    };
+    let function = ("function", "facade.call");
+    assert_eq!(
+        value("steadfast_calls_total", function),
+        &DebugValue::Counter(2)
+    );
+    assert_eq!(
+        value("steadfast_errors_total", function),
+        &DebugValue::Counter(1)
+    );
+    assert!(
+        matches!(value("steadfast_in_flight", function), DebugValue::Gauge(g) if g.into_inner() == 0.0)
+    );
+    assert!(
+        matches!(value("steadfast_call_duration_seconds", function), DebugValue::Histogram(h) if h.len() == 2)
+    );
+    let breaker = ("breaker", "facade.breaker");
+    assert!(
+        matches!(value("steadfast_breaker_state", breaker), DebugValue::Gauge(g) if g.into_inner() == 1.0)
+    );
+    assert_eq!(
+        value("steadfast_breaker_transitions_total", breaker),
+        &DebugValue::Counter(1)
+    );
+    assert_eq!(
+        value("steadfast_breaker_rejections_total", breaker),
+        &DebugValue::Counter(1)
+    );
+    let retried = ("function", "metrics_facade::call");
+    assert_eq!(
+        value("steadfast_retry_attempts_total", retried),
+        &DebugValue::Counter(1)
+    );
+}
