@@ -19,6 +19,9 @@ impl From<Elapsed> for Error {
     }
 }
 
+/// A metric's name, its labels, its value.
+type Seen = (String, Vec<(String, String)>, DebugValue);
+
 #[monitored(name = "facade.call")]
 #[retry(attempts = 2, delay = "1ms")]
 #[circuit_breaker(name = "facade.breaker", failure_threshold = 1, open_for = "1h")]
@@ -37,7 +40,7 @@ async fn every_figure_reaches_the_facade() {
 
     call(false).await.unwrap();
     call(true).await.unwrap_err(); // fails, opens; the retry's 2nd attempt is rejected
-    let seen: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+    let seen: Vec<Seen> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
