@@ -2,8 +2,10 @@
 //!
 //! The rules, in order of weight:
 //!
-//! - **Unhealthy** when every registered circuit breaker is open (at least one exists):
-//!   nothing this process depends on is reachable.
+//! - **Unhealthy** when every registered circuit breaker is open and there are at least
+//!   two: nothing this process depends on is reachable. (One open breaker is one dependency
+//!   down: degraded. A `/health` that answers 503 tells an orchestrator to restart the
+//!   process, which does not bring a dependency back.)
 //! - **Degraded** when any breaker is open or half-open (a dependency is failing, calls to
 //!   it fail fast), or when a `#[monitored]` function failed at least half of its calls
 //!   over the last minute, with at least 10 calls ended in that time.
@@ -31,7 +33,7 @@ pub enum HealthStatus {
     Healthy,
     /// Working, with a dependency failing or a function failing often.
     Degraded,
-    /// Every circuit breaker is open.
+    /// Every circuit breaker (of two or more) is open.
     Unhealthy,
 }
 
@@ -130,7 +132,7 @@ pub fn health() -> Health {
             }
         }
     }
-    if !breakers.is_empty() && open == breakers.len() {
+    if breakers.len() >= 2 && open == breakers.len() {
         status = HealthStatus::Unhealthy;
         reasons.insert(
             0,

@@ -88,7 +88,7 @@ async fn every_figure_reaches_the_facade() {
         value("steadfast_breaker_rejections_total", breaker),
         &DebugValue::Counter(1)
     );
-    let retried = ("function", "metrics_facade::call");
+    let retried = ("function", "facade.call");
     assert_eq!(
         value("steadfast_retry_attempts_total", retried),
         &DebugValue::Counter(1)

@@ -161,7 +161,7 @@ async fn the_prometheus_text_passes_promtool() {
         "steadfast_call_duration_seconds_bucket{function=\"stacked\",le=\"+Inf\"} 2",
         "steadfast_breaker_state{breaker=\"stacked-breaker\"} 1",
         "steadfast_breaker_rejections_total{breaker=\"stacked-breaker\"} 1",
-        "steadfast_retry_attempts_total{function=\"monitored::stacked\"} 1",
+        "steadfast_retry_attempts_total{function=\"stacked\"} 1",
         "# TYPE steadfast_timeouts_total counter",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");

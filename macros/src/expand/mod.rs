@@ -63,6 +63,9 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
         }
         _ => None,
     };
+    // The `function` label of every layer's figures: `#[monitored(name = …)]` if given,
+    // so that one function's metrics all carry one label.
+    let function = function_label(&layers, &func);
     let mut expr = kind.innermost(&func, retry_at.is_some());
     for layer in layers.iter().rev() {
         // Each layer is a block expression: statements of its own, then the value.
@@ -70,9 +73,11 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
             Layer::CircuitBreaker(args) => {
                 circuit_breaker::wrap(expr, args, &func, rejection.as_ref())
             }
-            Layer::Retry(args) => retry::wrap(expr, args, &func, &kind, rejection.as_ref()),
-            Layer::Timeout(args) => timeout::wrap(expr, args, &func, &kind),
-            Layer::Monitored(args) => monitored::wrap(expr, args, &func, &kind),
+            Layer::Retry(args) => {
+                retry::wrap(expr, args, &function, &func, &kind, rejection.as_ref())
+            }
+            Layer::Timeout(args) => timeout::wrap(expr, args, &function, &func, &kind),
+            Layer::Monitored(args) => monitored::wrap(expr, args, &function, &func, &kind),
         };
         expr = quote!({ #wrapped });
     }
@@ -98,4 +103,19 @@ pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> Tok
         }
     };
     quote!(#func)
+}
+
+/// `name = "…"` of a `#[monitored]` in the stack, else `module_path!()::fn_name`.
+fn function_label(layers: &[Layer], func: &item::Func) -> TokenStream {
+    let named = layers.iter().find_map(|layer| match layer {
+        Layer::Monitored(args) => args.name.as_ref().map(|n| n.value.clone()),
+        _ => None,
+    });
+    match named {
+        Some(name) => quote!(#name),
+        None => {
+            let ident = func.sig.ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        }
+    }
 }

@@ -31,6 +31,7 @@ use crate::kind::Kind;
 pub(crate) fn wrap(
     inner: TokenStream,
     args: &MonitoredArgs,
+    function: &TokenStream,
     func: &Func,
     kind: &Kind,
 ) -> TokenStream {
@@ -41,16 +42,14 @@ pub(crate) fn wrap(
         local("__steadfast_out"),
         local("__steadfast_error"),
     );
-    let function = func.sig.ident.to_string();
-    let (stats_name, span_name) = match &args.name {
+    let ident = func.sig.ident.to_string();
+    let stats_name = function;
+    let span_name = match &args.name {
         Some(name) => {
             let lit = &name.value;
-            (quote!(#lit), quote!(#lit))
+            quote!(#lit)
         }
-        None => (
-            quote!(::core::concat!(::core::module_path!(), "::", #function)),
-            quote!(#function),
-        ),
+        None => quote!(#ident),
     };
     let level = match args.level.as_ref().map_or("info", |l| l.value.as_str()) {
         "trace" => quote!(TRACE),

@@ -40,6 +40,7 @@ const DEFAULT_ATTEMPTS: u32 = 3;
 pub(crate) fn wrap(
     inner: TokenStream,
     args: &RetryArgs,
+    function: &TokenStream,
     func: &Func,
     kind: &Kind,
     rejection: Option<&Ident>,
@@ -56,7 +57,6 @@ pub(crate) fn wrap(
     let ret_span = item::output_span(func);
     let out = Ident::new("__steadfast_out", Span::call_site());
     let out_at_ret = Ident::new("__steadfast_out", ret_span);
-    let function = func.sig.ident.to_string();
     let policy_expr = policy_tokens(args);
     let clones = clones(func);
     let (now, sleep) = if matches!(kind, Kind::Sync) {
@@ -103,7 +103,7 @@ pub(crate) fn wrap(
     };
     quote! {
         static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
-            ::steadfast::__private::RetryStats::new(::core::concat!(::core::module_path!(), "::", #function));
+            ::steadfast::__private::RetryStats::new(#function);
         #policy_binding
         let mut #state = ::steadfast::__private::RetryState::new(#policy, #now);
         #declare_slot

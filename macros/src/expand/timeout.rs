@@ -22,10 +22,10 @@ use crate::kind::Kind;
 pub(crate) fn wrap(
     inner: TokenStream,
     args: &TimeoutArgs,
+    function: &TokenStream,
     func: &Func,
     kind: &Kind,
 ) -> TokenStream {
-    let function = func.sig.ident.to_string();
     let after = args.after.as_ref().map_or_else(
         || quote!(::steadfast::__private::Duration::MAX),
         |after| after.to_tokens(),
@@ -41,7 +41,7 @@ pub(crate) fn wrap(
     };
     quote! {
         static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
-            ::steadfast::__private::TimeoutStats::new(::core::concat!(::core::module_path!(), "::", #function));
+            ::steadfast::__private::TimeoutStats::new(#function);
         #call
     }
 }
