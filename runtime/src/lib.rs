@@ -28,16 +28,17 @@
 //! assert!(matches!(fetch_quote("ACME"), Err(FetchError::Unavailable(_))));
 //! ```
 //!
-//! The attributes — [`circuit_breaker`], [`retry`], [`timeout`] — stack on one function;
-//! the one written first is the outermost:
+//! The attributes — [`monitored`], [`retry`], [`circuit_breaker`], [`timeout`] — stack on
+//! one function; the one written first is the outermost:
 //!
 //! ```
 //! # #[derive(Debug)] struct FetchError;
 //! # impl From<steadfast::CircuitOpen> for FetchError { fn from(_: steadfast::CircuitOpen) -> Self { FetchError } }
 //! # impl From<steadfast::Elapsed> for FetchError { fn from(_: steadfast::Elapsed) -> Self { FetchError } }
-//! use steadfast::{circuit_breaker, retry, timeout};
+//! use steadfast::{circuit_breaker, monitored, retry, timeout};
 //!
-//! // Every attempt passes the breaker, and every attempt has its own 2 s.
+//! // Every call is counted and timed; every attempt passes the breaker and has its own 2 s.
+//! #[monitored]
 //! #[retry(attempts = 3, delay = "50ms", max_delay = "1s", jitter = "full")]
 //! #[circuit_breaker(failure_threshold = 5, open_for = "30s")]
 //! #[timeout("2s")]
@@ -47,7 +48,8 @@
 //! ```
 //!
 //! They expand into calls into this crate, which holds the breaker registry
-//! ([`breaker`], [`breakers`]). See the README for the whole guide.
+//! ([`breaker`], [`breakers`]) and the figures ([`metrics::snapshot`],
+//! [`metrics::prometheus`], [`health`]). See the README for the whole guide.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
