@@ -45,6 +45,47 @@ fn exact_counts_under_two_threads_with_errors_and_panics() {
     assert_eq!(m.cancelled(), 0);
 }
 
+#[monitored(name = "mixed_async")]
+async fn mixed_async(i: u64) -> Result<u64, String> {
+    match i % 10 {
+        0 => panic!("every tenth call panics"),
+        1 | 2 => Err(format!("call {i} failed")),
+        3 => std::future::pending().await, // dropped by the caller while in flight
+        _ => Ok(i),
+    }
+}
+
+#[test]
+fn exact_counts_with_dropped_futures_too() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                let mut cx = Context::from_waker(Waker::noop());
+                for i in 0..100_000u64 {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut call = std::pin::pin!(mixed_async(t * 100_000 + i));
+                        match call.as_mut().poll(&mut cx) {
+                            Poll::Ready(_) => {}
+                            Poll::Pending => {} // dropped here, mid-flight
+                        }
+                    }));
+                }
+            });
+        }
+    });
+    let m = metrics("mixed_async");
+    assert_eq!(m.calls, 200_000);
+    assert_eq!(m.errors, 60_000, "Err results and panics");
+    assert_eq!(m.cancelled(), 20_000, "dropped futures are neither");
+    assert_eq!(m.successes, 120_000);
+    assert_eq!(m.in_flight, 0);
+}
+
 #[monitored]
 fn plain(x: u32) -> u32 {
     x + 1
