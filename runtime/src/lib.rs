@@ -101,7 +101,9 @@ pub use outcome::Outcome;
 /// checked at compile time, or any expression of type `std::time::Duration`.
 ///
 /// A panic in the body counts as a failure and keeps unwinding. A cancelled call (its
-/// future dropped) counts for nothing and gives back a half-open probe slot.
+/// future dropped) counts for nothing and gives back a half-open probe slot. A probe that
+/// has not ended `open_for` after the breaker turned half-open is presumed lost: a new
+/// half-open cycle begins, so a leaked probe cannot wedge the breaker.
 ///
 /// # Example
 ///

@@ -68,6 +68,8 @@ pub struct Core<C: Clock = SystemClock> {
     /// When an open breaker admits probes. Written only while the state is not `Open`
     /// (under `transition`), read only by whoever saw `Open`.
     open_until: AtomicU64,
+    /// When the breaker last turned half-open: the start of its probes' lease.
+    half_open_since: AtomicU64,
     trip: Trip,
     transition: Mutex<()>,
     clock: C,
@@ -96,6 +98,7 @@ impl<C: Clock> Core<C> {
             probes,
             state: AtomicU64::new(Word::closed(0).0),
             open_until: AtomicU64::new(0),
+            half_open_since: AtomicU64::new(0),
             trip: Trip::new(config.trip),
             transition: Mutex::new(()),
             rejections: AtomicU64::new(0),
@@ -158,7 +161,25 @@ impl<C: Clock> Core<C> {
                 Phase::Closed => return Ok(self.permit(generation, false)),
                 Phase::HalfOpen => {
                     if word.admitted() >= self.probes {
-                        return Err(self.rejection(Duration::ZERO, Rejection::ProbesBusy));
+                        // Every slot is taken. A probe that has not ended `open_for` after the
+                        // breaker turned half-open is presumed lost (its future leaked, its
+                        // thread stuck): a new half-open cycle starts, and whatever that probe
+                        // reports later belongs to the old generation and is ignored.
+                        let now = self.clock.now();
+                        let since = Nanos(self.half_open_since.load(Relaxed));
+                        if now.saturating_sub(since) < self.config.open_for {
+                            return Err(self.rejection(Duration::ZERO, Rejection::ProbesBusy));
+                        }
+                        self.half_open_since.store(now.0, Relaxed);
+                        let next = Word::half_open(generation.wrapping_add(1), 1, 0);
+                        match self.cas(word, next) {
+                            Ok(()) => {
+                                self.lease_expired();
+                                return Ok(self.permit(next.generation(), true));
+                            }
+                            Err(current) => word = current,
+                        }
+                        continue;
                     }
                     let next = Word::half_open(generation, word.admitted() + 1, word.succeeded());
                     match self.cas(word, next) {
@@ -173,7 +194,9 @@ impl<C: Clock> Core<C> {
                         return Err(self.rejection(until.saturating_sub(now), Rejection::Open));
                     }
                     // `open_for` is over: whoever moves the breaker to half-open takes the
-                    // first probe slot in the same step.
+                    // first probe slot in the same step. The time is written before the
+                    // state is published, so whoever sees half-open sees it.
+                    self.half_open_since.store(now.0, Relaxed);
                     let next = Word::half_open(generation.wrapping_add(1), 1, 0);
                     match self.cas(word, next) {
                         Ok(()) => {
@@ -379,6 +402,18 @@ impl<C: Clock> Core<C> {
                 Err(current) => word = current,
             }
         }
+    }
+
+    #[cold]
+    fn lease_expired(&self) {
+        let breaker = self.name();
+        tracing::warn!(
+            target: "steadfast",
+            breaker,
+            lease = ?self.config.open_for,
+            "circuit breaker `{breaker}`: no probe ended within {:?}; starting new probes",
+            self.config.open_for
+        );
     }
 
     /// Every transition is a `tracing` event, target `steadfast`; opening is a warning.

@@ -388,3 +388,22 @@ fn keyed_breakers_in_use_are_not_evicted() {
     fleet.get(&100u8);
     assert!(fleet.len() <= 4);
 }
+
+#[test]
+fn a_probe_that_never_ends_does_not_wedge_the_breaker() {
+    let (core, clock) = open_breaker();
+    clock.advance(OPEN_FOR);
+    let lost = core.try_acquire().unwrap(); // its future leaks: it never reports
+    clock.advance(OPEN_FOR - Duration::from_millis(1));
+    assert!(
+        core.try_acquire().is_err(),
+        "still within the probe's lease"
+    );
+    clock.advance(Duration::from_millis(1));
+    let fresh = core.try_acquire().expect("the lease ran out: a new probe");
+    assert_eq!(core.state(), BreakerState::HalfOpen);
+    lost.failure(); // late, from the old cycle: ignored
+    assert_eq!(core.state(), BreakerState::HalfOpen);
+    fresh.success();
+    assert_eq!(core.state(), BreakerState::Closed);
+}
