@@ -14,6 +14,9 @@ mod kind;
 mod stack;
 mod validate;
 
+#[cfg(test)]
+mod never_panics;
+
 use proc_macro::TokenStream;
 
 use crate::stack::Attr;
