@@ -7,6 +7,8 @@ mod trip;
 mod word;
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
