@@ -7,9 +7,15 @@
 //! across a user's call, and write that data *before* the state word is published with
 //! `Release`, so anyone who sees the new state with `Acquire` sees its data.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::time::Duration;
+
+// Under `--cfg steadfast_loom` the state machine runs on loom's atomics and mutex, so
+// `loom_tests` can explore every interleaving of its threads.
+#[cfg(steadfast_loom)]
+use loom::sync::{Mutex, MutexGuard, atomic::AtomicU64};
+use std::sync::atomic::Ordering::*;
+#[cfg(not(steadfast_loom))]
+use std::sync::{Mutex, MutexGuard, atomic::AtomicU64};
 
 use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_PROBES, Phase, Word};
@@ -324,7 +330,7 @@ impl<C: Clock> Core<C> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    fn lock(&self) -> MutexGuard<'_, ()> {
         // No user code runs under this lock, so it cannot be poisoned by one; take it
         // regardless rather than panic.
         self.transition

@@ -6,6 +6,8 @@ mod registry;
 mod trip;
 mod word;
 
+#[cfg(all(test, steadfast_loom))]
+mod loom_tests;
 #[cfg(test)]
 mod model;
 #[cfg(test)]
