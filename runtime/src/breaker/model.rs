@@ -197,14 +197,12 @@ impl Model {
                 },
                 true,
                 Outcome::Nothing,
-            ) => {
-                if admitted > succeeded {
-                    self.phase = Phase::HalfOpen {
-                        admitted: admitted - 1,
-                        succeeded,
-                        since,
-                    };
-                }
+            ) if admitted > succeeded => {
+                self.phase = Phase::HalfOpen {
+                    admitted: admitted - 1,
+                    succeeded,
+                    since,
+                };
             }
             _ => {}
         }
