@@ -215,3 +215,63 @@ fn a_million_keys_stay_within_the_bound_and_open_breakers_are_kept() {
         assert!(matches!(per_host(host, false), Err(Error::Open(_))));
     }
 }
+
+fn counts(e: &Error) -> bool {
+    *e == Error::Failed
+}
+
+#[steadfast::monitored(name = "exact.never_trips")]
+#[circuit_breaker(name = "exact.never_trips", failure_threshold = 1000000, failure_if = counts)]
+fn never_trips(roll: u32) -> Result<u32, Error> {
+    match roll % 4 {
+        0 => Err(Error::Failed),               // a failure
+        1 => Err(Error::Open(Duration::ZERO)), // an error failure_if ignores
+        _ => Ok(roll),
+    }
+}
+
+#[test]
+fn ten_threads_by_10_000_calls_on_a_breaker_that_never_trips_lose_nothing() {
+    let tallies: Vec<(u64, u64, u64)> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..10u32)
+            .map(|t| {
+                s.spawn(move || {
+                    let (mut ok, mut failed, mut ignored) = (0, 0, 0);
+                    for i in 0..10_000u32 {
+                        match never_trips(t * 10_000 + i) {
+                            Ok(_) => ok += 1,
+                            Err(Error::Failed) => failed += 1,
+                            Err(_) => ignored += 1,
+                        }
+                    }
+                    (ok, failed, ignored)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let (ok, failed, ignored) = tallies
+        .iter()
+        .fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2));
+    assert_eq!((ok, failed, ignored), (50_000, 25_000, 25_000));
+    let m = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "exact.never_trips")
+        .unwrap();
+    assert_eq!(
+        (m.calls, m.successes, m.errors, m.in_flight),
+        (100_000, 50_000, 50_000, 0)
+    );
+    assert_eq!(
+        steadfast::breaker("exact.never_trips").unwrap().state(),
+        BreakerState::Closed
+    );
+    assert_eq!(
+        breaker_figure("steadfast_breaker_rejections_total", "exact.never_trips"),
+        0
+    );
+    assert_eq!(
+        breaker_figure("steadfast_breaker_transitions_total", "exact.never_trips"),
+        0
+    );
+}
