@@ -1,0 +1,571 @@
+//! steadfast against the crates users compare it with, in one process and one run.
+//!
+//! `cargo bench -p steadfast-bench --features peers --bench compare` (release, fat LTO).
+//! Each figure is the median of 7 rounds (min and max beside it), each round about 100 ms
+//! of calls per thread (at most 500,000), in ns per call. The last column is steadfast / the best other crate on the
+//! same path (below 1 is faster).
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use steadfast::{CircuitOpen, Elapsed, circuit_breaker, monitored, retry, timeout};
+
+// ---------------------------------------------------------------------------------------
+// The functions under test. Every variant does the same work: add one to its argument.
+
+#[derive(Debug)]
+struct Error;
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error
+    }
+}
+
+impl From<Elapsed> for Error {
+    fn from(_: Elapsed) -> Self {
+        Error
+    }
+}
+
+#[inline(never)]
+fn bare(x: u64) -> Result<u64, Error> {
+    if black_box(x) == u64::MAX {
+        Err(Error)
+    } else {
+        Ok(x + 1)
+    }
+}
+
+#[inline(never)]
+fn failing(x: u64) -> Result<u64, Error> {
+    if black_box(x) != u64::MAX {
+        Err(Error)
+    } else {
+        Ok(x)
+    }
+}
+
+#[inline(never)]
+#[circuit_breaker(name = "b.success", failure_threshold = 5)]
+fn sf_success(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[circuit_breaker(name = "b.failure", failure_threshold = 1073741823)]
+fn sf_failure(x: u64) -> Result<u64, Error> {
+    failing(x)
+}
+
+#[inline(never)]
+#[circuit_breaker(name = "b.open", failure_threshold = 1, open_for = "1h")]
+fn sf_open(x: u64) -> Result<u64, Error> {
+    failing(x)
+}
+
+#[inline(never)]
+#[retry(attempts = 3, delay = "100ms")]
+fn sf_retry(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+fn hand_loop(x: u64) -> Result<u64, Error> {
+    let mut attempt = 1;
+    loop {
+        match bare(x) {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt >= 3 => return Err(e),
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[inline(never)]
+async fn bare_async(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[retry(attempts = 3, delay = "100ms")]
+async fn sf_retry_async(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[timeout("1s")]
+async fn sf_timeout(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[monitored(name = "m.steadfast")]
+fn sf_monitored(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[monitored(name = "m.steadfast.registry")]
+fn sf_monitored_registry(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[tracing::instrument(skip_all)]
+fn instrumented(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[autometrics::autometrics]
+fn autometricked(x: u64) -> Result<u64, String> {
+    bare(x).map_err(|_| String::from("error"))
+}
+
+/// The same figures as `#[monitored]` with the `metrics` crate, timed by hand.
+#[inline(never)]
+fn metrics_by_hand(x: u64) -> Result<u64, Error> {
+    metrics::counter!("calls_total", "function" => "by_hand").increment(1);
+    let in_flight = metrics::gauge!("in_flight", "function" => "by_hand");
+    in_flight.increment(1.0);
+    let start = Instant::now();
+    let out = bare(x);
+    metrics::histogram!("call_duration_seconds", "function" => "by_hand")
+        .record(start.elapsed().as_secs_f64());
+    if out.is_err() {
+        metrics::counter!("errors_total", "function" => "by_hand").increment(1);
+    }
+    in_flight.decrement(1.0);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Measuring.
+
+const MAX_CALLS: u64 = 500_000;
+const ROUND: Duration = Duration::from_millis(100);
+const ROUNDS: usize = 7;
+
+/// Calls per round so that a round takes about [`ROUND`], from a first timing of 1,000.
+fn calls_for(per_call_ns: f64) -> u64 {
+    ((ROUND.as_nanos() as f64 / per_call_ns.max(0.1)) as u64).clamp(1_000, MAX_CALLS)
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stats(mut samples: Vec<f64>) -> Stats {
+    samples.sort_by(f64::total_cmp);
+    Stats {
+        median: samples[samples.len() / 2],
+        min: samples[0],
+        max: samples[samples.len() - 1],
+    }
+}
+
+/// ns per call of `f` on `threads` threads at once (each thread's own time, averaged).
+fn sync_on(threads: usize, f: &(dyn Fn(u64) + Sync)) -> Stats {
+    let round = |calls: u64| {
+        let barrier = Barrier::new(threads);
+        let times: Vec<f64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        let start = Instant::now();
+                        for i in 0..calls {
+                            f(black_box(i));
+                        }
+                        start.elapsed().as_nanos() as f64 / calls as f64
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("bench thread"))
+                .collect()
+        });
+        times.iter().sum::<f64>() / threads as f64
+    };
+    let calls = calls_for(round(1_000));
+    round(calls);
+    stats((0..ROUNDS).map(|_| round(calls)).collect())
+}
+
+/// ns per call of an async call, on `threads` threads each with a current-thread runtime.
+fn async_on<F, Fut>(threads: usize, f: F) -> Stats
+where
+    F: Fn(u64) -> Fut + Sync,
+    Fut: std::future::Future<Output = ()>,
+{
+    let round = |calls: u64| {
+        let barrier = Barrier::new(threads);
+        let times: Vec<f64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_time()
+                            .build()
+                            .expect("runtime");
+                        barrier.wait();
+                        rt.block_on(async {
+                            let start = Instant::now();
+                            for i in 0..calls {
+                                f(black_box(i)).await;
+                            }
+                            start.elapsed().as_nanos() as f64 / calls as f64
+                        })
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("bench thread"))
+                .collect()
+        });
+        times.iter().sum::<f64>() / threads as f64
+    };
+    let calls = calls_for(round(1_000));
+    round(calls);
+    stats((0..ROUNDS).map(|_| round(calls)).collect())
+}
+
+struct Row {
+    group: &'static str,
+    name: &'static str,
+    threads: usize,
+    ours: bool,
+    stats: Stats,
+}
+
+fn main() {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut add = |group, name, threads, ours, stats| {
+        rows.push(Row {
+            group,
+            name,
+            threads,
+            ours,
+            stats,
+        })
+    };
+
+    // --- circuit breaker, closed, success; and the failure path; and rejections.
+    let recloser = recloser::Recloser::custom()
+        .error_rate(0.5)
+        .closed_len(100)
+        .open_wait(Duration::from_secs(30))
+        .build();
+    let failsafe_default = failsafe::Config::new().build();
+    let failsafe_consecutive = failsafe::Config::new()
+        .failure_policy(failsafe::failure_policy::consecutive_failures(
+            5,
+            failsafe::backoff::constant(Duration::from_secs(30)),
+        ))
+        .build();
+    use failsafe::CircuitBreaker as _;
+    let tower_layer = tower_resilience::circuitbreaker::CircuitBreakerLayer::builder()
+        .failure_rate_threshold(0.5)
+        .sliding_window_size(100)
+        .build()
+        .expect("a valid configuration");
+    let tower_svc = tower::Layer::layer(
+        &tower_layer,
+        tower::service_fn(|x: u64| async move { bare(x) }),
+    );
+
+    for threads in [1, 2] {
+        add(
+            "breaker, closed, success",
+            "bare call",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(bare(x)))),
+        );
+        add(
+            "breaker, closed, success",
+            "steadfast",
+            threads,
+            true,
+            sync_on(threads, &|x| drop(black_box(sf_success(x)))),
+        );
+        add(
+            "breaker, closed, success",
+            "recloser",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(recloser.call(|| bare(x))))),
+        );
+        add(
+            "breaker, closed, success",
+            "failsafe (default policy)",
+            threads,
+            false,
+            sync_on(threads, &|x| {
+                drop(black_box(failsafe_default.call(|| bare(x))))
+            }),
+        );
+        add(
+            "breaker, closed, success",
+            "failsafe (consecutive)",
+            threads,
+            false,
+            sync_on(threads, &|x| {
+                drop(black_box(failsafe_consecutive.call(|| bare(x))))
+            }),
+        );
+        let svc = tower_svc.clone();
+        add(
+            "breaker, closed, success",
+            "tower-resilience",
+            threads,
+            false,
+            async_on(threads, |x| {
+                let svc = svc.clone();
+                async move { drop(black_box(tower::ServiceExt::oneshot(svc, x).await)) }
+            }),
+        );
+    }
+    add(
+        "breaker, closed, failure",
+        "steadfast",
+        1,
+        true,
+        sync_on(1, &|x| drop(black_box(sf_failure(x)))),
+    );
+
+    let _ = sf_open(0);
+    let recloser_open = recloser::Recloser::custom()
+        .error_rate(0.01)
+        .closed_len(1)
+        .open_wait(Duration::from_secs(3600))
+        .build();
+    for _ in 0..4 {
+        let _ = recloser_open.call(|| failing(0));
+    }
+    let failsafe_open = failsafe::Config::new()
+        .failure_policy(failsafe::failure_policy::consecutive_failures(
+            1,
+            failsafe::backoff::constant(Duration::from_secs(3600)),
+        ))
+        .build();
+    let _ = failsafe_open.call(|| failing(0));
+    assert!(
+        sf_open(0).is_err()
+            && recloser_open.call(|| bare(0)).is_err()
+            && failsafe_open.call(|| bare(0)).is_err()
+    );
+    add(
+        "breaker, open, rejected",
+        "steadfast",
+        1,
+        true,
+        sync_on(1, &|x| drop(black_box(sf_open(x)))),
+    );
+    add(
+        "breaker, open, rejected",
+        "recloser",
+        1,
+        false,
+        sync_on(1, &|x| drop(black_box(recloser_open.call(|| bare(x))))),
+    );
+    add(
+        "breaker, open, rejected",
+        "failsafe",
+        1,
+        false,
+        sync_on(1, &|x| drop(black_box(failsafe_open.call(|| bare(x))))),
+    );
+
+    // --- retry, first attempt succeeds.
+    add(
+        "retry, first attempt succeeds (sync)",
+        "bare call",
+        1,
+        false,
+        sync_on(1, &|x| drop(black_box(bare(x)))),
+    );
+    add(
+        "retry, first attempt succeeds (sync)",
+        "hand-written loop",
+        1,
+        false,
+        sync_on(1, &|x| drop(black_box(hand_loop(x)))),
+    );
+    add(
+        "retry, first attempt succeeds (sync)",
+        "steadfast",
+        1,
+        true,
+        sync_on(1, &|x| drop(black_box(sf_retry(x)))),
+    );
+    add(
+        "retry, first attempt succeeds (sync)",
+        "backon",
+        1,
+        false,
+        sync_on(1, &|x| {
+            use backon::BlockingRetryable as _;
+            drop(black_box(
+                (|| bare(x))
+                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                    .call(),
+            ))
+        }),
+    );
+    add(
+        "retry, first attempt succeeds (async)",
+        "bare call",
+        1,
+        false,
+        async_on(1, |x| async move { drop(black_box(bare_async(x).await)) }),
+    );
+    add(
+        "retry, first attempt succeeds (async)",
+        "steadfast",
+        1,
+        true,
+        async_on(
+            1,
+            |x| async move { drop(black_box(sf_retry_async(x).await)) },
+        ),
+    );
+    add(
+        "retry, first attempt succeeds (async)",
+        "backon",
+        1,
+        false,
+        async_on(1, |x| async move {
+            use backon::Retryable as _;
+            drop(black_box(
+                (|| bare_async(x))
+                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                    .await,
+            ))
+        }),
+    );
+    add(
+        "retry, first attempt succeeds (async)",
+        "tokio-retry",
+        1,
+        false,
+        async_on(1, |x| async move {
+            let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100).take(2);
+            drop(black_box(
+                tokio_retry::Retry::start(strategy, || bare_async(x)).await,
+            ))
+        }),
+    );
+
+    // --- timeout, body ready at once.
+    add(
+        "timeout, ready body",
+        "bare await",
+        1,
+        false,
+        async_on(1, |x| async move { drop(black_box(bare_async(x).await)) }),
+    );
+    add(
+        "timeout, ready body",
+        "steadfast",
+        1,
+        true,
+        async_on(1, |x| async move { drop(black_box(sf_timeout(x).await)) }),
+    );
+    add(
+        "timeout, ready body",
+        "tokio::time::timeout",
+        1,
+        false,
+        async_on(1, |x| async move {
+            drop(black_box(
+                tokio::time::timeout(Duration::from_secs(1), bare_async(x)).await,
+            ))
+        }),
+    );
+
+    // --- count + latency per call.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::set_global_recorder(recorder).expect("the only recorder");
+    for threads in [1, 2] {
+        add(
+            "count + latency, no tracing subscriber",
+            "bare call",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(bare(x)))),
+        );
+        add(
+            "count + latency, no tracing subscriber",
+            "steadfast",
+            threads,
+            true,
+            sync_on(threads, &|x| drop(black_box(sf_monitored(x)))),
+        );
+        add(
+            "count + latency, no tracing subscriber",
+            "metrics + Prometheus recorder, by hand",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(metrics_by_hand(x)))),
+        );
+        add(
+            "count + latency, no tracing subscriber",
+            "autometrics (prometheus-client)",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(autometricked(x)))),
+        );
+    }
+    tracing::subscriber::set_global_default(tracing_subscriber::registry())
+        .expect("the only subscriber");
+    for threads in [1, 2] {
+        add(
+            "span per call, registry subscriber",
+            "steadfast (span + metrics)",
+            threads,
+            true,
+            sync_on(threads, &|x| drop(black_box(sf_monitored_registry(x)))),
+        );
+        add(
+            "span per call, registry subscriber",
+            "#[tracing::instrument] (span only)",
+            threads,
+            false,
+            sync_on(threads, &|x| drop(black_box(instrumented(x)))),
+        );
+    }
+
+    // --- the table.
+    println!("| path | crate | threads | median ns/call | min | max | steadfast / best other |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in &rows {
+        let best_other = rows
+            .iter()
+            .filter(|r| {
+                r.group == row.group
+                    && r.threads == row.threads
+                    && !r.ours
+                    && !r.name.starts_with("bare")
+            })
+            .map(|r| r.stats.median)
+            .fold(f64::INFINITY, f64::min);
+        let ratio = if row.ours && best_other.is_finite() {
+            format!("{:.2}", row.stats.median / best_other)
+        } else {
+            String::new()
+        };
+        println!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
+            row.group, row.name, row.threads, row.stats.median, row.stats.min, row.stats.max, ratio
+        );
+    }
+}

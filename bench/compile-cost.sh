@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Compile cost per annotated function, debug build: a crate of 300 functions per
+# attribute (and 300 with all four stacked), against 300 plain functions and 300 with
+# #[tracing::instrument]. Each crate is built once to warm its dependencies, then rebuilt
+# 3 times after touching its source; the median rebuild is reported, and the cost per
+# function over the plain crate.
+#
+#   bash bench/compile-cost.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=target/compile-cost
+rm -rf "$work"
+mkdir -p "$work"
+N=${N:-300}
+
+variants=(plain instrument circuit_breaker retry timeout monitored stacked)
+{
+  echo '[workspace]'
+  echo 'resolver = "3"'
+  printf 'members = ['
+  for v in "${variants[@]}"; do printf '"%s", ' "$v"; done
+  echo ']'
+} >"$work/Cargo.toml"
+
+for v in "${variants[@]}"; do
+  mkdir -p "$work/$v/src"
+  cat >"$work/$v/Cargo.toml" <<TOML
+[package]
+name = "cost-$v"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+steadfast = { path = "$root/runtime" }
+tracing = "0.1.40"
+TOML
+  {
+    echo '#![allow(dead_code, unused_imports)]'
+    echo 'use steadfast::{CircuitOpen, Elapsed, circuit_breaker, monitored, retry, timeout};'
+    echo '#[derive(Debug)] pub struct E;'
+    echo 'impl From<CircuitOpen> for E { fn from(_: CircuitOpen) -> Self { E } }'
+    echo 'impl From<Elapsed> for E { fn from(_: Elapsed) -> Self { E } }'
+    for i in $(seq 1 "$N"); do
+      case $v in
+        plain) echo "pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        instrument) echo "#[tracing::instrument] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        circuit_breaker) echo "#[circuit_breaker] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        retry) echo "#[retry] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        timeout) echo "#[timeout(\"1s\")] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        monitored) echo "#[monitored] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        stacked) echo "#[monitored] #[retry] #[circuit_breaker] #[timeout(\"1s\")] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+      esac
+    done
+  } >"$work/$v/src/lib.rs"
+done
+
+cd "$work"
+cargo build -q --workspace 2>/dev/null # dependencies, once
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A seconds
+for v in "${variants[@]}"; do
+  seconds[$v]=$(for _ in 1 2 3; do
+    touch "$v/src/lib.rs"
+    start=$(date +%s.%N)
+    cargo build -q -p "cost-$v"
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
+  done | median)
+done
+echo "| crate of $N async fns | debug build (s, median of 3) | ms per function over plain |"
+echo "|---|---|---|"
+for v in "${variants[@]}"; do
+  extra=$(echo "(${seconds[$v]} - ${seconds[plain]}) * 1000 / $N" | bc -l)
+  printf '| %s | %.2f | %.2f |\n' "$v" "${seconds[$v]}" "$extra"
+done
