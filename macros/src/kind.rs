@@ -29,26 +29,29 @@ impl Kind {
     /// The user's body as an expression that evaluates to the function's output, in its
     /// own closure or async block so that `return` and `?` keep their meaning.
     ///
-    /// Output (sync):  `call_once(move || { <pin the type>; { body } })`
-    /// Output (async): `async move { <pin the type>; { body } }.await`
+    /// Output (sync):  `call_once(move || { <pin the type>; body statements })`
+    /// Output (async): `async move { <pin the type>; body statements }.await`
     ///
     /// `repeated`: the body runs once per attempt of a `#[retry]`. Then the closure or
     /// block is not `move`: it borrows what it only reads (`&mut self` included) and takes
     /// by value only what the body consumes, which the retry clones for every attempt.
     pub(crate) fn innermost(&self, func: &Func, repeated: bool) -> TokenStream {
-        let block = &func.block;
+        let stmts = &func.block.stmts;
         let capture = (!repeated).then(|| quote!(move));
         match self {
+            // The body's statements go straight into the closure or async block, after the
+            // type pin: wrapped in a block of their own, `{ Ok(x) }` would make rustc say
+            // "unnecessary braces" about the user's code.
             Kind::Sync => {
                 let pin = pin_output_type(func);
                 quote! {
-                    ::steadfast::__private::call_once(#capture || { #pin #block })
+                    ::steadfast::__private::call_once(#capture || { #pin #(#stmts)* })
                 }
             }
             Kind::Async => {
                 let pin = pin_output_type(func);
                 quote! {
-                    (async #capture { #pin #block }).await
+                    (async #capture { #pin #(#stmts)* }).await
                 }
             }
             // `#[async_trait]` pinned the type itself.
