@@ -51,7 +51,27 @@ pub trait Clock: Send + Sync + 'static {
     fn raw_delta_nanos(&self, start: u64, end: u64) -> u64 {
         end.saturating_sub(start)
     }
+
+    /// A recent time, at most a few milliseconds old and never ahead of [`now`](Self::now),
+    /// for one atomic load; `None` when there is none (then read `now`).
+    fn recent(&self) -> Option<Nanos> {
+        None
+    }
+
+    /// Asks for [`recent`](Self::recent) to be kept up to date from now on.
+    fn keep_recent(&self) {}
 }
+
+/// How far ahead of a [`Clock::recent`] reading a deadline must be for the reading to
+/// decide alone that it has not passed: the upkeep ticks every millisecond, so a reading
+/// this much behind means the upkeep thread was held up; then a precise read decides.
+pub(crate) const RECENT_MARGIN: Duration = Duration::from_millis(5);
+
+/// The upkeep of [`SystemClock`]'s recent time: a thread that stores the time every
+/// millisecond, started the first time a breaker opens (an open breaker's rejections are
+/// the path that wants a time without paying for a clock read). 0 = not running.
+#[cfg(not(feature = "test-util"))]
+static RECENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The process-wide clock (see the module docs for the source).
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,6 +110,35 @@ impl Clock for SystemClock {
     #[inline]
     fn raw_delta_nanos(&self, start: u64, end: u64) -> u64 {
         source().clock.delta_as_nanos(start, end)
+    }
+
+    #[inline]
+    fn recent(&self) -> Option<Nanos> {
+        match RECENT.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Nanos(nanos)),
+        }
+    }
+
+    fn keep_recent(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        static UPKEEP: std::sync::Once = std::sync::Once::new();
+        UPKEEP.call_once(|| {
+            let tick = || RECENT.store(SystemClock.now().0.max(1), Relaxed);
+            tick();
+            let started = std::thread::Builder::new()
+                .name("steadfast-clock".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_millis(1));
+                        tick();
+                    }
+                });
+            if started.is_err() {
+                // No thread, no recent time: every rejection reads the clock.
+                RECENT.store(0, Relaxed);
+            }
+        });
     }
 }
 

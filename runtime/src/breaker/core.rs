@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, atomic::AtomicU64};
 
 use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_PROBES, Phase, Word};
-use crate::clock::{Clock, Nanos, SystemClock};
+use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
 use crate::error::{CircuitOpen, Name, Rejection};
 
 /// Everything that configures one breaker.
@@ -194,8 +194,17 @@ impl<C: Clock> Core<C> {
                     }
                 }
                 Phase::Open => {
-                    let now = self.clock.now();
                     let until = Nanos(self.open_until.load(Relaxed));
+                    // Most rejections are decided by the recent time, one load, without
+                    // reading the clock; near the deadline a precise read decides.
+                    if let Some(recent) = self.clock.recent() {
+                        if recent.saturating_add(RECENT_MARGIN) < until {
+                            return Err(
+                                self.rejection(until.saturating_sub(recent), Rejection::Open)
+                            );
+                        }
+                    }
+                    let now = self.clock.now();
                     if now < until {
                         return Err(self.rejection(until.saturating_sub(now), Rejection::Open));
                     }
@@ -347,6 +356,7 @@ impl<C: Clock> Core<C> {
             self.open_until.store(until.0, Relaxed);
             match self.cas(word, Word::open(generation.wrapping_add(1))) {
                 Ok(()) => {
+                    self.clock.keep_recent();
                     let from = if phase == Phase::Closed {
                         BreakerState::Closed
                     } else {
