@@ -132,7 +132,7 @@ fn main() {
             1,
             measure(1, failure, reset_failures),
         ),
-        ("open, rejected (clock read)", 1, measure(1, open, || {})),
+        ("open, rejected", 1, measure(1, open, || {})),
         ("forced open, rejected", 1, measure(1, forced, || {})),
         (
             "closed, success, failure_rate mode",
@@ -141,7 +141,7 @@ fn main() {
         ),
         ("bare call", 2, measure(2, bare, || {})),
         ("closed, success", 2, measure(2, success, || {})),
-        ("open, rejected (clock read)", 2, measure(2, open, || {})),
+        ("open, rejected", 2, measure(2, open, || {})),
         (
             "closed, success, failure_rate mode",
             2,

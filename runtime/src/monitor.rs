@@ -65,7 +65,9 @@ pub struct MonitorStats {
 
 static MONITORED: Mutex<Vec<&'static MonitorStats>> = Mutex::new(Vec::new());
 
-fn shard_index() -> usize {
+/// This thread's shard: threads are dealt shards in turn, so two threads share one only
+/// when there are more than [`SHARDS`].
+pub(crate) fn shard_index() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static INDEX: Cell<usize> = Cell::new(NEXT.fetch_add(1, Relaxed) % SHARDS);

@@ -21,6 +21,7 @@ use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_PROBES, Phase, Word};
 use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
 use crate::error::{CircuitOpen, Name, Rejection};
+use crate::stats::ShardedCounter;
 
 /// Everything that configures one breaker.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,7 +81,7 @@ pub struct Core<C: Clock = SystemClock> {
     transition: Mutex<()>,
     clock: C,
     /// Written only on their (cold) paths.
-    rejections: AtomicU64,
+    rejections: ShardedCounter,
     transitions: AtomicU64,
 }
 
@@ -107,7 +108,7 @@ impl<C: Clock> Core<C> {
             half_open_since: AtomicU64::new(0),
             trip: Trip::new(config.trip),
             transition: Mutex::new(()),
-            rejections: AtomicU64::new(0),
+            rejections: ShardedCounter::default(),
             transitions: AtomicU64::new(0),
             config: Config {
                 half_open_probes: probes,
@@ -237,7 +238,7 @@ impl<C: Clock> Core<C> {
 
     #[cold]
     fn rejection(&self, retry_after: Duration, why: Rejection) -> CircuitOpen {
-        self.rejections.fetch_add(1, Relaxed);
+        self.rejections.add(1);
         #[cfg(feature = "metrics")]
         crate::facade::breaker_rejection(self.name());
         CircuitOpen::new(self.name.clone(), retry_after, why)
@@ -245,7 +246,7 @@ impl<C: Clock> Core<C> {
 
     /// Calls rejected so far.
     pub(crate) fn rejections(&self) -> u64 {
-        self.rejections.load(Relaxed)
+        self.rejections.get()
     }
 
     /// State changes so far.
