@@ -280,3 +280,11 @@ impl<E> DescribeAny for Describe<'_, E> {
         std::any::type_name::<E>().to_owned()
     }
 }
+
+/// The `ERROR` event of a `#[monitored]` call that failed, inside its span. One function
+/// in the runtime rather than an `event!` per decorated function: each `event!` expansion
+/// costs compile time in the user's crate.
+#[cold]
+pub fn report_error(function: &str, error: &str) {
+    tracing::error!(target: "steadfast", function, error, "{function} failed: {error}");
+}

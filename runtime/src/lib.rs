@@ -357,7 +357,8 @@ pub use steadfast_macros::timeout;
 /// (back to its value when a call ends, panics or is dropped), and a latency histogram
 /// (quantiles within about 3 %, from microseconds to minutes). Each call runs in a
 /// `tracing` span named after the function, at `level`; each error is an `ERROR` event in
-/// it carrying the error's `Display` (or `Debug`). Arguments are not recorded.
+/// it (target `steadfast`, fields `function` and `error`) carrying the error's `Display`
+/// (or `Debug`). Arguments are not recorded.
 ///
 /// Read it all with [`metrics::snapshot`], [`metrics::prometheus`] and [`health`].
 ///

@@ -68,11 +68,9 @@ pub(crate) fn wrap(
         };
         match (&&::steadfast::__private::Watch(&#out)).failure() {
             ::core::option::Option::Some(#error) => {
-                #tracing::event!(
-                    #tracing::Level::ERROR,
-                    error = %(&&&::steadfast::__private::Describe(#error)).describe(),
-                    "{} failed",
+                ::steadfast::__private::report_error(
                     #span_name,
+                    &(&&&::steadfast::__private::Describe(#error)).describe(),
                 );
                 #call.end(true);
             }
