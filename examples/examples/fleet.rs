@@ -28,8 +28,8 @@ impl From<CircuitOpen> for PingError {
 fn is_down(host: &str, minute: u64, ping: u64) -> bool {
     match host {
         "db-2" => minute < 3,
-        "api-1" => ping % 4 == 0,
-        "api-2" => ping % 2 == 0,
+        "api-1" => ping.is_multiple_of(4),
+        "api-2" => ping.is_multiple_of(2),
         _ => false,
     }
 }
