@@ -2,36 +2,6 @@
 //! signature, on sync and async functions alike.
 //!
 //! ```
-//! use steadfast::{CircuitOpen, circuit_breaker};
-//!
-//! #[derive(Debug)]
-//! enum FetchError {
-//!     Unavailable(CircuitOpen),
-//!     Upstream(String),
-//! }
-//!
-//! impl From<CircuitOpen> for FetchError {
-//!     fn from(e: CircuitOpen) -> Self {
-//!         FetchError::Unavailable(e)
-//!     }
-//! }
-//!
-//! #[circuit_breaker(failure_threshold = 3, open_for = "30s")]
-//! fn fetch_quote(symbol: &str) -> Result<f64, FetchError> {
-//!     Err(FetchError::Upstream(format!("no quote for {symbol}")))
-//! }
-//!
-//! for _ in 0..3 {
-//!     assert!(matches!(fetch_quote("ACME"), Err(FetchError::Upstream(_))));
-//! }
-//! // Three failures in a row opened the breaker: the body no longer runs.
-//! assert!(matches!(fetch_quote("ACME"), Err(FetchError::Unavailable(_))));
-//! ```
-//!
-//! The attributes — [`monitored`], [`retry`], [`circuit_breaker`], [`timeout`] — stack on
-//! one function; the one written first is the outermost:
-//!
-//! ```
 //! # #[derive(Debug)] struct FetchError;
 //! # impl From<steadfast::CircuitOpen> for FetchError { fn from(_: steadfast::CircuitOpen) -> Self { FetchError } }
 //! # impl From<steadfast::Elapsed> for FetchError { fn from(_: steadfast::Elapsed) -> Self { FetchError } }
@@ -47,9 +17,99 @@
 //! }
 //! ```
 //!
-//! They expand into calls into this crate, which holds the breaker registry
-//! ([`breaker`], [`breakers`]) and the figures ([`metrics::snapshot`],
-//! [`metrics::prometheus`], [`health`]). See the README for the whole guide.
+//! The attributes — [`monitored`], [`retry`], [`circuit_breaker`], [`timeout`] — expand into
+//! calls into this crate, which holds the breaker registry ([`breaker`], [`breakers`]) and
+//! the figures ([`metrics::snapshot`], [`metrics::prometheus`], [`health`]).
+//!
+//! # A short guide
+//!
+//! ## Errors and `From`
+//!
+//! The function keeps its signature; what an attribute has to report comes back through
+//! your error type. `#[circuit_breaker]` needs `E: From<`[`CircuitOpen`]`>`, `#[timeout]`
+//! needs `E: From<`[`Elapsed`]`>`; `#[retry]` only needs a `Result`; `#[monitored]` takes
+//! any return type. `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have
+//! both `From`s already; for your own enum, add a variant for each:
+//!
+//! ```
+//! #[derive(Debug)]
+//! enum ApiError {
+//!     Http(u16),
+//!     Unavailable(steadfast::CircuitOpen), // `.retry_after()` says when to come back
+//!     TooSlow(steadfast::Elapsed),
+//! }
+//! impl From<steadfast::CircuitOpen> for ApiError {
+//!     fn from(e: steadfast::CircuitOpen) -> Self { ApiError::Unavailable(e) }
+//! }
+//! impl From<steadfast::Elapsed> for ApiError {
+//!     fn from(e: steadfast::Elapsed) -> Self { ApiError::TooSlow(e) }
+//! }
+//! ```
+//!
+//! A wrong return type is a compile error on the return type that names the attribute and
+//! what is missing.
+//!
+//! ## Stacking order
+//!
+//! The attribute written first is the outermost. Read the stack top-down as "around":
+//!
+//! - `#[retry] #[circuit_breaker] #[timeout]` — the usual order: every attempt passes the
+//!   breaker, every attempt has its own deadline, a deadline that passes is a failure the
+//!   breaker counts, and the retry waits out an open breaker instead of spending attempts.
+//! - `#[timeout] #[retry]` — one deadline for the whole call, waits between attempts
+//!   included.
+//! - `#[circuit_breaker] #[retry]` — the breaker sees one outcome per call, after all its
+//!   attempts: it opens only when whole retried calls keep failing.
+//! - `#[monitored]` first counts calls as the caller sees them; under `#[retry]` it would
+//!   count attempts.
+//!
+//! ## Choosing thresholds
+//!
+//! - `failure_threshold = 5` (consecutive) suits a dependency that either works or does not.
+//!   For one that degrades, count within a window (`failure_threshold = 3, window = "60s"`)
+//!   or use a rate (`failure_rate = 0.5, minimum_calls = 20, window = "60s"`) so that
+//!   occasional successes do not keep a failing dependency in service.
+//! - `open_for` is how long you let a dependency recover before probing it: a few times
+//!   its usual recovery, seconds for a restarted pod, a minute for a host. Probes also hold
+//!   a lease of `open_for`: a probe that never ends is presumed lost.
+//! - `half_open_probes = 1` closes on one success; raise it when one success proves little.
+//! - Give `#[retry]` a `max_delay` shorter than the breaker's `open_for`, and the retry
+//!   returns a `CircuitOpen` at once instead of waiting out a long outage.
+//! - Use `failure_if` / `retry_if` so that a caller's mistake (404, validation) neither
+//!   opens the breaker nor gets retried.
+//! - Keyed breakers (`key = host`) isolate one failing host from the others; `max_keys`
+//!   bounds their memory.
+//!
+//! ## Sync and async
+//!
+//! Every attribute works on both; each detects which. Sync retries sleep the thread, async
+//! ones await `tokio::time::sleep`. A sync body cannot be interrupted, so `#[timeout]` on a
+//! sync function needs `detach`: the body then runs on a thread of its own. Async timeouts
+//! and waits need a tokio runtime with time enabled, like `tokio::time::timeout`.
+//!
+//! ## Testing code that uses steadfast
+//!
+//! - Enable the `test-util` feature in your dev-dependencies and use
+//!   `#[tokio::test(start_paused = true)]`: retries, timeouts *and* breakers then follow
+//!   tokio's paused clock, so a test of a 30 s `open_for` takes no time and is exact.
+//! - Name the breakers your tests look at (`name = "payments"`) and read them with
+//!   [`breaker`]; [`Breaker::force_open`] and [`Breaker::reset`] put one in the state a
+//!   test needs (a forced-open breaker rejects every call until reset).
+//! - Breakers and metrics are per process: tests in one binary share them, so give each
+//!   test its own functions (or names), or reset what you use.
+//!
+//! ```
+//! # #[derive(Debug)] struct E; impl From<steadfast::CircuitOpen> for E { fn from(_: steadfast::CircuitOpen) -> Self { E } }
+//! #[steadfast::circuit_breaker(name = "docs.testing")]
+//! fn charge() -> Result<(), E> { Ok(()) }
+//!
+//! charge().unwrap();
+//! let b = steadfast::breaker("docs.testing").unwrap();
+//! b.force_open();
+//! assert!(charge().is_err(), "rejected while forced open");
+//! b.reset();
+//! assert!(charge().is_ok());
+//! ```
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
