@@ -113,38 +113,24 @@ fn attributed_items(source: &str) -> Vec<(Attr, String, String)> {
     out
 }
 
+/// Every key of every attribute, as the parsers list them.
+fn all_keys() -> Vec<&'static str> {
+    use crate::args::{breaker, monitored, retry};
+    [breaker::KEYS.keys, retry::KEYS.keys, monitored::KEYS.keys].concat()
+}
+
 /// Token soup made of the pieces attribute arguments are made of.
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec![
-            "name",
-            "failure_threshold",
-            "window",
-            "failure_rate",
-            "minimum_calls",
-            "open_for",
-            "half_open_probes",
-            "failure_if",
-            "key",
-            "max_keys",
-            "attempts",
-            "delay",
-            "backoff",
-            "multiplier",
-            "max_delay",
-            "jitter",
-            "max_elapsed",
-            "retry_if",
-            "detach",
-            "level",
-            "self",
-            "host",
-            "x",
-            "Duration",
-            "fn",
-            "async",
-            "move",
-        ])
+        prop::sample::select(
+            [
+                all_keys(),
+                vec![
+                    "detach", "self", "host", "x", "Duration", "fn", "async", "move"
+                ]
+            ]
+            .concat(),
+        )
         .prop_map(str::to_owned),
         prop::sample::select(vec![
             "\"2s\"",
@@ -181,28 +167,7 @@ fn piece() -> impl Strategy<Value = String> {
 /// `key = value, …` lists of the real keys with values of every kind: the paths that
 /// check meaning, not only syntax.
 fn entries() -> impl Strategy<Value = String> {
-    let key = prop::sample::select(vec![
-        "name",
-        "failure_threshold",
-        "window",
-        "failure_rate",
-        "minimum_calls",
-        "open_for",
-        "half_open_probes",
-        "failure_if",
-        "key",
-        "max_keys",
-        "attempts",
-        "delay",
-        "backoff",
-        "multiplier",
-        "max_delay",
-        "jitter",
-        "max_elapsed",
-        "retry_if",
-        "level",
-        "bogus",
-    ]);
+    let key = prop::sample::select([all_keys(), vec!["bogus"]].concat());
     let value = prop::sample::select(vec![
         "\"2s\"",
         "\"0s\"",

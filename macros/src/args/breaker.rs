@@ -6,8 +6,7 @@ use proc_macro2::TokenStream;
 use syn::{Expr, LitStr};
 
 use super::{
-    Entry, Keys, Spanned, callable, duration, entries, expr, fraction, int, only_key_values,
-    set_once, string,
+    Keys, Spanned, callable, duration, each_key_value, expr, fraction, int, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::validate::Errors;
@@ -56,20 +55,8 @@ impl BreakerArgs {
     /// Parses every entry, collecting an error for each bad one.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> BreakerArgs {
         let mut args = BreakerArgs::default();
-        let list = match entries(tokens) {
-            Ok(list) => list,
-            Err(e) => {
-                errors.push(e);
-                return args;
-            }
-        };
         let attr = KEYS.attribute;
-        for entry in &list {
-            let Entry::KeyValue { key, value } = entry else {
-                only_key_values(errors, &KEYS, entry);
-                continue;
-            };
-            args.present.insert(key.to_string());
+        args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
             match key.to_string().as_str() {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "failure_threshold" => set_once(
@@ -123,9 +110,10 @@ impl BreakerArgs {
                     value,
                     int(key, u64::from(u32::MAX)),
                 ),
-                _ => errors.push(KEYS.unknown(key)),
+                _ => return false,
             }
-        }
+            true
+        });
         args
     }
 

@@ -5,6 +5,8 @@
 //! shape; each attribute's struct is then built from it key by key, collecting an error
 //! for every bad entry rather than stopping at the first.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -42,6 +44,37 @@ impl Parse for Entry {
 fn peek2_end(input: ParseStream<'_>) -> bool {
     let fork = input.fork();
     fork.parse::<Ident>().is_ok() && fork.is_empty()
+}
+
+/// Parses an attribute whose arguments are all `key = value`: each entry goes to `set`,
+/// which returns false for a key it does not know; every bad entry becomes an error. Returns
+/// the keys written, valid or not, so that one bad value does not also make its partner
+/// look alone.
+pub(crate) fn each_key_value(
+    tokens: TokenStream,
+    keys: &Keys,
+    errors: &mut Errors,
+    mut set: impl FnMut(&Ident, &Expr, &mut Errors) -> bool,
+) -> BTreeSet<String> {
+    let mut present = BTreeSet::new();
+    let list = match entries(tokens) {
+        Ok(list) => list,
+        Err(e) => {
+            errors.push(e);
+            return present;
+        }
+    };
+    for entry in &list {
+        let Entry::KeyValue { key, value } = entry else {
+            only_key_values(errors, keys, entry);
+            continue;
+        };
+        present.insert(key.to_string());
+        if !set(key, value, errors) {
+            errors.push(keys.unknown(key));
+        }
+    }
+    present
 }
 
 /// Parses `a = 1, b = "x", …`.

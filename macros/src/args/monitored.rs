@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use super::{Entry, Keys, Spanned, entries, only_key_values, set_once, string};
+use super::{Keys, Spanned, each_key_value, set_once, string};
 use crate::validate::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
@@ -26,26 +26,15 @@ pub(crate) struct MonitoredArgs {
 impl MonitoredArgs {
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> MonitoredArgs {
         let mut args = MonitoredArgs::default();
-        let list = match entries(tokens) {
-            Ok(list) => list,
-            Err(e) => {
-                errors.push(e);
-                return args;
-            }
-        };
         let attr = KEYS.attribute;
-        for entry in &list {
-            let Entry::KeyValue { key, value } = entry else {
-                only_key_values(errors, &KEYS, entry);
-                continue;
-            };
-            args.present.insert(key.to_string());
+        args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
             match key.to_string().as_str() {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "level" => set_once(errors, attr, &mut args.level, key, value, level),
-                _ => errors.push(KEYS.unknown(key)),
+                _ => return false,
             }
-        }
+            true
+        });
         args
     }
 }

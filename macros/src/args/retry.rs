@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use super::{Entry, Keys, Spanned, callable, duration, entries, int, only_key_values, set_once};
+use super::{Keys, Spanned, callable, duration, each_key_value, int, set_once};
 use crate::duration::DurationArg;
 use crate::validate::Errors;
 
@@ -45,20 +45,8 @@ pub(crate) struct RetryArgs {
 impl RetryArgs {
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> RetryArgs {
         let mut args = RetryArgs::default();
-        let list = match entries(tokens) {
-            Ok(list) => list,
-            Err(e) => {
-                errors.push(e);
-                return args;
-            }
-        };
         let attr = KEYS.attribute;
-        for entry in &list {
-            let Entry::KeyValue { key, value } = entry else {
-                only_key_values(errors, &KEYS, entry);
-                continue;
-            };
-            args.present.insert(key.to_string());
+        args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
             match key.to_string().as_str() {
                 "attempts" => set_once(
                     errors,
@@ -105,9 +93,10 @@ impl RetryArgs {
                     duration(key),
                 ),
                 "retry_if" => set_once(errors, attr, &mut args.retry_if, key, value, callable(key)),
-                _ => errors.push(KEYS.unknown(key)),
+                _ => return false,
             }
-        }
+            true
+        });
         args
     }
 
