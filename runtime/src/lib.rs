@@ -124,6 +124,7 @@ pub mod metrics;
 mod monitor;
 mod outcome;
 mod retry;
+mod shard;
 mod stats;
 mod timeout;
 

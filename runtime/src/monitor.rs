@@ -1,13 +1,13 @@
 //! What `#[monitored]` records per function, without a lock and without two threads
-//! writing the same cache line: each thread writes one of [`SHARDS`] shards of the
-//! function's counters, each shard cache-padded with a histogram of its own.
+//! writing the same cache line: each thread writes its own shard of the function's counters
+//! (see `shard`), each shard cache-padded with a histogram of its own.
 //!
-//! Per call: one add when it starts (calls), and when it ends one add to its latency
-//! bucket and one to the latency sum, plus two clock reads. In flight = calls − calls
-//! ended (the histogram's count); errors and cancellations are counted on their paths only.
+//! Per call: one plain add when it starts (calls), and when it ends one atomic add to its
+//! latency bucket and one plain add to the latency sum, plus two clock reads. In flight =
+//! calls − calls ended (the histogram's count); errors and cancellations are counted on
+//! their paths only.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -15,9 +15,8 @@ use crossbeam_utils::CachePadded;
 use histogram::{AtomicHistogram, Histogram};
 
 use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::shard::{OWNED, SHARDS, add, owned_slot};
 
-/// Shards of one function's counters.
-pub(crate) const SHARDS: usize = 8;
 /// Buckets per power of two: 16, so a bucket is at most 1/16 of its value wide and a
 /// quantile read at the bucket's middle is within about 3 %.
 const GROUPING_POWER: u8 = 4;
@@ -65,16 +64,6 @@ pub struct MonitorStats {
 
 static MONITORED: Mutex<Vec<&'static MonitorStats>> = Mutex::new(Vec::new());
 
-/// This thread's shard: threads are dealt shards in turn, so two threads share one only
-/// when there are more than [`SHARDS`].
-pub(crate) fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: Cell<usize> = Cell::new(NEXT.fetch_add(1, Relaxed) % SHARDS);
-    }
-    INDEX.with(Cell::get)
-}
-
 impl MonitorStats {
     /// Counters for the function called `name`, all zero.
     pub const fn new(name: &'static str) -> Self {
@@ -92,12 +81,15 @@ impl MonitorStats {
         crate::facade::FunctionHandles::get(&self.facade, self.name)
     }
 
+    /// This thread's shard, and whether the thread is its only writer.
     #[inline]
-    fn shard(&'static self) -> &'static Shard {
-        self.shards[shard_index()].get_or_init(|| {
+    fn shard(&'static self) -> (&'static Shard, bool) {
+        let slot = owned_slot();
+        let shard = self.shards[slot.unwrap_or(OWNED)].get_or_init(|| {
             self.list();
             Box::new(CachePadded::new(Shard::new()))
-        })
+        });
+        (shard, slot.is_some())
     }
 
     #[cold]
@@ -113,8 +105,8 @@ impl MonitorStats {
     /// A call starts.
     #[inline]
     pub fn start(&'static self) -> MonitoredCall {
-        let shard = self.shard();
-        shard.calls.fetch_add(1, Relaxed);
+        let (shard, owned) = self.shard();
+        add(&shard.calls, owned, 1);
         #[cfg(feature = "metrics")]
         {
             let facade = self.facade();
@@ -123,7 +115,6 @@ impl MonitorStats {
         }
         MonitoredCall {
             stats: self,
-            shard,
             started: SystemClock.raw(),
             done: false,
         }
@@ -170,7 +161,6 @@ impl MonitorStats {
 #[derive(Debug)]
 pub struct MonitoredCall {
     stats: &'static MonitorStats,
-    shard: &'static Shard,
     /// A raw clock reading, scaled only once, at the end.
     started: u64,
     done: bool,
@@ -181,22 +171,24 @@ impl MonitoredCall {
     #[inline]
     pub fn end(mut self, failed: bool) {
         self.done = true;
+        // The end is counted in the shard of the thread it ends on (an async call can move
+        // between threads): that thread is the one allowed to write it.
+        let (shard, owned) = self.stats.shard();
         if failed {
-            self.shard.errors.fetch_add(1, Relaxed);
+            add(&shard.errors, owned, 1);
             #[cfg(feature = "metrics")]
             self.stats.facade().errors.increment(1);
         }
-        self.record_latency();
+        self.record_latency(shard, owned);
     }
 
     #[inline]
-    fn record_latency(&self) {
+    fn record_latency(&self, shard: &Shard, owned: bool) {
         let nanos = SystemClock.raw_delta_nanos(self.started, SystemClock.raw());
-        let _ = self
-            .shard
+        let _ = shard
             .latency
             .increment(nanos.min((1 << MAX_VALUE_POWER) - 1));
-        self.shard.latency_sum_nanos.fetch_add(nanos, Relaxed);
+        add(&shard.latency_sum_nanos, owned, nanos);
         #[cfg(feature = "metrics")]
         {
             let facade = self.stats.facade();
@@ -223,14 +215,15 @@ impl Drop for MonitoredCall {
 impl MonitoredCall {
     #[cold]
     fn unfinished(&self) {
+        let (shard, owned) = self.stats.shard();
         if std::thread::panicking() {
-            self.shard.errors.fetch_add(1, Relaxed);
+            add(&shard.errors, owned, 1);
             #[cfg(feature = "metrics")]
             self.stats.facade().errors.increment(1);
         } else {
-            self.shard.cancelled.fetch_add(1, Relaxed);
+            add(&shard.cancelled, owned, 1);
         }
-        self.record_latency();
+        self.record_latency(shard, owned);
     }
 }
 

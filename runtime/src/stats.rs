@@ -8,25 +8,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
-use crossbeam_utils::CachePadded;
-
-use crate::monitor::{SHARDS, shard_index};
-
-/// A counter that threads add to without sharing a cache line: each adds to its own shard.
-#[derive(Debug, Default)]
-pub(crate) struct ShardedCounter([CachePadded<AtomicU64>; SHARDS]);
-
-impl ShardedCounter {
-    #[inline]
-    pub(crate) fn add(&self, n: u64) {
-        self.0[shard_index()].fetch_add(n, Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> u64 {
-        self.0.iter().map(|c| c.load(Relaxed)).sum()
-    }
-}
-
 /// What `#[retry]` did for one function.
 #[derive(Debug)]
 pub struct RetryStats {

@@ -21,7 +21,7 @@ use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_PROBES, Phase, Word};
 use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
 use crate::error::{CircuitOpen, Name, Rejection};
-use crate::stats::ShardedCounter;
+use crate::shard::ShardedCounter;
 
 /// Everything that configures one breaker.
 #[derive(Debug, Clone, Copy, PartialEq)]
