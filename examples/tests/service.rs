@@ -77,37 +77,6 @@ async fn degraded_while_the_upstream_is_down_and_healthy_after() {
     promtool_check(&metrics);
 }
 
-/// `promtool check metrics`; CI installs it, elsewhere the check is skipped with a note.
-fn promtool_check(text: &str) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let spawned = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "promtool not available ({e}); install Debian's `prometheus` to run this check"
-            );
-            return;
-        }
-        Err(e) => panic!("promtool is required in CI: {e}"),
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "../../tests/support/promtool.rs"]
+mod promtool;
+use promtool::promtool_check;
