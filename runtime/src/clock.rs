@@ -68,10 +68,25 @@ pub trait Clock: Send + Sync + 'static {
 pub(crate) const RECENT_MARGIN: Duration = Duration::from_millis(5);
 
 /// The upkeep of [`SystemClock`]'s recent time: a thread that stores the time every
-/// millisecond, started the first time a breaker opens (an open breaker's rejections are
-/// the path that wants a time without paying for a clock read). 0 = not running.
+/// millisecond, started when a breaker opens (an open breaker's rejections are the path
+/// that wants a time without paying for a clock read) and stopping by itself after
+/// [`RECENT_IDLE`] in which nobody read it. 0 = not running.
 #[cfg(not(feature = "test-util"))]
 static RECENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+#[cfg(not(feature = "test-util"))]
+static RECENT_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set by readers, cleared by the upkeep at each tick.
+#[cfg(not(feature = "test-util"))]
+static RECENT_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+#[cfg(not(feature = "test-util"))]
+const RECENT_TICK: Duration = Duration::from_millis(1);
+/// How long the upkeep runs with nobody reading the recent time before it stops.
+#[cfg(not(feature = "test-util"))]
+const RECENT_IDLE: Duration = if cfg!(test) {
+    Duration::from_millis(200)
+} else {
+    Duration::from_secs(10)
+};
 
 /// The process-wide clock (see the module docs for the source).
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,31 +129,57 @@ impl Clock for SystemClock {
 
     #[inline]
     fn recent(&self) -> Option<Nanos> {
-        match RECENT.load(std::sync::atomic::Ordering::Relaxed) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match RECENT.load(Relaxed) {
             0 => None,
-            nanos => Some(Nanos(nanos)),
+            nanos => {
+                // Tell the upkeep it is wanted; a write only when the flag was down.
+                if !RECENT_USED.load(Relaxed) {
+                    RECENT_USED.store(true, Relaxed);
+                }
+                Some(Nanos(nanos))
+            }
         }
     }
 
     fn keep_recent(&self) {
-        use std::sync::atomic::Ordering::Relaxed;
-        static UPKEEP: std::sync::Once = std::sync::Once::new();
-        UPKEEP.call_once(|| {
-            let tick = || RECENT.store(SystemClock.now().0.max(1), Relaxed);
-            tick();
-            let started = std::thread::Builder::new()
-                .name("steadfast-clock".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(Duration::from_millis(1));
-                        tick();
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        if RECENT_RUNNING.load(Relaxed)
+            || RECENT_RUNNING
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let tick = || RECENT.store(SystemClock.now().0.max(1), Relaxed);
+        tick();
+        RECENT_USED.store(true, Relaxed);
+        let started = std::thread::Builder::new()
+            .name("steadfast-clock".into())
+            .spawn(move || {
+                let mut idle = Duration::ZERO;
+                loop {
+                    std::thread::sleep(RECENT_TICK);
+                    tick();
+                    if RECENT_USED.swap(false, Relaxed) {
+                        idle = Duration::ZERO;
+                    } else {
+                        idle += RECENT_TICK;
                     }
-                });
-            if started.is_err() {
-                // No thread, no recent time: every rejection reads the clock.
+                    if idle >= RECENT_IDLE {
+                        break;
+                    }
+                }
+                // Nobody read the recent time for a while: stop, and let the next
+                // breaker that opens (or the next rejection) start it again.
                 RECENT.store(0, Relaxed);
-            }
-        });
+                RECENT_RUNNING.store(false, std::sync::atomic::Ordering::Release);
+            });
+        if started.is_err() {
+            // No thread, no recent time: every rejection reads the clock.
+            RECENT.store(0, Relaxed);
+            RECENT_RUNNING.store(false, std::sync::atomic::Ordering::Release);
+        }
     }
 }
 
@@ -177,5 +218,35 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Nanos {
         Nanos(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[cfg(all(test, not(feature = "test-util")))]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::*;
+
+    #[test]
+    fn the_upkeep_keeps_a_recent_time_and_stops_when_nobody_reads_it() {
+        SystemClock.keep_recent();
+        let recent = SystemClock.recent().expect("running");
+        assert!(recent <= SystemClock.now());
+        // Without readers (peeking at the static does not count as reading), it stops.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while RECENT.load(Relaxed) != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the upkeep never stopped"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(SystemClock.recent(), None);
+        // And starts again when asked.
+        while RECENT_RUNNING.load(Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        SystemClock.keep_recent();
+        assert!(SystemClock.recent().is_some());
     }
 }

@@ -198,12 +198,16 @@ impl<C: Clock> Core<C> {
                     let until = Nanos(self.open_until.load(Relaxed));
                     // Most rejections are decided by the recent time, one load, without
                     // reading the clock; near the deadline a precise read decides.
-                    if let Some(recent) = self.clock.recent() {
-                        if recent.saturating_add(RECENT_MARGIN) < until {
+                    match self.clock.recent() {
+                        Some(recent) if recent.saturating_add(RECENT_MARGIN) < until => {
                             return Err(
                                 self.rejection(until.saturating_sub(recent), Rejection::Open)
                             );
                         }
+                        Some(_) => {}
+                        // The upkeep stopped while nobody needed it: an open breaker that is
+                        // called again wants it back.
+                        None => self.clock.keep_recent(),
                     }
                     let now = self.clock.now();
                     if now < until {
