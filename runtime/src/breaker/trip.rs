@@ -3,7 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use crate::clock::{Nanos, duration_nanos};
+use crate::shard::{OWNED, SHARDS, owned_slot};
 
 /// How a closed breaker decides to open, as configured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,12 +120,20 @@ pub(crate) const BUCKETS: usize = 10;
 
 /// Calls and failures over a sliding window, in [`BUCKETS`] buckets. Each bucket counter
 /// is one word, `epoch << 32 | count`, so a bucket that comes round again is reset by the
-/// same compare-and-swap that counts in it.
+/// same write that counts in it. Every thread counts in its own cache-padded shard of the
+/// buckets (see `crate::shard`): as the only writer of its shard it counts with a plain
+/// load and store; threads beyond the owned slots share the last shard and count with a
+/// compare-and-swap. The rate is read over every shard.
 #[derive(Debug)]
 pub(crate) struct RateWindow {
     rate: f64,
     minimum_calls: u64,
     bucket_len: u64,
+    shards: Box<[CachePadded<Buckets>; SHARDS]>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
     calls: [AtomicU64; BUCKETS],
     failures: [AtomicU64; BUCKETS],
 }
@@ -137,8 +148,7 @@ impl RateWindow {
             },
             minimum_calls: u64::from(minimum_calls.max(1)),
             bucket_len: (duration_nanos(window) / BUCKETS as u64).max(1),
-            calls: Default::default(),
-            failures: Default::default(),
+            shards: Box::default(),
         }
     }
 
@@ -150,25 +160,44 @@ impl RateWindow {
     pub(crate) fn record(&self, now: Nanos, failed: bool) -> bool {
         let epoch = self.epoch(now);
         let i = epoch as usize % BUCKETS;
-        bump(&self.calls[i], epoch);
+        let slot = owned_slot();
+        let shard = &self.shards[slot.unwrap_or(OWNED)];
+        bump(&shard.calls[i], epoch, slot.is_some());
         if !failed {
             return false;
         }
-        bump(&self.failures[i], epoch);
-        let calls = total(&self.calls, epoch);
-        let failures = total(&self.failures, epoch);
+        bump(&shard.failures[i], epoch, slot.is_some());
+        let (mut calls, mut failures) = (0, 0);
+        for shard in self.shards.iter() {
+            calls += total(&shard.calls, epoch);
+            failures += total(&shard.failures, epoch);
+        }
         calls >= self.minimum_calls && failures as f64 >= self.rate * calls as f64
     }
 
     fn clear(&self) {
-        for slot in self.calls.iter().chain(&self.failures) {
-            slot.store(0, Relaxed);
+        for shard in self.shards.iter() {
+            for slot in shard.calls.iter().chain(&shard.failures) {
+                slot.store(0, Relaxed);
+            }
         }
     }
 }
 
-fn bump(slot: &AtomicU64, epoch: u32) {
+/// Counts one in `slot` for `epoch`; `owned`: this thread is the slot's only writer.
+fn bump(slot: &AtomicU64, epoch: u32, owned: bool) {
     let mut word = slot.load(Relaxed);
+    if owned {
+        let next = if (word >> 32) as u32 == epoch {
+            if (word as u32) >= u32::MAX - 1024 {
+                return;
+            }
+            word + 1
+        } else {
+            (u64::from(epoch) << 32) | 1
+        };
+        return slot.store(next, Relaxed);
+    }
     loop {
         if (word >> 32) as u32 == epoch {
             if (word as u32) < u32::MAX - 1024 {
