@@ -104,6 +104,12 @@ async fn sf_timeout(x: u64) -> Result<u64, Error> {
 }
 
 #[inline(never)]
+#[timeout("1s", detach)]
+fn sf_detached(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
 #[monitored(name = "m.steadfast")]
 fn sf_monitored(x: u64) -> Result<u64, Error> {
     bare(x)
@@ -172,8 +178,10 @@ fn stats(mut samples: Vec<f64>) -> Stats {
     }
 }
 
-/// ns per call of `f` on `threads` threads at once (each thread's own time, averaged).
-fn sync_on(threads: usize, f: &(dyn Fn(u64) + Sync)) -> Stats {
+/// Runs `per_thread(calls)` on `threads` threads released together, each returning its
+/// own ns per call, and gives the median of [`ROUNDS`] rounds of their average; the calls
+/// per round are sized from a first round of 1,000.
+fn measure(threads: usize, per_thread: &(dyn Fn(u64) -> f64 + Sync)) -> Stats {
     let round = |calls: u64| {
         let barrier = Barrier::new(threads);
         let times: Vec<f64> = std::thread::scope(|s| {
@@ -181,11 +189,7 @@ fn sync_on(threads: usize, f: &(dyn Fn(u64) + Sync)) -> Stats {
                 .map(|_| {
                     s.spawn(|| {
                         barrier.wait();
-                        let start = Instant::now();
-                        for i in 0..calls {
-                            f(black_box(i));
-                        }
-                        start.elapsed().as_nanos() as f64 / calls as f64
+                        per_thread(calls)
                     })
                 })
                 .collect();
@@ -200,42 +204,36 @@ fn sync_on(threads: usize, f: &(dyn Fn(u64) + Sync)) -> Stats {
     stats((0..ROUNDS).map(|_| round(calls)).collect())
 }
 
+/// ns per call of `f` on `threads` threads at once.
+fn sync_on(threads: usize, f: &(dyn Fn(u64) + Sync)) -> Stats {
+    measure(threads, &|calls| {
+        let start = Instant::now();
+        for i in 0..calls {
+            f(black_box(i));
+        }
+        start.elapsed().as_nanos() as f64 / calls as f64
+    })
+}
+
 /// ns per call of an async call, on `threads` threads each with a current-thread runtime.
 fn async_on<F, Fut>(threads: usize, f: F) -> Stats
 where
     F: Fn(u64) -> Fut + Sync,
     Fut: std::future::Future<Output = ()>,
 {
-    let round = |calls: u64| {
-        let barrier = Barrier::new(threads);
-        let times: Vec<f64> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .enable_time()
-                            .build()
-                            .expect("runtime");
-                        barrier.wait();
-                        rt.block_on(async {
-                            let start = Instant::now();
-                            for i in 0..calls {
-                                f(black_box(i)).await;
-                            }
-                            start.elapsed().as_nanos() as f64 / calls as f64
-                        })
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("bench thread"))
-                .collect()
-        });
-        times.iter().sum::<f64>() / threads as f64
-    };
-    let calls = calls_for(round(1_000));
-    round(calls);
-    stats((0..ROUNDS).map(|_| round(calls)).collect())
+    measure(threads, &|calls| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..calls {
+                f(black_box(i)).await;
+            }
+            start.elapsed().as_nanos() as f64 / calls as f64
+        })
+    })
 }
 
 struct Row {
@@ -490,6 +488,28 @@ fn main() {
                 tokio::time::timeout(Duration::from_secs(1), bare_async(x)).await,
             ))
         }),
+    );
+
+    add(
+        "timeout, sync body done at once",
+        "steadfast `detach` (a thread per call)",
+        1,
+        true,
+        sync_on(1, &|x| drop(black_box(sf_detached(x)))),
+    );
+    eprintln!(
+        "future sizes: bare {} B, #[retry] {} B, #[timeout] {} B, tokio::time::timeout {} B",
+        std::mem::size_of_val(&bare_async(0)),
+        std::mem::size_of_val(&sf_retry_async(0)),
+        std::mem::size_of_val(&sf_timeout(0)),
+        // A tokio timeout makes its timer on construction: inside a runtime.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                std::mem::size_of_val(&tokio::time::timeout(Duration::from_secs(1), bare_async(0)))
+            }),
     );
 
     // --- count + latency per call.

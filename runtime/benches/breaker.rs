@@ -66,6 +66,19 @@ fn rate_success(x: u64) -> Result<u64, Error> {
     Ok(black_box(x) + 1)
 }
 
+#[inline(never)]
+fn clock_std(_: u64) -> Result<u64, Error> {
+    let _ = black_box(std::time::Instant::now());
+    Ok(0)
+}
+
+#[inline(never)]
+fn clock_steadfast(_: u64) -> Result<u64, Error> {
+    use steadfast::__private::Clock as _;
+    let _ = black_box(steadfast::__private::SystemClock.now());
+    Ok(0)
+}
+
 const CALLS: u64 = 2_000_000;
 const ROUNDS: usize = 9;
 
@@ -126,6 +139,16 @@ fn main() {
 
     let rows: Vec<(&str, usize, Stats)> = vec![
         ("bare call", 1, measure(1, bare, || {})),
+        (
+            "clock read: std::time::Instant::now",
+            1,
+            measure(1, clock_std, || {}),
+        ),
+        (
+            "clock read: steadfast (quanta TSC)",
+            1,
+            measure(1, clock_steadfast, || {}),
+        ),
         ("closed, success", 1, measure(1, success, || {})),
         (
             "closed, failure (consecutive count)",
