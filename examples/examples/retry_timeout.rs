@@ -118,12 +118,13 @@ async fn main() {
     ATTEMPTS.store(0, Relaxed);
     let start = Instant::now();
     show(start, post(7, start).await);
-    let retries = steadfast::__private::retry_counts();
-    println!("\nretries per function so far:");
-    for r in retries {
-        println!(
-            "  {:<28} retries {:>2}, gave up {}",
-            r.function, r.retries, r.exhausted
-        );
+    println!("\nretries per function so far (steadfast::metrics::snapshot()):");
+    for m in steadfast::metrics::snapshot() {
+        if let Some(r) = m.retry {
+            println!(
+                "  {:<28} retries {:>2}, waits on an open breaker {:>2}, gave up {}",
+                m.name, r.retries, r.gate_waits, r.exhausted
+            );
+        }
     }
 }

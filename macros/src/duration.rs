@@ -2,8 +2,7 @@
 //! checked here, or any other expression of type `std::time::Duration`, checked by the
 //! compiler and used as it is.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
@@ -41,19 +40,6 @@ impl DurationArg {
         }
     }
 
-    pub(crate) fn to_tokens(&self) -> TokenStream {
-        match self {
-            DurationArg::Literal(nanos, _) => {
-                quote!(::steadfast::__private::Duration::from_nanos(#nanos))
-            }
-            DurationArg::Expr(expr) => {
-                quote_spanned!(expr.span()=> ::steadfast::__private::duration(#expr))
-            }
-        }
-    }
-}
-
-impl DurationArg {
     /// How the user wrote it.
     pub(crate) fn source(&self) -> String {
         match self {

@@ -4,15 +4,15 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType, Type};
 
-use crate::stack::Attr;
-use crate::validate::Errors;
+use crate::errors::Errors;
 
 /// The decorated function; re-emitted as it came but for its block.
 pub(crate) type Func = ItemFn;
 
 /// Parses the item under the attribute; anything but a function with a body is an error
 /// on the item itself.
-pub(crate) fn parse(item: TokenStream, attr: Attr) -> syn::Result<Func> {
+/// `attr` is the invoked attribute's name, for messages.
+pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<Func> {
     let error = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(func) => return Ok(func),
         Err(error) => error,
@@ -23,7 +23,7 @@ pub(crate) fn parse(item: TokenStream, attr: Attr) -> syn::Result<Func> {
                 method.sig.span(),
                 format!(
                     "`#[{}]` needs a function with a body; put it on the method in the `impl`, or give this one a default body",
-                    attr.name()
+                    attr
                 ),
             ));
         }
@@ -32,7 +32,7 @@ pub(crate) fn parse(item: TokenStream, attr: Attr) -> syn::Result<Func> {
         if !matches!(other, syn::Item::Fn(_) | syn::Item::Verbatim(_)) {
             return Err(syn::Error::new(
                 first_span(&other),
-                format!("`#[{}]` goes on a function", attr.name()),
+                format!("`#[{}]` goes on a function", attr),
             ));
         }
     }
@@ -47,14 +47,14 @@ fn first_span(item: &syn::Item) -> Span {
 }
 
 /// Function shapes no attribute of ours can wrap.
-pub(crate) fn check_shape(func: &Func, attr: Attr, errors: &mut Errors) {
+pub(crate) fn check_shape(func: &Func, attr: &str, errors: &mut Errors) {
     let sig = &func.sig;
     if let Some(constness) = &sig.constness {
         errors.push(syn::Error::new(
             constness.span,
             format!(
                 "`#[{}]` cannot be used on a `const fn`: it calls into the steadfast runtime, which a constant cannot do",
-                attr.name()
+                attr
             ),
         ));
     }
@@ -63,14 +63,14 @@ pub(crate) fn check_shape(func: &Func, attr: Attr, errors: &mut Errors) {
             abi.extern_token.span,
             format!(
                 "`#[{}]` cannot be used on an `extern` function: wrap a Rust function that calls it instead",
-                attr.name()
+                attr
             ),
         ));
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(syn::Error::new(
             variadic.dots.spans[0],
-            format!("`#[{}]` cannot be used on a variadic function", attr.name()),
+            format!("`#[{}]` cannot be used on a variadic function", attr),
         ));
     }
 }

@@ -1,12 +1,9 @@
 //! What sort of function the body runs in: sync, `async`, or a body that `#[async_trait]`
 //! already turned into `Box::pin(async move { … })`.
 
-use proc_macro2::{Span, TokenStream};
-use quote::quote;
-use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, ExprAsync, Stmt, Type};
+use syn::{Block, Expr, ExprAsync, Stmt};
 
-use crate::item::{self, Func};
+use crate::item::Func;
 
 pub(crate) enum Kind {
     Sync,
@@ -23,78 +20,6 @@ impl Kind {
         match boxed_async_block(&func.block) {
             Some(block) => Kind::BoxedAsync(block.clone()),
             None => Kind::Sync,
-        }
-    }
-
-    /// The user's body as an expression that evaluates to the function's output, in its
-    /// own closure or async block so that `return` and `?` keep their meaning.
-    ///
-    /// Output (sync):  `call_once(move || { <pin the type>; body statements })`
-    /// Output (async): `async move { <pin the type>; body statements }.await`
-    ///
-    /// `repeated`: the body runs once per attempt of a `#[retry]`. Then the closure or
-    /// block is not `move`: it borrows what it only reads (`&mut self` included) and takes
-    /// by value only what the body consumes, which the retry clones for every attempt.
-    pub(crate) fn innermost(&self, func: &Func, repeated: bool) -> TokenStream {
-        let stmts = &func.block.stmts;
-        let capture = (!repeated).then(|| quote!(move));
-        match self {
-            // The body's statements go straight into the closure or async block, after the
-            // type pin: wrapped in a block of their own, `{ Ok(x) }` would make rustc say
-            // "unnecessary braces" about the user's code.
-            Kind::Sync => {
-                let pin = pin_output_type(func);
-                quote! {
-                    ::steadfast::__private::call_once(#capture || { #pin #(#stmts)* })
-                }
-            }
-            Kind::Async => {
-                let pin = pin_output_type(func);
-                quote! {
-                    (async #capture { #pin #(#stmts)* }).await
-                }
-            }
-            // `#[async_trait]` pinned the type itself.
-            Kind::BoxedAsync(inner) => quote!((#inner).await),
-        }
-    }
-
-    /// The function's new body around the wrapped expression.
-    pub(crate) fn body(&self, wrapped: TokenStream) -> TokenStream {
-        match self {
-            Kind::Sync | Kind::Async => quote!({ #wrapped }),
-            Kind::BoxedAsync(_) => quote!({
-                ::steadfast::__private::Box::pin(async move { #wrapped })
-            }),
-        }
-    }
-}
-
-/// `if let Some(r) = None::<Output> { return r; }`: settles the type of the closure or
-/// async block before its body is checked, so `?` in it converts errors as it did in the
-/// function (the same device as `#[async_trait]`).
-fn pin_output_type(func: &Func) -> TokenStream {
-    let mut output = item::output(func);
-    InferImplTrait.visit_type_mut(&mut output);
-    let ret = syn::Ident::new("__steadfast_ret", Span::mixed_site());
-    quote! {
-        #[allow(unreachable_code, clippy::diverging_sub_expression)]
-        if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#output> {
-            return #ret;
-        }
-    }
-}
-
-/// `impl Trait` cannot be named in an expression; `_` lets the compiler fill it in.
-struct InferImplTrait;
-
-impl VisitMut for InferImplTrait {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(imp) = ty {
-            let span = syn::spanned::Spanned::span(imp);
-            *ty = syn::parse_quote_spanned!(span=> _);
-        } else {
-            syn::visit_mut::visit_type_mut(self, ty);
         }
     }
 }

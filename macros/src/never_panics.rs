@@ -7,15 +7,10 @@ use std::str::FromStr;
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
-use crate::expand;
-use crate::stack::Attr;
+use crate::attributes::Attr;
+use crate::pipeline;
 
-const ATTRS: [Attr; 4] = [
-    Attr::CircuitBreaker,
-    Attr::Retry,
-    Attr::Timeout,
-    Attr::Monitored,
-];
+const ATTRS: &[Attr] = Attr::ALL;
 
 /// Expands, turning a panic into a test failure that names the input.
 fn expands(attr: Attr, args: &str, item: &str) {
@@ -23,7 +18,7 @@ fn expands(attr: Attr, args: &str, item: &str) {
     else {
         return; // not lexically valid: the compiler would never call us with it
     };
-    let result = std::panic::catch_unwind(|| expand::attribute(attr, args_ts, item_ts).to_string());
+    let result = std::panic::catch_unwind(|| pipeline::run(attr, args_ts, item_ts).to_string());
     assert!(
         result.is_ok(),
         "#[{}({args})] on `{item}` panicked",
@@ -78,7 +73,7 @@ fn attributed_items(source: &str) -> Vec<(Attr, String, String)> {
     for tokens in items {
         let Ok(mut func) = syn::parse2::<syn::ItemFn>(tokens.clone()) else {
             // Bodyless trait fns, structs: expand them with each attribute anyway.
-            for attr in ATTRS {
+            for &attr in ATTRS {
                 out.push((attr, String::new(), tokens.to_string()));
             }
             continue;
@@ -91,7 +86,8 @@ fn attributed_items(source: &str) -> Vec<(Attr, String, String)> {
                 .last()
                 .map(|s| s.ident.to_string());
             let Some(attr) = ATTRS
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|a| Some(a.name().to_owned()) == name)
             else {
                 continue;
@@ -115,8 +111,13 @@ fn attributed_items(source: &str) -> Vec<(Attr, String, String)> {
 
 /// Every key of every attribute, as the parsers list them.
 fn all_keys() -> Vec<&'static str> {
-    use crate::args::{breaker, monitored, retry};
-    [breaker::KEYS.keys, retry::KEYS.keys, monitored::KEYS.keys].concat()
+    use crate::args::{circuit_breaker, monitored, retry};
+    [
+        circuit_breaker::KEYS.keys,
+        retry::KEYS.keys,
+        monitored::KEYS.keys,
+    ]
+    .concat()
 }
 
 /// Token soup made of the pieces attribute arguments are made of.

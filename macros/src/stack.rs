@@ -9,66 +9,20 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta};
 
-use crate::args::{BreakerArgs, MonitoredArgs, RetryArgs, TimeoutArgs};
-use crate::validate::Errors;
+use crate::attributes::{Attr, Layer};
+use crate::errors::Errors;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Attr {
-    CircuitBreaker,
-    Retry,
-    Timeout,
-    Monitored,
-}
-
-impl Attr {
-    pub(crate) const ALL: &'static [Attr] = &[
-        Attr::CircuitBreaker,
-        Attr::Retry,
-        Attr::Timeout,
-        Attr::Monitored,
-    ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Attr::CircuitBreaker => "circuit_breaker",
-            Attr::Retry => "retry",
-            Attr::Timeout => "timeout",
-            Attr::Monitored => "monitored",
-        }
-    }
-
-    /// `circuit_breaker`, `steadfast::circuit_breaker` or `::steadfast::circuit_breaker`.
-    fn of(attribute: &Attribute) -> Option<Attr> {
-        let path = attribute.path();
-        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        let name = match segments.as_slice() {
-            [name] if path.leading_colon.is_none() => name,
-            [krate, name] if krate == "steadfast" => name,
-            _ => return None,
-        };
-        Attr::ALL.iter().copied().find(|a| a.name() == name)
-    }
-}
-
-/// One attribute's parsed arguments.
-pub(crate) enum Layer {
-    CircuitBreaker(BreakerArgs),
-    Retry(RetryArgs),
-    Timeout(TimeoutArgs),
-    Monitored(MonitoredArgs),
-}
-
-impl Layer {
-    /// `span` is the attribute's path, or the function's `fn` for the invoked attribute
-    /// (whose own path the compiler does not hand over).
-    fn parse(attr: Attr, tokens: TokenStream, span: Span, errors: &mut Errors) -> Layer {
-        match attr {
-            Attr::CircuitBreaker => Layer::CircuitBreaker(BreakerArgs::parse(tokens, errors)),
-            Attr::Retry => Layer::Retry(RetryArgs::parse(tokens, errors)),
-            Attr::Timeout => Layer::Timeout(TimeoutArgs::parse(tokens, span, errors)),
-            Attr::Monitored => Layer::Monitored(MonitoredArgs::parse(tokens, errors)),
-        }
-    }
+/// Which of our attributes `attribute` is, if any:
+/// `circuit_breaker`, `steadfast::circuit_breaker` or `::steadfast::circuit_breaker`.
+fn attr_of(attribute: &Attribute) -> Option<Attr> {
+    let path = attribute.path();
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let name = match segments.as_slice() {
+        [name] if path.leading_colon.is_none() => name,
+        [krate, name] if krate == "steadfast" => name,
+        _ => return None,
+    };
+    Attr::ALL.iter().copied().find(|a| a.name() == name)
 }
 
 /// Our attributes on one function, in source order, the invoked one first.
@@ -90,10 +44,10 @@ pub(crate) fn layers(
 ) -> Stack {
     let mut taken = Vec::new();
     let mut seen = vec![invoked];
-    let mut layers = vec![Layer::parse(invoked, tokens, fn_span, errors)];
+    let mut layers = vec![invoked.parse(tokens, fn_span, errors)];
     let mut kept = Vec::with_capacity(attrs.len());
     for attribute in attrs.drain(..) {
-        let Some(attr) = Attr::of(&attribute) else {
+        let Some(attr) = attr_of(&attribute) else {
             kept.push(attribute);
             continue;
         };
@@ -114,23 +68,19 @@ pub(crate) fn layers(
                 continue;
             }
         };
-        layers.push(Layer::parse(attr, tokens, attribute.path().span(), errors));
+        layers.push(attr.parse(tokens, attribute.path().span(), errors));
     }
     *attrs = kept;
     Stack { layers, taken }
 }
 
 fn duplicate(attr: Attr, span: Span) -> syn::Error {
-    let hint = match attr {
-        Attr::CircuitBreaker => {
-            "; a function has one breaker (use `key = …` for one breaker per argument value)"
-        }
-        Attr::Retry => "; merge the two into one `#[retry(...)]`",
-        Attr::Timeout => "; a function has one deadline",
-        Attr::Monitored => "; a function is monitored once",
-    };
     syn::Error::new(
         span,
-        format!("`#[{}]` is already on this function{hint}", attr.name()),
+        format!(
+            "`#[{}]` is already on this function; {}",
+            attr.name(),
+            attr.once()
+        ),
     )
 }

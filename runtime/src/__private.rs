@@ -1,20 +1,19 @@
-//! What generated code calls. Not a public API: names here change without notice.
+//! What generated code calls, and nothing else. Not a public API: names here change
+//! without notice. (`Clock` and `SystemClock` are here for the runtime's own clock-read
+//! benchmark.)
 
 use std::sync::{Arc, OnceLock};
 
-use crate::CircuitOpen;
+use crate::breaker::{BreakerKey, Core, Permit};
+use crate::gate::Rejected;
 
-pub use crate::breaker::{
-    BreakerKey, BreakerSpec, Config, Core, KeyedBreakers, KeyedSlot, Permit, TripPolicy,
-};
-pub use crate::clock::{Clock, Nanos, SystemClock};
-pub use crate::monitor::{MonitorStats, MonitoredCall};
-pub use crate::outcome::{BreakerReturn, Outcome, RetryReturn, TimeoutReturn};
-pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step, std_now, tokio_now};
-pub use crate::stats::{
-    RetryCounts, RetryStats, TimeoutCounts, TimeoutStats, retry_counts, timeout_counts,
-};
-pub use crate::timeout::{Sleep, Timeout, sleep, timeout_call, timeout_detach};
+pub use crate::breaker::{BreakerSpec, Config, KeyedSlot, TripPolicy};
+pub use crate::clock::{Clock, SystemClock, Waits};
+pub use crate::monitor::MonitorStats;
+pub use crate::outcome::{BreakerReturn, RetryReturn, TimeoutReturn};
+pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
+pub use crate::stats::{RetryStats, TimeoutStats};
+pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
 pub use ::tracing;
 
@@ -46,40 +45,29 @@ impl BreakerSlot {
 }
 
 /// Admits a call to a function whose breaker is `core`, or returns the value the
-/// rejected call returns (`Err(CircuitOpen.into())`).
+/// rejected call returns (`Err(CircuitOpen.into())`), leaving the rejection's summary in
+/// `rejection` for a `#[retry]` above (a temporary when there is none).
 ///
 /// Every requirement on the function's return type is this one bound, so a wrong return
 /// type is a single error, pointing at the return type (the call is spanned there).
 #[inline(always)]
-pub fn circuit_breaker_call<R: BreakerReturn>(
-    core: &Core,
-) -> Result<BreakerCall<'_, R, R::Error>, R> {
-    match core.try_acquire() {
-        Ok(permit) => Ok(BreakerCall {
-            permit,
-            failure: R::error,
-        }),
-        Err(open) => Err(R::rejected(open)),
-    }
-}
-
-/// [`circuit_breaker_call`] under a `#[retry]`: a rejection is also left in `rejection`,
-/// so the retry can wait out the breaker instead of spending attempts on it.
-#[inline(always)]
-pub fn circuit_breaker_call_in_retry<'a, R: BreakerReturn>(
+pub fn circuit_breaker_call<'a, R: BreakerReturn>(
     core: &'a Core,
-    rejection: &mut Option<CircuitOpen>,
+    rejection: &mut Option<Rejected>,
 ) -> Result<BreakerCall<'a, R, R::Error>, R> {
     match core.try_acquire() {
         Ok(permit) => Ok(BreakerCall {
             permit,
             failure: R::error,
         }),
-        Err(open) => {
-            *rejection = Some(open.clone());
-            Err(R::rejected(open))
-        }
+        Err(open) => Err(rejected(open, rejection)),
     }
+}
+
+#[cold]
+fn rejected<R: BreakerReturn>(open: crate::CircuitOpen, rejection: &mut Option<Rejected>) -> R {
+    *rejection = Some(Rejected::of(&open));
+    R::rejected(open)
 }
 
 /// An admitted call: records its outcome from the return value.
@@ -112,8 +100,8 @@ impl<R, E> BreakerCall<'_, R, E> {
 }
 
 /// After one attempt of a `#[retry]` function: stop (a success, nothing left) or wait and
-/// go again. `rejection` is the `CircuitOpen` of a breaker inside the retry that rejected
-/// this attempt. The success path is one branch.
+/// go again. `rejection` is what a gate inside the retry left when it turned this attempt
+/// away. The success path is one branch.
 ///
 /// The one bound generated code puts on the return type for `#[retry]`.
 #[inline(always)]
@@ -122,13 +110,13 @@ pub fn retry_step<R: RetryReturn>(
     state: &mut RetryState,
     policy: &RetryPolicy,
     stats: &'static RetryStats,
-    rejection: Option<CircuitOpen>,
+    rejection: Option<Rejected>,
 ) -> Step {
     retry_step_if(out, state, policy, stats, |_| true, rejection)
 }
 
 /// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
-/// a breaker inside the retry is the retry's own business and does not ask `retry_if`.
+/// a gate inside the retry is the retry's own business and does not ask `retry_if`.
 #[inline(always)]
 pub fn retry_step_if<R: RetryReturn>(
     out: &R,
@@ -136,12 +124,12 @@ pub fn retry_step_if<R: RetryReturn>(
     policy: &RetryPolicy,
     stats: &'static RetryStats,
     retry_if: impl FnOnce(&R::Error) -> bool,
-    rejection: Option<CircuitOpen>,
+    rejection: Option<Rejected>,
 ) -> Step {
     match out.error() {
         None => Step::Stop,
         Some(error) => match rejection {
-            Some(open) => crate::retry::after_rejection(state, policy, stats, &open),
+            Some(rejected) => crate::retry::after_rejection(state, policy, stats, rejected),
             None if retry_if(error) => crate::retry::after_failure(state, policy, stats),
             None => Step::Stop,
         },

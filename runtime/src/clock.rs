@@ -202,6 +202,37 @@ impl Clock for SystemClock {
     }
 }
 
+/// The time a retry's waits run on, read through the same [`Nanos`] as everything else:
+/// a sync function's waits sleep the thread, so they are measured on the thread's clock;
+/// an async function's waits are tokio timers, so they are measured on tokio's clock
+/// (which `tokio::time::pause` stops, so `max_elapsed` follows paused time in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waits {
+    /// `std::thread::sleep`.
+    Thread,
+    /// `tokio::time::sleep`.
+    Tokio,
+}
+
+impl Waits {
+    /// Now, on this clock.
+    pub(crate) fn now(self) -> Nanos {
+        // A paused tokio clock can stand before the first read of this one (it froze when
+        // its runtime was built), so the origin is set well in the past.
+        static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+        let origin = *ORIGIN.get_or_init(|| {
+            let now = std::time::Instant::now();
+            now.checked_sub(Duration::from_secs(24 * 3600))
+                .unwrap_or(now)
+        });
+        let now = match self {
+            Waits::Thread => std::time::Instant::now(),
+            Waits::Tokio => tokio::time::Instant::now().into_std(),
+        };
+        Nanos(duration_nanos(now.saturating_duration_since(origin)))
+    }
+}
+
 /// A clock that moves only when told to; for unit tests of the state machine.
 #[cfg(test)]
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::{Clock, Nanos, SystemClock};
+use crate::gate::Rejection;
+
 /// The name of a breaker: a `&'static str` for the breaker of a function, shared text for
 /// the per-key breakers of `key = …`. Cloning it never allocates.
 #[derive(Clone)]
@@ -25,10 +28,14 @@ impl fmt::Debug for Name {
     }
 }
 
+/// Why a breaker turned a call away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Rejection {
-    /// Open, waiting out `open_for`.
-    Open,
+pub(crate) enum Why {
+    /// Open, waiting out `open_for`, with this long left (read from a precise clock).
+    Open(Duration),
+    /// Open until this time, decided from the clock's recent time (which may lag): the
+    /// time left is read when someone asks, so it is never overstated.
+    OpenUntil(Nanos),
     /// Half-open, every probe slot taken.
     ProbesBusy,
     /// Held open by [`Breaker::force_open`](crate::Breaker::force_open).
@@ -54,17 +61,12 @@ pub(crate) enum Rejection {
 #[derive(Clone)]
 pub struct CircuitOpen {
     name: Name,
-    retry_after: Duration,
-    why: Rejection,
+    why: Why,
 }
 
 impl CircuitOpen {
-    pub(crate) fn new(name: Name, retry_after: Duration, why: Rejection) -> Self {
-        CircuitOpen {
-            name,
-            retry_after,
-            why,
-        }
+    pub(crate) fn new(name: Name, why: Why) -> Self {
+        CircuitOpen { name, why }
     }
 
     /// The name of the breaker that rejected the call.
@@ -72,12 +74,27 @@ impl CircuitOpen {
         self.name.as_str()
     }
 
-    /// How long until the breaker admits probes again, measured when the call was
-    /// rejected. `Duration::ZERO` when it is half-open and every probe slot is taken (a
-    /// slot frees as soon as a probe ends); `Duration::MAX` when it was forced open, which
-    /// lasts until [`Breaker::reset`](crate::Breaker::reset).
+    /// How long until the breaker admits probes again: never more than the time that
+    /// was really left of `open_for` when the call was rejected. `Duration::ZERO` when it
+    /// is half-open and every probe slot is taken (a slot frees as soon as a probe ends);
+    /// `Duration::MAX` when it was forced open, which lasts until
+    /// [`Breaker::reset`](crate::Breaker::reset).
     pub fn retry_after(&self) -> Duration {
-        self.retry_after
+        match self.why {
+            Why::Open(left) => left,
+            Why::OpenUntil(until) => until.saturating_sub(SystemClock.now()),
+            Why::ProbesBusy => Duration::ZERO,
+            Why::Forced => Duration::MAX,
+        }
+    }
+}
+
+impl Rejection for CircuitOpen {
+    fn try_again_in(&self) -> Option<Duration> {
+        match self.why {
+            Why::Forced => None,
+            _ => Some(self.retry_after()),
+        }
     }
 }
 
@@ -85,7 +102,7 @@ impl fmt::Debug for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitOpen")
             .field("name", &self.name())
-            .field("retry_after", &self.retry_after)
+            .field("retry_after", &self.retry_after())
             .finish()
     }
 }
@@ -94,16 +111,16 @@ impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name();
         match self.why {
-            Rejection::Open => write!(
+            Why::Open(_) | Why::OpenUntil(_) => write!(
                 f,
                 "circuit `{name}` is open; retry in {}",
-                Human(self.retry_after)
+                Human(self.retry_after())
             ),
-            Rejection::ProbesBusy => write!(
+            Why::ProbesBusy => write!(
                 f,
                 "circuit `{name}` is half-open and its probe calls are all in flight; retry shortly"
             ),
-            Rejection::Forced => write!(
+            Why::Forced => write!(
                 f,
                 "circuit `{name}` is forced open; it rejects every call until it is reset"
             ),
@@ -205,20 +222,15 @@ mod tests {
     fn messages_say_what_to_do() {
         let open = CircuitOpen::new(
             Name::Static("payments"),
-            Duration::from_millis(12_340),
-            Rejection::Open,
+            Why::Open(Duration::from_millis(12_340)),
         );
         assert_eq!(
             open.to_string(),
             "circuit `payments` is open; retry in 12.3s"
         );
-        let open = CircuitOpen::new(
-            Name::Static("p"),
-            Duration::from_millis(250),
-            Rejection::Open,
-        );
+        let open = CircuitOpen::new(Name::Static("p"), Why::Open(Duration::from_millis(250)));
         assert_eq!(open.to_string(), "circuit `p` is open; retry in 250ms");
-        let open = CircuitOpen::new(Name::Static("p"), Duration::MAX, Rejection::Forced);
+        let open = CircuitOpen::new(Name::Static("p"), Why::Forced);
         assert!(open.to_string().contains("forced open"));
         assert_eq!(
             Elapsed::new(Duration::from_secs(125)).to_string(),

@@ -3,9 +3,9 @@
 //! that ecosystem works. Handles are taken once per function or breaker, at its first use,
 //! so install the recorder before then.
 
-use std::sync::OnceLock;
-
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
+
+use crate::figures::Count;
 
 /// The handles of one `#[monitored]` function.
 #[derive(Debug)]
@@ -17,16 +17,27 @@ pub(crate) struct FunctionHandles {
 }
 
 impl FunctionHandles {
-    pub(crate) fn get<'a>(
-        slot: &'a OnceLock<FunctionHandles>,
-        function: &'static str,
-    ) -> &'a FunctionHandles {
-        slot.get_or_init(|| FunctionHandles {
+    pub(crate) fn new(function: &'static str) -> Self {
+        FunctionHandles {
             calls: counter!("steadfast_calls_total", "function" => function),
             errors: counter!("steadfast_errors_total", "function" => function),
             in_flight: gauge!("steadfast_in_flight", "function" => function),
             duration: histogram!("steadfast_call_duration_seconds", "function" => function),
-        })
+        }
+    }
+
+    pub(crate) fn started(&self) {
+        self.calls.increment(1);
+        self.in_flight.increment(1.0);
+    }
+
+    pub(crate) fn failed(&self) {
+        self.errors.increment(1);
+    }
+
+    pub(crate) fn ended(&self, nanos: u64) {
+        self.duration.record(nanos as f64 / 1e9);
+        self.in_flight.decrement(1.0);
     }
 }
 
@@ -46,14 +57,15 @@ pub(crate) fn breaker_rejection(breaker: &str) {
     counter!("steadfast_breaker_rejections_total", "breaker" => breaker.to_owned()).increment(1);
 }
 
-/// A retry is about to run another attempt.
-pub(crate) fn retried(function: &'static str) {
-    counter!("steadfast_retry_attempts_total", "function" => function).increment(1);
-}
-
-/// A retrying call gave up.
-pub(crate) fn exhausted(function: &'static str) {
-    counter!("steadfast_retry_exhausted_total", "function" => function).increment(1);
+/// A retrying call took a step: another attempt, a wait on a gate, or giving up.
+pub(crate) fn retry(function: &'static str, what: Count) {
+    let name = match what {
+        Count::Retry => "steadfast_retry_attempts_total",
+        Count::WaitOutGate => "steadfast_retry_gate_waits_total",
+        Count::Exhausted => "steadfast_retry_exhausted_total",
+        Count::Nothing => return,
+    };
+    counter!(name, "function" => function).increment(1);
 }
 
 /// A deadline passed.

@@ -119,9 +119,12 @@ mod clock;
 mod error;
 #[cfg(feature = "metrics")]
 mod facade;
+mod figures;
+mod gate;
 mod health;
 pub mod metrics;
 mod monitor;
+mod observe;
 mod outcome;
 mod retry;
 mod shard;
@@ -134,8 +137,8 @@ pub mod __private;
 
 pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
 pub use error::{CircuitOpen, Elapsed};
+pub use gate::{Rejected, Rejection};
 pub use health::{Health, HealthStatus, health};
-pub use outcome::Outcome;
 /// Puts a circuit breaker in front of a function, sync or `async`.
 ///
 /// While the breaker is open the body does not run: the call returns

@@ -11,6 +11,7 @@
 //! | `steadfast_breaker_rejections_total` | counter | `breaker` | calls rejected while open |
 //! | `steadfast_breaker_transitions_total` | counter | `breaker` | state changes |
 //! | `steadfast_retry_attempts_total` | counter | `function` | attempts after the first |
+//! | `steadfast_retry_gate_waits_total` | counter | `function` | waits on a gate below the retry (an open breaker), no attempt spent |
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
 //! | `steadfast_timeouts_total` | counter | `function` | calls whose deadline passed |
 //!
@@ -20,18 +21,26 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-pub use crate::monitor::{FunctionMetrics, Latency};
+pub use crate::figures::RetryMetrics;
+pub use crate::figures::{FunctionMetrics, Latency};
 use crate::{BreakerState, breakers};
 
-/// One entry per `#[monitored]` function called so far.
+/// Every function's figures, as values: one entry per `#[monitored]` function called so
+/// far (functions given one `name` share it), with the figures of its `#[retry]` and
+/// `#[timeout]`; a function with `#[retry]` or `#[timeout]` and no `#[monitored]` has an
+/// entry of its own once they moved (its call figures are zero). Breakers are read through
+/// [`breakers()`](crate::breakers).
 ///
 /// ```
 /// for m in steadfast::metrics::snapshot() {
 ///     println!("{}: {} calls, {} errors, p99 {:?}", m.name, m.calls, m.errors, m.latency.p99);
+///     if let Some(retry) = m.retry {
+///         println!("  {} retries, {} gave up", retry.retries, retry.exhausted);
+///     }
 /// }
 /// ```
 pub fn snapshot() -> Vec<FunctionMetrics> {
-    crate::monitor::snapshot()
+    crate::figures::snapshot()
 }
 
 /// The `le` bounds of `steadfast_call_duration_seconds`, in seconds.
@@ -48,7 +57,8 @@ const BUCKETS: &[f64] = &[
 /// assert!(text.contains("# TYPE steadfast_calls_total counter"));
 /// ```
 pub fn prometheus() -> String {
-    let functions = snapshot();
+    let all = snapshot();
+    let functions: Vec<&FunctionMetrics> = all.iter().filter(|f| f.monitored).collect();
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, lines: &mut dyn FnMut(&mut String)| {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -163,7 +173,7 @@ pub fn prometheus() -> String {
                     o,
                     "steadfast_breaker_rejections_total{{breaker=\"{}\"}} {}",
                     escape(b.name()),
-                    b.0.rejections()
+                    b.rejections()
                 );
             }
         },
@@ -178,56 +188,52 @@ pub fn prometheus() -> String {
                     o,
                     "steadfast_breaker_transitions_total{{breaker=\"{}\"}} {}",
                     escape(b.name()),
-                    b.0.transitions()
+                    b.transitions()
                 );
             }
         },
     );
 
-    let retries = crate::stats::retry_counts();
-    family(
-        "steadfast_retry_attempts_total",
-        "counter",
-        "Attempts of a #[retry] function after the first.",
-        &mut |o| {
-            for r in &retries {
-                let _ = writeln!(
-                    o,
-                    "steadfast_retry_attempts_total{{function=\"{}\"}} {}",
-                    escape(r.function),
-                    r.retries
-                );
+    let retries: Vec<(&str, RetryMetrics)> = all
+        .iter()
+        .filter_map(|f| f.retry.map(|r| (f.name.as_str(), r)))
+        .collect();
+    for (name, help, read) in [
+        (
+            "steadfast_retry_attempts_total",
+            "Attempts of a #[retry] function after the first.",
+            (|r: &RetryMetrics| r.retries) as fn(&RetryMetrics) -> u64,
+        ),
+        (
+            "steadfast_retry_gate_waits_total",
+            "Waits of a #[retry] function on a gate below it that turned the call away (no attempt spent).",
+            |r| r.gate_waits,
+        ),
+        (
+            "steadfast_retry_exhausted_total",
+            "Calls of a #[retry] function that ran out of attempts or time.",
+            |r| r.exhausted,
+        ),
+    ] {
+        family(name, "counter", help, &mut |o| {
+            for (function, r) in &retries {
+                let _ = writeln!(o, "{name}{{function=\"{}\"}} {}", escape(function), read(r));
             }
-        },
-    );
-    family(
-        "steadfast_retry_exhausted_total",
-        "counter",
-        "Calls of a #[retry] function that ran out of attempts or time.",
-        &mut |o| {
-            for r in &retries {
-                let _ = writeln!(
-                    o,
-                    "steadfast_retry_exhausted_total{{function=\"{}\"}} {}",
-                    escape(r.function),
-                    r.exhausted
-                );
-            }
-        },
-    );
-    let timeouts = crate::stats::timeout_counts();
+        });
+    }
     family(
         "steadfast_timeouts_total",
         "counter",
         "Calls of a #[timeout] function whose deadline passed.",
         &mut |o| {
-            for t in &timeouts {
-                let _ = writeln!(
-                    o,
-                    "steadfast_timeouts_total{{function=\"{}\"}} {}",
-                    escape(t.function),
-                    t.elapsed
-                );
+            for f in &all {
+                if let Some(elapsed) = f.timeouts {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_timeouts_total{{function=\"{}\"}} {elapsed}",
+                        escape(&f.name),
+                    );
+                }
             }
         },
     );

@@ -7,14 +7,15 @@
 //! calls − calls ended (the histogram's count); errors and cancellations are counted on
 //! their paths only.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
-use histogram::{AtomicHistogram, Histogram};
+use histogram::AtomicHistogram;
 
-use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::clock::{Clock, SystemClock};
+use crate::figures::{self, Figures, Part};
+use crate::observe::FunctionRecorder;
 use crate::shard::{OWNED, SHARDS, add, owned_slot};
 
 /// Buckets per power of two: 16, so a bucket is at most 1/16 of its value wide and a
@@ -58,11 +59,8 @@ pub struct MonitorStats {
     name: &'static str,
     shards: [OnceLock<Box<CachePadded<Shard>>>; SHARDS],
     listed: AtomicBool,
-    #[cfg(feature = "metrics")]
-    facade: OnceLock<crate::facade::FunctionHandles>,
+    recorder: OnceLock<FunctionRecorder>,
 }
-
-static MONITORED: Mutex<Vec<&'static MonitorStats>> = Mutex::new(Vec::new());
 
 impl MonitorStats {
     /// Counters for the function called `name`, all zero.
@@ -71,14 +69,15 @@ impl MonitorStats {
             name,
             shards: [const { OnceLock::new() }; SHARDS],
             listed: AtomicBool::new(false),
-            #[cfg(feature = "metrics")]
-            facade: OnceLock::new(),
+            recorder: OnceLock::new(),
         }
     }
 
-    #[cfg(feature = "metrics")]
-    fn facade(&'static self) -> &'static crate::facade::FunctionHandles {
-        crate::facade::FunctionHandles::get(&self.facade, self.name)
+    /// What the recorders keep of this function (handles taken once).
+    #[inline]
+    fn recorder(&'static self) -> &'static FunctionRecorder {
+        self.recorder
+            .get_or_init(|| FunctionRecorder::new(self.name))
     }
 
     /// This thread's shard, and whether the thread is its only writer.
@@ -95,10 +94,7 @@ impl MonitorStats {
     #[cold]
     fn list(&'static self) {
         if !self.listed.swap(true, Relaxed) {
-            MONITORED
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(self);
+            figures::join(self.name, self);
         }
     }
 
@@ -107,49 +103,31 @@ impl MonitorStats {
     pub fn start(&'static self) -> MonitoredCall {
         let (shard, owned) = self.shard();
         add(&shard.calls, owned, 1);
-        #[cfg(feature = "metrics")]
-        {
-            let facade = self.facade();
-            facade.calls.increment(1);
-            facade.in_flight.increment(1.0);
-        }
+        self.recorder().started();
         MonitoredCall {
             stats: self,
             started: SystemClock.raw(),
             done: false,
         }
     }
+}
 
-    fn snapshot(&self) -> FunctionMetrics {
-        let mut calls = 0;
-        let mut errors = 0;
-        let mut cancelled = 0;
-        let mut sum = 0u64;
-        let mut merged: Option<Histogram> = None;
+/// Functions given one name share one set of figures: each adds its own.
+impl Part for MonitorStats {
+    fn read_into(&self, into: &mut Figures) {
+        into.monitored = true;
         for shard in self.shards.iter().filter_map(OnceLock::get) {
-            calls += shard.calls.load(Relaxed);
-            errors += shard.errors.load(Relaxed);
-            cancelled += shard.cancelled.load(Relaxed);
-            sum = sum.saturating_add(shard.latency_sum_nanos.load(Relaxed));
+            into.calls += shard.calls.load(Relaxed);
+            into.errors += shard.errors.load(Relaxed);
+            into.cancelled += shard.cancelled.load(Relaxed);
+            into.latency_sum_nanos = into
+                .latency_sum_nanos
+                .saturating_add(shard.latency_sum_nanos.load(Relaxed));
             let loaded = shard.latency.load();
-            merged = Some(match merged {
+            into.histogram = Some(match into.histogram.take() {
                 None => loaded,
                 Some(m) => m.wrapping_add(&loaded).unwrap_or(m),
             });
-        }
-        let ended: u64 = merged
-            .as_ref()
-            .map_or(0, |h| h.into_iter().map(|b| b.count()).sum());
-        FunctionMetrics {
-            name: self.name.to_owned(),
-            calls,
-            successes: ended.saturating_sub(errors).saturating_sub(cancelled),
-            errors,
-            in_flight: calls.saturating_sub(ended),
-            latency: Latency::of(merged.as_ref()),
-            cancelled,
-            latency_sum: Duration::from_nanos(sum),
-            histogram: merged,
         }
     }
 }
@@ -176,8 +154,7 @@ impl MonitoredCall {
         let (shard, owned) = self.stats.shard();
         if failed {
             add(&shard.errors, owned, 1);
-            #[cfg(feature = "metrics")]
-            self.stats.facade().errors.increment(1);
+            self.stats.recorder().failed();
         }
         self.record_latency(shard, owned);
     }
@@ -189,12 +166,7 @@ impl MonitoredCall {
             .latency
             .increment(nanos.min((1 << MAX_VALUE_POWER) - 1));
         add(&shard.latency_sum_nanos, owned, nanos);
-        #[cfg(feature = "metrics")]
-        {
-            let facade = self.stats.facade();
-            facade.duration.record(nanos as f64 / 1e9);
-            facade.in_flight.decrement(1.0);
-        }
+        self.stats.recorder().ended(nanos);
     }
 
     /// The function's name.
@@ -218,116 +190,10 @@ impl MonitoredCall {
         let (shard, owned) = self.stats.shard();
         if std::thread::panicking() {
             add(&shard.errors, owned, 1);
-            #[cfg(feature = "metrics")]
-            self.stats.facade().errors.increment(1);
+            self.stats.recorder().failed();
         } else {
             add(&shard.cancelled, owned, 1);
         }
         self.record_latency(shard, owned);
     }
-}
-
-/// Latency quantiles of a function's calls, each read at the middle of its histogram
-/// bucket (within about 3 % of the true value).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Latency {
-    /// Median.
-    pub p50: Duration,
-    /// 90th percentile.
-    pub p90: Duration,
-    /// 99th percentile.
-    pub p99: Duration,
-    /// The slowest call (the upper edge of its bucket).
-    pub max: Duration,
-}
-
-impl Latency {
-    fn of(histogram: Option<&Histogram>) -> Latency {
-        let Some(h) = histogram else {
-            return Latency::default();
-        };
-        let at = |q: f64| {
-            h.quantile_bucket(q)
-                .ok()
-                .flatten()
-                .map_or(Duration::ZERO, |b| {
-                    Duration::from_nanos(b.start() + (b.end() - b.start()) / 2)
-                })
-        };
-        let max = h
-            .quantile_bucket(1.0)
-            .ok()
-            .flatten()
-            .map_or(Duration::ZERO, |b| Duration::from_nanos(b.end()));
-        Latency {
-            p50: at(0.5),
-            p90: at(0.9),
-            p99: at(0.99),
-            max,
-        }
-    }
-}
-
-/// What one `#[monitored]` function did since the process started.
-///
-/// ```
-/// #[steadfast::monitored(name = "docs.lookup")]
-/// fn lookup(id: u32) -> Result<u32, String> {
-///     if id == 0 { Err("no id 0".into()) } else { Ok(id) }
-/// }
-///
-/// let _ = lookup(1);
-/// let _ = lookup(0);
-/// let m = steadfast::metrics::snapshot().into_iter().find(|m| m.name == "docs.lookup").unwrap();
-/// assert_eq!((m.calls, m.successes, m.errors, m.in_flight), (2, 1, 1, 0));
-/// ```
-#[derive(Debug, Clone)]
-pub struct FunctionMetrics {
-    /// `name = "…"`, or `module::path::fn_name`.
-    pub name: String,
-    /// Calls started.
-    pub calls: u64,
-    /// Calls that returned, and did not return `Err`.
-    pub successes: u64,
-    /// Calls that returned `Err`, and calls that panicked.
-    pub errors: u64,
-    /// Calls started and not yet ended.
-    pub in_flight: u64,
-    /// Latency quantiles over every call that ended.
-    pub latency: Latency,
-    pub(crate) cancelled: u64,
-    pub(crate) latency_sum: Duration,
-    pub(crate) histogram: Option<Histogram>,
-}
-
-impl FunctionMetrics {
-    /// Calls whose future was dropped before they ended (neither success nor error).
-    pub fn cancelled(&self) -> u64 {
-        self.cancelled
-    }
-
-    /// How many of the ended calls took at most `le`.
-    pub(crate) fn count_at_most(&self, le: Duration) -> u64 {
-        let le = duration_nanos(le);
-        self.histogram.as_ref().map_or(0, |h| {
-            h.into_iter()
-                .filter(|b| b.end() <= le)
-                .map(|b| b.count())
-                .sum()
-        })
-    }
-
-    /// Calls that ended.
-    pub(crate) fn ended(&self) -> u64 {
-        self.calls - self.in_flight
-    }
-}
-
-/// Every `#[monitored]` function called so far.
-pub(crate) fn snapshot() -> Vec<FunctionMetrics> {
-    let stats: Vec<&'static MonitorStats> = MONITORED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    stats.into_iter().map(MonitorStats::snapshot).collect()
 }

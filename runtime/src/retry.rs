@@ -3,9 +3,11 @@
 //! Every step saturates: no multiplier, attempt count or delay can overflow, panic or wrap
 //! to zero, and no wait exceeds `max_delay`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::CircuitOpen;
+use crate::clock::{Nanos, Waits};
+use crate::figures::Count;
+use crate::gate::Rejected;
 use crate::stats::RetryStats;
 
 /// How the wait grows from one attempt to the next.
@@ -52,7 +54,24 @@ pub struct RetryPolicy {
     pub max_elapsed: Option<Duration>,
 }
 
+impl Backoff {
+    /// `backoff = "exponential"` with the default `multiplier = 2.0`.
+    pub const DEFAULT: Backoff = Backoff::Exponential { multiplier: 2.0 };
+}
+
 impl RetryPolicy {
+    /// The defaults of `#[retry]`: 3 attempts, 100 ms before the second, doubling, at most
+    /// 10 s, full jitter, no `max_elapsed`. Generated code fills every key not written from
+    /// here, so this is their one home.
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        attempts: 3,
+        delay: Duration::from_millis(100),
+        backoff: Backoff::DEFAULT,
+        max_delay: Duration::from_secs(10),
+        jitter: Jitter::Full,
+        max_elapsed: None,
+    };
+
     /// The wait after `n` failed attempts (`n ≥ 1`), before jitter, capped at `max_delay`.
     pub fn backoff_delay(&self, n: u32) -> Duration {
         let n = n.max(1);
@@ -112,7 +131,7 @@ pub enum Step {
 pub(crate) enum Exhausted {
     /// No attempts left, or the next wait would cross `max_elapsed`.
     Yes,
-    /// `retry_if` declined the error, or a breaker will stay open too long.
+    /// `retry_if` declined the error, or a gate will stay shut too long.
     No,
 }
 
@@ -122,21 +141,21 @@ pub struct RetryState {
     attempts: u32,
     rejections: u32,
     previous: Duration,
-    started: Option<Instant>,
-    now: fn() -> Instant,
+    started: Option<Nanos>,
+    waits: Waits,
 }
 
 impl RetryState {
-    /// For a call starting now. Reads the clock only when `max_elapsed` is set; `now` is
-    /// the clock the waits run on (the thread's, or tokio's for async functions).
+    /// For a call starting now. Reads the clock only when `max_elapsed` is set; `waits`
+    /// is the clock the waits run on (the thread's, or tokio's for async functions).
     #[inline]
-    pub fn new(policy: &RetryPolicy, now: fn() -> Instant) -> Self {
+    pub fn new(policy: &RetryPolicy, waits: Waits) -> Self {
         RetryState {
             attempts: 0,
             rejections: 0,
             previous: policy.delay,
-            started: policy.max_elapsed.map(|_| now()),
-            now,
+            started: policy.max_elapsed.map(|_| waits.now()),
+            waits,
         }
     }
 
@@ -155,26 +174,30 @@ impl RetryState {
         self.take(policy, wait)
     }
 
-    /// After a call that a circuit breaker inside the retry rejected: no attempt ran, so
-    /// none is spent. Waits out the breaker when that fits the policy, else stops.
+    /// After a call that a gate inside the retry rejected: no attempt ran, so none is
+    /// spent. Waits out the gate when it says when to come back and that fits the policy,
+    /// else stops.
     pub(crate) fn after_rejection(
         &mut self,
         policy: &RetryPolicy,
-        open: &CircuitOpen,
+        rejected: Rejected,
     ) -> (Step, Exhausted) {
-        // Rejections have a budget of their own so that a breaker whose probes keep being
+        // Rejections have a budget of their own so that a gate whose turns keep being
         // taken by other callers cannot hold this call for ever.
         self.rejections = self.rejections.saturating_add(1);
-        if self.rejections > policy.attempts || open.retry_after() > policy.max_delay {
+        let Some(after) = rejected.try_again_in else {
+            return (Step::Stop, Exhausted::No);
+        };
+        if self.rejections > policy.attempts || after > policy.max_delay {
             return (Step::Stop, Exhausted::No);
         }
         let backoff = policy.wait(self.attempts.max(1), self.previous);
-        self.take(policy, backoff.max(open.retry_after()))
+        self.take(policy, backoff.max(after))
     }
 
     fn take(&mut self, policy: &RetryPolicy, wait: Duration) -> (Step, Exhausted) {
         if let (Some(limit), Some(started)) = (policy.max_elapsed, self.started) {
-            let elapsed = (self.now)().saturating_duration_since(started);
+            let elapsed = self.waits.now().saturating_sub(started);
             if elapsed.saturating_add(wait) > limit {
                 return (Step::Stop, Exhausted::Yes);
             }
@@ -190,7 +213,13 @@ pub(crate) fn after_failure(
     policy: &RetryPolicy,
     stats: &'static RetryStats,
 ) -> Step {
-    count(stats, state.after_failure(policy))
+    let (step, exhausted) = state.after_failure(policy);
+    stats.count(match (step, exhausted) {
+        (Step::Wait(_), _) => Count::Retry,
+        (Step::Stop, Exhausted::Yes) => Count::Exhausted,
+        (Step::Stop, Exhausted::No) => Count::Nothing,
+    });
+    step
 }
 
 #[cold]
@@ -198,28 +227,16 @@ pub(crate) fn after_rejection(
     state: &mut RetryState,
     policy: &RetryPolicy,
     stats: &'static RetryStats,
-    open: &CircuitOpen,
+    rejected: Rejected,
 ) -> Step {
-    count(stats, state.after_rejection(policy, open))
-}
-
-fn count(stats: &'static RetryStats, (step, exhausted): (Step, Exhausted)) -> Step {
-    match (step, exhausted) {
-        (Step::Wait(_), _) => stats.retried(),
-        (Step::Stop, Exhausted::Yes) => stats.exhausted(),
-        (Step::Stop, Exhausted::No) => {}
-    }
+    let (step, exhausted) = state.after_rejection(policy, rejected);
+    // A wait on a gate is not a retry: the body did not run.
+    stats.count(match (step, exhausted) {
+        (Step::Wait(_), _) => Count::WaitOutGate,
+        (Step::Stop, Exhausted::Yes) => Count::Exhausted,
+        (Step::Stop, Exhausted::No) => Count::Nothing,
+    });
     step
-}
-
-/// The thread's clock, for sync functions.
-pub fn std_now() -> Instant {
-    Instant::now()
-}
-
-/// Tokio's clock (paused in tests), for async functions.
-pub fn tokio_now() -> Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 #[cfg(test)]
@@ -319,7 +336,7 @@ mod tests {
     fn stops_after_the_last_attempt_without_waiting() {
         let mut p = policy(Backoff::Constant, Jitter::None);
         p.attempts = 3;
-        let mut state = RetryState::new(&p, std_now);
+        let mut state = RetryState::new(&p, Waits::Thread);
         assert_eq!(
             state.after_failure(&p),
             (Step::Wait(ms(100)), Exhausted::No)
@@ -336,7 +353,7 @@ mod tests {
     fn a_wait_that_would_cross_max_elapsed_is_not_taken() {
         let mut p = policy(Backoff::Constant, Jitter::None);
         p.max_elapsed = Some(ms(150));
-        let mut state = RetryState::new(&p, std_now);
+        let mut state = RetryState::new(&p, Waits::Thread);
         assert_eq!(state.after_failure(&p).0, Step::Wait(ms(100)));
         std::thread::sleep(ms(60)); // 60 + 100 > 150
         assert_eq!(state.after_failure(&p), (Step::Stop, Exhausted::Yes));
@@ -344,17 +361,28 @@ mod tests {
 
     #[test]
     fn rejections_wait_out_the_breaker_without_spending_attempts() {
-        use crate::error::{Name, Rejection};
         let p = policy(Backoff::Constant, Jitter::None);
-        let mut state = RetryState::new(&p, std_now);
-        let open = |ms_left| CircuitOpen::new(Name::Static("b"), ms(ms_left), Rejection::Open);
-        assert_eq!(state.after_rejection(&p, &open(500)).0, Step::Wait(ms(500)));
-        assert_eq!(state.after_rejection(&p, &open(20)).0, Step::Wait(ms(100)));
+        let mut state = RetryState::new(&p, Waits::Thread);
+        let open = |ms_left| Rejected {
+            try_again_in: Some(ms(ms_left)),
+            overload: false,
+        };
+        assert_eq!(state.after_rejection(&p, open(500)).0, Step::Wait(ms(500)));
+        assert_eq!(state.after_rejection(&p, open(20)).0, Step::Wait(ms(100)));
         assert_eq!(state.attempts(), 0);
         assert_eq!(
-            state.after_rejection(&p, &open(5_000)),
+            state.after_rejection(&p, open(5_000)),
             (Step::Stop, Exhausted::No),
             "longer than max_delay: return the CircuitOpen at once"
+        );
+        let never = Rejected {
+            try_again_in: None,
+            overload: false,
+        };
+        assert_eq!(
+            state.after_rejection(&p, never),
+            (Step::Stop, Exhausted::No),
+            "a gate that will not reopen by itself: return at once"
         );
     }
 }

@@ -1,18 +1,22 @@
-//! Per-function counters of what `#[retry]` and `#[timeout]` did, for the exporters.
+//! Per-function counters of what `#[retry]` and `#[timeout]` did.
 //!
 //! Each decorated function has its counters in a `static` of its own; they are written only
 //! on the paths that retry or time out (never on a first-attempt success or a call that
 //! finishes in time), with one relaxed atomic add and no lock. A function's counters join
-//! the process-wide list the first time one of them moves.
+//! the registry of figures (`figures`) the first time one of them moves, and every move is
+//! told to the recorders (`observe`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+
+use crate::figures::{self, Count, Figures, Part, RetryMetrics};
+use crate::observe;
 
 /// What `#[retry]` did for one function.
 #[derive(Debug)]
 pub struct RetryStats {
     function: &'static str,
     retries: AtomicU64,
+    gate_waits: AtomicU64,
     exhausted: AtomicU64,
     listed: AtomicBool,
 }
@@ -25,43 +29,41 @@ pub struct TimeoutStats {
     listed: AtomicBool,
 }
 
-static RETRIES: Mutex<Vec<&'static RetryStats>> = Mutex::new(Vec::new());
-static TIMEOUTS: Mutex<Vec<&'static TimeoutStats>> = Mutex::new(Vec::new());
-
-fn list<T>(listed: &AtomicBool, registry: &Mutex<Vec<&'static T>>, this: &'static T) {
-    if !listed.load(Relaxed) && !listed.swap(true, Relaxed) {
-        registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(this);
-    }
-}
-
 impl RetryStats {
     /// Counters for `function` (`module::path::fn_name`), all zero.
     pub const fn new(function: &'static str) -> Self {
         RetryStats {
             function,
             retries: AtomicU64::new(0),
+            gate_waits: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
             listed: AtomicBool::new(false),
         }
     }
 
-    /// An attempt after the first is about to run.
-    pub(crate) fn retried(&'static self) {
-        list(&self.listed, &RETRIES, self);
-        self.retries.fetch_add(1, Relaxed);
-        #[cfg(feature = "metrics")]
-        crate::facade::retried(self.function);
+    /// What the step after an attempt was.
+    pub(crate) fn count(&'static self, what: Count) {
+        let counter = match what {
+            Count::Retry => &self.retries,
+            Count::WaitOutGate => &self.gate_waits,
+            Count::Exhausted => &self.exhausted,
+            Count::Nothing => return,
+        };
+        if !self.listed.load(Relaxed) && !self.listed.swap(true, Relaxed) {
+            figures::join(self.function, self);
+        }
+        counter.fetch_add(1, Relaxed);
+        observe::retry(self.function, what);
     }
+}
 
-    /// A call gave up: no attempts left, or no time left under `max_elapsed`.
-    pub(crate) fn exhausted(&'static self) {
-        list(&self.listed, &RETRIES, self);
-        self.exhausted.fetch_add(1, Relaxed);
-        #[cfg(feature = "metrics")]
-        crate::facade::exhausted(self.function);
+impl Part for RetryStats {
+    fn read_into(&self, into: &mut Figures) {
+        *into.retry.get_or_insert_default() += RetryMetrics {
+            retries: self.retries.load(Relaxed),
+            gate_waits: self.gate_waits.load(Relaxed),
+            exhausted: self.exhausted.load(Relaxed),
+        };
     }
 }
 
@@ -77,56 +79,16 @@ impl TimeoutStats {
 
     /// A deadline passed.
     pub(crate) fn elapsed(&'static self) {
-        list(&self.listed, &TIMEOUTS, self);
+        if !self.listed.load(Relaxed) && !self.listed.swap(true, Relaxed) {
+            figures::join(self.function, self);
+        }
         self.elapsed.fetch_add(1, Relaxed);
-        #[cfg(feature = "metrics")]
-        crate::facade::timed_out(self.function);
+        observe::timed_out(self.function);
     }
 }
 
-/// One function's `#[retry]` counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryCounts {
-    /// `module::path::fn_name`.
-    pub function: &'static str,
-    /// Attempts after the first (each one followed a wait).
-    pub retries: u64,
-    /// Calls that gave up with attempts or `max_elapsed` used up.
-    pub exhausted: u64,
-}
-
-/// One function's `#[timeout]` counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeoutCounts {
-    /// `module::path::fn_name`.
-    pub function: &'static str,
-    /// Calls whose deadline passed.
-    pub elapsed: u64,
-}
-
-/// Every function whose retries have moved.
-pub fn retry_counts() -> Vec<RetryCounts> {
-    RETRIES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .map(|s| RetryCounts {
-            function: s.function,
-            retries: s.retries.load(Relaxed),
-            exhausted: s.exhausted.load(Relaxed),
-        })
-        .collect()
-}
-
-/// Every function whose timeouts have moved.
-pub fn timeout_counts() -> Vec<TimeoutCounts> {
-    TIMEOUTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .map(|s| TimeoutCounts {
-            function: s.function,
-            elapsed: s.elapsed.load(Relaxed),
-        })
-        .collect()
+impl Part for TimeoutStats {
+    fn read_into(&self, into: &mut Figures) {
+        *into.timeouts.get_or_insert(0) += self.elapsed.load(Relaxed);
+    }
 }

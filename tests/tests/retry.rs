@@ -262,12 +262,12 @@ fn concurrent_calls_keep_their_own_attempts() {
     });
     // 4 failing calls × 3 attempts + 4 succeeding calls × 1.
     assert_eq!(SHARED_RUNS.load(SeqCst), 16);
-    let counts = steadfast::__private::retry_counts();
-    let mine = counts
-        .iter()
-        .find(|c| c.function == "retry::per_call")
+    let mine = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "retry::per_call")
+        .and_then(|m| m.retry)
         .unwrap();
-    assert_eq!((mine.retries, mine.exhausted), (8, 4));
+    assert_eq!((mine.retries, mine.exhausted, mine.gate_waits), (8, 4, 0));
 }
 
 #[retry(attempts = 2, delay = "1ms")]

@@ -81,11 +81,10 @@ fn soak(per_thread: u64) {
         (calls, ok, err, 0)
     );
 
-    // Every attempt either ran the body or was rejected by the breaker.
-    let retries = steadfast::__private::retry_counts()
-        .into_iter()
-        .find(|r| r.function == "soak")
-        .map_or(0, |r| r.retries);
+    // Every attempt either ran the body or was rejected by the breaker; a rejection is
+    // waited out (a gate wait) or returned.
+    let retry = m.retry.unwrap_or_default();
+    let retries = retry.retries + retry.gate_waits;
     let text = steadfast::metrics::prometheus();
     let rejections: u64 = text
         .lines()

@@ -50,15 +50,11 @@ async fn the_body_is_cancelled_at_the_deadline() {
     assert_eq!(start2.elapsed(), ms(2_000), "returned at the deadline");
     assert!(DROPPED.load(SeqCst), "the body was dropped");
     assert!(start.elapsed() < ms(4_000));
-    let counts = steadfast::__private::timeout_counts();
-    assert_eq!(
-        counts
-            .iter()
-            .find(|c| c.function == "timeout::sleeps")
-            .unwrap()
-            .elapsed,
-        1
-    );
+    let timeouts = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "timeout::sleeps")
+        .and_then(|m| m.timeouts);
+    assert_eq!(timeouts, Some(1));
 }
 
 #[timeout("1ms")]

@@ -14,7 +14,20 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token};
 
 use crate::duration::DurationArg;
-use crate::validate::Errors;
+use crate::errors::Errors;
+
+/// One attribute's typed arguments: what the parse stage makes of `#[name(…)]`.
+pub(crate) trait AttributeArgs: Sized {
+    /// The attribute's name as written: `circuit_breaker`.
+    const NAME: &'static str;
+    /// Why it cannot be written twice on one function, appended to "`#[name]` is already
+    /// on this function".
+    const ONCE: &'static str;
+    /// Parses the arguments, recording an error for each bad entry. `at` is the
+    /// attribute's path, or the function's `fn` for the invoked attribute (whose own path
+    /// the compiler does not hand over).
+    fn parse(tokens: TokenStream, at: Span, errors: &mut Errors) -> Self;
+}
 
 /// One entry of an attribute's argument list.
 pub(crate) enum Entry {
@@ -267,12 +280,7 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
     ));
 }
 
-pub(crate) mod breaker;
+pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
 pub(crate) mod retry;
 pub(crate) mod timeout;
-
-pub(crate) use breaker::BreakerArgs;
-pub(crate) use monitored::MonitoredArgs;
-pub(crate) use retry::RetryArgs;
-pub(crate) use timeout::TimeoutArgs;

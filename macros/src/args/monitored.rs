@@ -1,12 +1,10 @@
 //! `#[monitored]`, `#[monitored(name = "quotes.fetch", level = "debug")]`
 
-use std::collections::BTreeSet;
-
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use super::{Keys, Spanned, each_key_value, set_once, string};
-use crate::validate::Errors;
+use super::{AttributeArgs, Keys, Spanned, each_key_value, set_once, string};
+use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "monitored",
@@ -20,14 +18,16 @@ pub(crate) struct MonitoredArgs {
     pub(crate) name: Option<Spanned<LitStr>>,
     /// One of [`LEVELS`].
     pub(crate) level: Option<Spanned<String>>,
-    present: BTreeSet<String>,
 }
 
-impl MonitoredArgs {
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> MonitoredArgs {
+impl AttributeArgs for MonitoredArgs {
+    const NAME: &'static str = "monitored";
+    const ONCE: &'static str = "a function is monitored once";
+
+    fn parse(tokens: TokenStream, _at: Span, errors: &mut Errors) -> MonitoredArgs {
         let mut args = MonitoredArgs::default();
         let attr = KEYS.attribute;
-        args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
+        each_key_value(tokens, &KEYS, errors, |key, value, errors| {
             match key.to_string().as_str() {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "level" => set_once(errors, attr, &mut args.level, key, value, level),

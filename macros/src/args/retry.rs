@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use super::{Keys, Spanned, callable, duration, each_key_value, int, set_once};
+use super::{AttributeArgs, Keys, Spanned, callable, duration, each_key_value, int, set_once};
 use crate::duration::DurationArg;
-use crate::validate::Errors;
+use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "retry",
@@ -42,8 +42,11 @@ pub(crate) struct RetryArgs {
     present: BTreeSet<String>,
 }
 
-impl RetryArgs {
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> RetryArgs {
+impl AttributeArgs for RetryArgs {
+    const NAME: &'static str = "retry";
+    const ONCE: &'static str = "merge the two into one `#[retry(...)]`";
+
+    fn parse(tokens: TokenStream, _at: Span, errors: &mut Errors) -> RetryArgs {
         let mut args = RetryArgs::default();
         let attr = KEYS.attribute;
         args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
@@ -99,7 +102,9 @@ impl RetryArgs {
         });
         args
     }
+}
 
+impl RetryArgs {
     /// Was `key` written, whether or not its value was valid?
     pub(crate) fn has(&self, key: &str) -> bool {
         self.present.contains(key)

@@ -4,9 +4,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::Ident;
 use syn::spanned::Spanned as _;
 
-use super::{Entry, entries};
+use super::{AttributeArgs, Entry, entries};
 use crate::duration::DurationArg;
-use crate::validate::Errors;
+use crate::errors::Errors;
 
 pub(crate) struct TimeoutArgs {
     /// The deadline; `None` only when it was missing or bad (an error is recorded).
@@ -24,8 +24,11 @@ fn bad(flag: &mut bool, errors: &mut Errors, error: syn::Error) {
 
 const USAGE: &str = "`#[timeout]` takes a deadline and, on a sync function, `detach`: `#[timeout(\"2s\")]`, `#[timeout(\"2s\", detach)]`";
 
-impl TimeoutArgs {
-    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
+impl AttributeArgs for TimeoutArgs {
+    const NAME: &'static str = "timeout";
+    const ONCE: &'static str = "a function has one deadline";
+
+    fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
         let mut args = TimeoutArgs {
             after: None,
             detach: None,

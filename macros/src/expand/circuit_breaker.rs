@@ -1,17 +1,11 @@
 //! `#[circuit_breaker]`
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::Ident;
-use syn::spanned::Spanned;
 
-use crate::args::BreakerArgs;
-use crate::item::{self, Func};
-
-const DEFAULT_THRESHOLD: u32 = 5;
-const DEFAULT_OPEN_FOR_NANOS: u64 = 30_000_000_000;
-const DEFAULT_RATE_WINDOW_NANOS: u64 = 60_000_000_000;
-const DEFAULT_MINIMUM_CALLS: u32 = 20;
+use super::{Cx, Emit, Needs, duration, with_defaults};
+use crate::args::circuit_breaker::CircuitBreakerArgs;
+use crate::item;
 
 // Input:
 //     #[circuit_breaker(failure_threshold = 3)]
@@ -20,154 +14,169 @@ const DEFAULT_MINIMUM_CALLS: u32 = 20;
 // Output:
 //     fn fetch(host: &str) -> Result<Page, Error> {
 //         static BREAKER: BreakerSlot = BreakerSlot::new();
-//         let breaker = BREAKER.get_or_init(|| BreakerSpec { .. });   // one atomic load
-//         match circuit_breaker_call(breaker) {                       // R: BreakerReturn
+//         let breaker = BREAKER.get_or_init(|| BreakerSpec {              // one atomic load
+//             config: Config { trip: Consecutive { threshold: 3 }, ..Config::DEFAULT }, ..
+//         });
+//         match circuit_breaker_call(breaker, &mut rejection) {           // R: BreakerReturn
 //             Ok(call) => {
-//                 let out = <inner>;                                  // the body, or the next layer
+//                 let out = <inner>;                                      // the body, or the next layer
 //                 call.record(&out);
 //                 out
 //             }
-//             Err(rejected) => rejected,                              // Err(From::from(CircuitOpen))
+//             Err(rejected) => rejected,                                  // Err(From::from(CircuitOpen))
 //         }
 //     }
 //
 // With `key = expr`, the static holds the function's per-key breakers and `breaker` is the
-// one for this call's key.
-//
-// Under a `#[retry]`, `rejection` is the retry's slot for the `CircuitOpen` of a rejected
-// call, so that it can wait the breaker out instead of spending attempts.
-pub(crate) fn wrap(
-    inner: TokenStream,
-    args: &BreakerArgs,
-    func: &Func,
-    rejection: Option<&Ident>,
-) -> TokenStream {
-    let local = |name: &str| Ident::new(name, Span::mixed_site());
-    let (breaker, out, rejected) = (
-        local("__steadfast_breaker"),
-        local("__steadfast_out"),
-        local("__steadfast_rejected"),
-    );
-    let spec = spec(args, func);
-    let lookup = match &args.key {
-        None => quote! {
-            static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
-                ::steadfast::__private::BreakerSlot::new();
-            let #breaker = __STEADFAST_BREAKER.get_or_init(|| #spec);
-        },
-        Some(key) => {
-            let key_expr = &key.value;
-            let max_keys = args.max_keys.as_ref().map_or_else(
-                || quote!(::steadfast::__private::DEFAULT_MAX_KEYS),
-                |m| {
-                    let n = Literal::usize_unsuffixed(m.value as usize);
-                    quote!(#n)
-                },
-            );
-            let key_value = quote_spanned! {key.span=>
-                (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
-            };
-            quote! {
-                static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
-                    ::steadfast::__private::KeyedSlot::new();
-                let #breaker = {
-                    #[allow(unused_imports)]
-                    use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
-                    __STEADFAST_BREAKERS.get_or_init(|| (#spec, #max_keys)).get(#key_value)
-                };
-            }
+// one for this call's key. `rejection` is the slot of a `#[retry]` above, which then waits
+// the breaker out instead of spending attempts on it; without one, a temporary.
+impl Emit for CircuitBreakerArgs {
+    fn needs(&self) -> Needs {
+        Needs {
+            rejects: true,
+            ..Needs::default()
         }
-    };
-    let ret_span = item::output_span(func);
-    let call = local("__steadfast_call");
-    let record = match &args.failure_if {
-        None => quote!(#call.record(&#out)),
-        Some(failure_if) => {
-            let f = &failure_if.value;
-            quote_spanned!(failure_if.span=> #call.record_if(&#out, #f))
-        }
-    };
-    // Spanned at the return type: a return type that cannot take a breaker is reported there.
-    let admit = match rejection {
-        None => quote_spanned!(ret_span=> ::steadfast::__private::circuit_breaker_call(&*#breaker)),
-        Some(slot) => quote_spanned!(ret_span=>
-            ::steadfast::__private::circuit_breaker_call_in_retry(&*#breaker, &mut #slot)
-        ),
-    };
-    quote! {
-        #lookup
-        match #admit {
-            ::core::result::Result::Ok(#call) => {
-                let #out = #inner;
-                #record;
-                #out
+    }
+
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        let (breaker, out, rejected, call) = (
+            Cx::local("__steadfast_breaker"),
+            Cx::local("__steadfast_out"),
+            Cx::local("__steadfast_rejected"),
+            Cx::local("__steadfast_call"),
+        );
+        let lookup = lookup(self, cx);
+        let record = match &self.failure_if {
+            None => quote!(#call.record(&#out)),
+            Some(failure_if) => {
+                let f = &failure_if.value;
+                quote_spanned!(failure_if.span=> #call.record_if(&#out, #f))
             }
-            ::core::result::Result::Err(#rejected) => #rejected,
+        };
+        let slot = match &cx.rejection {
+            Some(slot) => quote!(&mut #slot),
+            None => quote!(&mut ::core::option::Option::None),
+        };
+        // Spanned at the return type: a return type that cannot take a breaker is reported there.
+        let admit = quote_spanned!(item::output_span(cx.func)=>
+            ::steadfast::__private::circuit_breaker_call(&*#breaker, #slot)
+        );
+        quote! {
+            #lookup
+            match #admit {
+                ::core::result::Result::Ok(#call) => {
+                    let #out = #inner;
+                    #record;
+                    #out
+                }
+                ::core::result::Result::Err(#rejected) => #rejected,
+            }
         }
     }
 }
 
+/// `let breaker = …;`: the function's breaker, or the one of this call's key.
+fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
+    let breaker = Cx::local("__steadfast_breaker");
+    let spec = spec(args, cx);
+    let Some(key) = &args.key else {
+        return quote! {
+            static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
+                ::steadfast::__private::BreakerSlot::new();
+            let #breaker = __STEADFAST_BREAKER.get_or_init(|| #spec);
+        };
+    };
+    let key_expr = &key.value;
+    let max_keys = args.max_keys.as_ref().map_or_else(
+        || quote!(::steadfast::__private::DEFAULT_MAX_KEYS),
+        |m| {
+            let n = Literal::usize_unsuffixed(m.value as usize);
+            quote!(#n)
+        },
+    );
+    let key_value = quote_spanned! {key.span=>
+        (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
+    };
+    quote! {
+        static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
+            ::steadfast::__private::KeyedSlot::new();
+        let #breaker = {
+            #[allow(unused_imports)]
+            use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
+            __STEADFAST_BREAKERS.get_or_init(|| (#spec, #max_keys)).get(#key_value)
+        };
+    }
+}
+
 /// `BreakerSpec { name, named, config }`, built the first time the function is called.
-fn spec(args: &BreakerArgs, func: &Func) -> TokenStream {
+/// Keys not written take the runtime's defaults (`..Config::DEFAULT`).
+fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let (name, named) = match &args.name {
         Some(name) => {
             let lit = &name.value;
             (quote!(#lit), true)
         }
         None => {
-            let ident = func.sig.ident.to_string();
+            let ident = cx.func.sig.ident.to_string();
             (
                 quote!(::core::concat!(::core::module_path!(), "::", #ident)),
                 false,
             )
         }
     };
-    let nanos = |n: u64| quote!(::steadfast::__private::Duration::from_nanos(#n));
-    let u32_lit = |n: u64| Literal::u32_unsuffixed(n.min(u64::from(u32::MAX)) as u32);
-    let window = args
-        .window
-        .as_ref()
-        .map_or_else(|| nanos(DEFAULT_RATE_WINDOW_NANOS), |w| w.value.to_tokens());
-    let trip = if let Some(rate) = &args.failure_rate {
-        let rate = Literal::f64_unsuffixed(rate.value);
-        let minimum = args
-            .minimum_calls
-            .as_ref()
-            .map_or(Literal::u32_unsuffixed(DEFAULT_MINIMUM_CALLS), |m| {
-                u32_lit(m.value)
-            });
-        quote!(::steadfast::__private::TripPolicy::Rate { rate: #rate, minimum_calls: #minimum, window: #window })
-    } else {
-        let threshold = args
-            .failure_threshold
-            .as_ref()
-            .map_or(Literal::u32_unsuffixed(DEFAULT_THRESHOLD), |t| {
-                u32_lit(t.value)
-            });
-        if args.window.is_some() {
-            quote!(::steadfast::__private::TripPolicy::Count { threshold: #threshold, window: #window })
-        } else {
-            quote!(::steadfast::__private::TripPolicy::Consecutive { threshold: #threshold })
-        }
-    };
-    let open_for = args
-        .open_for
-        .as_ref()
-        .map_or_else(|| nanos(DEFAULT_OPEN_FOR_NANOS), |d| d.value.to_tokens());
-    let probes = args
-        .half_open_probes
-        .as_ref()
-        .map_or(Literal::u32_unsuffixed(1), |p| u32_lit(p.value));
-    let _ = func.sig.span();
+    let config = with_defaults(
+        quote!(::steadfast::__private::Config),
+        3,
+        [
+            trip(args).map(|t| ("trip", t)),
+            args.open_for
+                .as_ref()
+                .map(|d| ("open_for", duration(&d.value))),
+            args.half_open_probes
+                .as_ref()
+                .map(|p| ("half_open_probes", u32_lit(p.value))),
+        ],
+    );
     quote! {
         ::steadfast::__private::BreakerSpec {
             name: #name,
             named: #named,
-            config: ::steadfast::__private::Config {
-                trip: #trip,
-                open_for: #open_for,
-                half_open_probes: #probes,
-            },
+            config: #config,
         }
     }
+}
+
+/// The trip policy, when any key of it was written.
+fn trip(args: &CircuitBreakerArgs) -> Option<TokenStream> {
+    let policy = quote!(::steadfast::__private::TripPolicy);
+    let window = args
+        .window
+        .as_ref()
+        .map_or_else(|| quote!(#policy::DEFAULT_WINDOW), |w| duration(&w.value));
+    if let Some(rate) = &args.failure_rate {
+        let rate = Literal::f64_unsuffixed(rate.value);
+        let minimum = args.minimum_calls.as_ref().map_or_else(
+            || quote!(#policy::DEFAULT_MINIMUM_CALLS),
+            |m| u32_lit(m.value),
+        );
+        return Some(
+            quote!(#policy::Rate { rate: #rate, minimum_calls: #minimum, window: #window }),
+        );
+    }
+    let threshold = args
+        .failure_threshold
+        .as_ref()
+        .map_or_else(|| quote!(#policy::DEFAULT_THRESHOLD), |t| u32_lit(t.value));
+    if args.window.is_some() {
+        Some(quote!(#policy::Count { threshold: #threshold, window: #window }))
+    } else if args.failure_threshold.is_some() {
+        Some(quote!(#policy::Consecutive { threshold: #threshold }))
+    } else {
+        None
+    }
+}
+
+fn u32_lit(n: u64) -> TokenStream {
+    let n = Literal::u32_unsuffixed(n.min(u64::from(u32::MAX)) as u32);
+    quote!(#n)
 }

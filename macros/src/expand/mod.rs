@@ -1,121 +1,115 @@
-//! Emitting the code: each attribute wraps the expression built by the ones below it.
+//! The emit stage: each attribute wraps the expression built by the ones below it.
+//!
+//! Every emitter has the same shape, `wrap(inner, &args, &Cx) -> TokenStream`: `inner` is
+//! the body (or the layers below) as one expression, and the result is the statements of
+//! this layer followed by the value. [`Cx`] carries what every emitter needs; [`Needs`] is
+//! what an attribute asks of the others, from which the driver plans the shared slots.
 
-mod circuit_breaker;
-mod monitored;
+pub(crate) mod body;
+pub(crate) mod circuit_breaker;
+pub(crate) mod monitored;
 pub(crate) mod retry;
-mod timeout;
+pub(crate) mod timeout;
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::Ident;
+use syn::spanned::Spanned as _;
 
-use crate::item;
+use crate::duration::DurationArg;
+use crate::item::Func;
 use crate::kind::Kind;
-use crate::stack::{self, Attr, Layer};
-use crate::validate::{self, Errors};
 
-/// The whole pipeline for one invocation: parse → validate → emit.
-///
-/// On any error the output is the errors and the function as it came (less our
-/// attributes), so the user sees only what is wrong and the rest of the crate still
-/// type-checks.
-pub(crate) fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut func = match item::parse(item.clone(), attr) {
-        Ok(func) => func,
-        Err(error) => {
-            let error = error.to_compile_error();
-            return quote!(#error #item);
-        }
-    };
-    let mut errors = Errors::default();
-    let fn_span = func.sig.fn_token.span;
-    let stack::Stack { layers, taken } =
-        stack::layers(attr, args, fn_span, &mut func.attrs, &mut errors);
-    item::check_shape(&func, attr, &mut errors);
-    let kind = Kind::of(&func);
-    for layer in &layers {
-        match layer {
-            Layer::CircuitBreaker(args) => validate::breaker(args, &func, &mut errors),
-            Layer::Retry(args) => validate::retry(args, &func, &mut errors),
-            Layer::Timeout(args) => validate::timeout(args, &func, &kind, &mut errors),
-            Layer::Monitored(_) => {}
-        }
-    }
-    if let Some(error) = errors.take() {
-        let error = error.to_compile_error();
-        return quote!(#error #func);
+/// One attribute's emitter.
+pub(crate) trait Emit {
+    /// What this attribute asks of the layers around it.
+    fn needs(&self) -> Needs {
+        Needs::default()
     }
 
-    // A breaker inside a retry tells the retry when it rejected a call, through this slot.
-    let retry_at = layers.iter().position(|l| matches!(l, Layer::Retry(_)));
-    let breaker_at = layers
-        .iter()
-        .position(|l| matches!(l, Layer::CircuitBreaker(_)));
-    // Not across a detached timeout: that breaker runs on another thread.
-    let detached_between = |r: usize, b: usize| {
-        layers[r..b]
-            .iter()
-            .any(|l| matches!(l, Layer::Timeout(t) if t.detach.is_some()))
-    };
-    let rejection = match (retry_at, breaker_at) {
-        (Some(r), Some(b)) if r < b && !detached_between(r, b) => {
-            Some(Ident::new("__steadfast_rejection", Span::mixed_site()))
-        }
-        _ => None,
-    };
-    // The `function` label of every layer's figures: `#[monitored(name = …)]` if given,
-    // so that one function's metrics all carry one label.
-    let function = function_label(&layers, &func);
-    let mut expr = kind.innermost(&func, retry_at.is_some());
-    for layer in layers.iter().rev() {
-        // Each layer is a block expression: statements of its own, then the value.
-        let wrapped = match layer {
-            Layer::CircuitBreaker(args) => {
-                circuit_breaker::wrap(expr, args, &func, rejection.as_ref())
-            }
-            Layer::Retry(args) => {
-                retry::wrap(expr, args, &function, &func, &kind, rejection.as_ref())
-            }
-            Layer::Timeout(args) => timeout::wrap(expr, args, &function, &func, &kind),
-            Layer::Monitored(args) => monitored::wrap(expr, args, &function, &func, &kind),
-        };
-        expr = quote!({ #wrapped });
+    /// The `function` label this attribute gives every layer's figures, if it names one.
+    fn label(&self) -> Option<TokenStream> {
+        None
     }
-    let uses = taken.iter().map(|path| {
-        quote! {
-            #[allow(unused_imports)]
-            use #path as _;
-        }
-    });
-    let body = kind.body(quote!(#(#uses)* #expr));
-    *func.block = match syn::parse2(body) {
-        Ok(block) => block,
-        Err(error) => {
-            // Only reachable through a bug in an emitter: say so on the function.
-            let error = syn::Error::new(
-                func.sig.ident.span(),
-                format!(
-                    "steadfast generated code that does not parse ({error}); please report this"
-                ),
-            )
-            .to_compile_error();
-            return quote!(#error #item);
-        }
-    };
-    quote!(#func)
+
+    /// This layer around `inner`: its statements, then its value.
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream;
 }
 
-/// `name = "…"` of a `#[monitored]` in the stack, else `module_path!()::fn_name`.
-fn function_label(layers: &[Layer], func: &item::Func) -> TokenStream {
-    let named = layers.iter().find_map(|layer| match layer {
-        Layer::Monitored(args) => args.name.as_ref().map(|n| n.value.clone()),
-        _ => None,
-    });
-    match named {
-        Some(name) => quote!(#name),
-        None => {
-            let ident = func.sig.ident.to_string();
-            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+/// What an attribute asks of the others on the same function.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Needs {
+    /// The layers below run more than once per call (`#[retry]`): the body borrows what it
+    /// reads, and by-value arguments are cloned for each run.
+    pub(crate) repeats: bool,
+    /// Waits out a rejection of a gate below it instead of treating it as a failure
+    /// (`#[retry]`): it reads the rejection slot.
+    pub(crate) waits_out_rejections: bool,
+    /// Turns calls away with an error that says when to try again (`#[circuit_breaker]`,
+    /// and the gates to come): it fills the rejection slot of a layer above that waits.
+    pub(crate) rejects: bool,
+    /// Runs the layers below on another thread (`#[timeout(…, detach)]`): no slot can
+    /// cross it.
+    pub(crate) other_thread: bool,
+}
+
+/// What every emitter needs to know about the function and the stack.
+pub(crate) struct Cx<'a> {
+    pub(crate) func: &'a Func,
+    pub(crate) kind: &'a Kind,
+    /// The `function` label of the figures: `#[monitored(name = …)]`, else
+    /// `module_path!()::fn_name`.
+    pub(crate) label: &'a TokenStream,
+    /// The rejection slot this layer fills (a gate under a waiting layer) or declares and
+    /// reads (the waiting layer), if the stack planned one.
+    pub(crate) rejection: Option<Ident>,
+}
+
+impl Cx<'_> {
+    /// A local of the generated code, invisible to the user's body.
+    pub(crate) fn local(name: &str) -> Ident {
+        Ident::new(name, Span::mixed_site())
+    }
+
+    pub(crate) fn is_async(&self) -> bool {
+        !matches!(self.kind, Kind::Sync)
+    }
+}
+
+/// The rejection slot shared by a waiting layer and a gate below it.
+pub(crate) fn rejection_slot() -> Ident {
+    Cx::local("__steadfast_rejection")
+}
+
+/// A duration as the runtime takes it: nanoseconds for a literal checked at compile time,
+/// or the user's expression, type-checked as a `Duration` where it is written.
+pub(crate) fn duration(d: &DurationArg) -> TokenStream {
+    match d {
+        DurationArg::Literal(nanos, _) => {
+            quote!(::steadfast::__private::Duration::from_nanos(#nanos))
+        }
+        DurationArg::Expr(expr) => {
+            quote_spanned!(expr.span()=> ::steadfast::__private::duration(#expr))
         }
     }
+}
+
+/// `Type { field: value, …, ..Type::DEFAULT }` with a field for each key written; the
+/// rest come from the runtime's defaults, so the defaults have one home. `all` is how many
+/// fields the type has (when every one is written, `..DEFAULT` would be a needless update).
+pub(crate) fn with_defaults(
+    ty: TokenStream,
+    all: usize,
+    fields: impl IntoIterator<Item = Option<(&'static str, TokenStream)>>,
+) -> TokenStream {
+    let fields: Vec<TokenStream> = fields
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| {
+            let name = Ident::new(name, Span::call_site());
+            quote!(#name: #value,)
+        })
+        .collect();
+    let rest = (fields.len() < all).then(|| quote!(..#ty::DEFAULT));
+    quote!(#ty { #(#fields)* #rest })
 }

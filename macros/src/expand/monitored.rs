@@ -1,12 +1,10 @@
 //! `#[monitored]`
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Ident;
 
-use crate::args::MonitoredArgs;
-use crate::item::Func;
-use crate::kind::Kind;
+use super::{Cx, Emit};
+use crate::args::monitored::MonitoredArgs;
 
 // Input:
 //     #[monitored(level = "debug")]
@@ -28,22 +26,29 @@ use crate::kind::Kind;
 //     }
 //
 // A panic or a dropped future ends `call` in its `Drop`: an error, or a cancellation.
-pub(crate) fn wrap(
-    inner: TokenStream,
-    args: &MonitoredArgs,
-    function: &TokenStream,
-    func: &Func,
-    kind: &Kind,
-) -> TokenStream {
-    let local = |name: &str| Ident::new(name, Span::mixed_site());
+impl Emit for MonitoredArgs {
+    /// `name = "…"` labels every figure of the function, whatever attribute records it.
+    fn label(&self) -> Option<TokenStream> {
+        self.name.as_ref().map(|name| {
+            let lit = &name.value;
+            quote!(#lit)
+        })
+    }
+
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        wrap(inner, self, cx)
+    }
+}
+
+fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     let (call, span, out, error) = (
-        local("__steadfast_call"),
-        local("__steadfast_span"),
-        local("__steadfast_out"),
-        local("__steadfast_error"),
+        Cx::local("__steadfast_call"),
+        Cx::local("__steadfast_span"),
+        Cx::local("__steadfast_out"),
+        Cx::local("__steadfast_error"),
     );
-    let ident = func.sig.ident.to_string();
-    let stats_name = function;
+    let ident = cx.func.sig.ident.to_string();
+    let stats_name = cx.label;
     let span_name = match &args.name {
         Some(name) => {
             let lit = &name.value;
@@ -77,14 +82,15 @@ pub(crate) fn wrap(
             ::core::option::Option::None => #call.end(false),
         }
     };
-    let run = match kind {
-        Kind::Sync => quote! {
+    let run = if !cx.is_async() {
+        quote! {
             let _entered = #span.enter();
             let #out = #inner;
             #classify
             #out
-        },
-        Kind::Async | Kind::BoxedAsync(_) => quote! {
+        }
+    } else {
+        quote! {
             #tracing::Instrument::instrument(
                 async {
                     let #out = #inner;
@@ -94,7 +100,7 @@ pub(crate) fn wrap(
                 #span,
             )
             .await
-        },
+        }
     };
     quote! {
         static __STEADFAST_MONITOR: ::steadfast::__private::MonitorStats =

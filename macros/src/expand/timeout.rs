@@ -3,9 +3,9 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use crate::args::TimeoutArgs;
-use crate::item::{self, Func};
-use crate::kind::Kind;
+use super::{Cx, Emit, Needs, duration};
+use crate::args::timeout::TimeoutArgs;
+use crate::item;
 
 // Input:
 //     #[timeout("2s")]
@@ -19,29 +19,34 @@ use crate::kind::Kind;
 //
 // Sync, with `detach`:
 //         timeout_detach(2s, &STATS, move || <inner>)          // <inner> on a thread of its own
-pub(crate) fn wrap(
-    inner: TokenStream,
-    args: &TimeoutArgs,
-    function: &TokenStream,
-    func: &Func,
-    kind: &Kind,
-) -> TokenStream {
-    let after = args.after.as_ref().map_or_else(
-        || quote!(::steadfast::__private::Duration::MAX),
-        |after| after.to_tokens(),
-    );
-    let ret_span = item::output_span(func);
-    let call = match kind {
-        Kind::Sync => quote_spanned! {ret_span=>
-            ::steadfast::__private::timeout_detach(#after, &__STEADFAST_TIMEOUT, move || #inner)
-        },
-        Kind::Async | Kind::BoxedAsync(_) => quote_spanned! {ret_span=>
-            ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, async { #inner }).await
-        },
-    };
-    quote! {
-        static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
-            ::steadfast::__private::TimeoutStats::new(#function);
-        #call
+impl Emit for TimeoutArgs {
+    fn needs(&self) -> Needs {
+        Needs {
+            other_thread: self.detach.is_some(),
+            ..Needs::default()
+        }
+    }
+
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        let after = self
+            .after
+            .as_ref()
+            .map_or_else(|| quote!(::steadfast::__private::Duration::MAX), duration);
+        let ret_span = item::output_span(cx.func);
+        let call = if cx.is_async() {
+            quote_spanned! {ret_span=>
+                ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, async { #inner }).await
+            }
+        } else {
+            quote_spanned! {ret_span=>
+                ::steadfast::__private::timeout_detach(#after, &__STEADFAST_TIMEOUT, move || #inner)
+            }
+        };
+        let label = cx.label;
+        quote! {
+            static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
+                ::steadfast::__private::TimeoutStats::new(#label);
+            #call
+        }
     }
 }

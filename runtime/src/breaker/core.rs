@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard, atomic::AtomicU64};
 use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_PROBES, Phase, Word};
 use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
-use crate::error::{CircuitOpen, Name, Rejection};
+use crate::error::{CircuitOpen, Name, Why};
 use crate::shard::ShardedCounter;
 
 /// Everything that configures one breaker.
@@ -34,13 +34,22 @@ pub struct Config {
     pub half_open_probes: u32,
 }
 
+impl Config {
+    /// The defaults of `#[circuit_breaker]`: open after 5 consecutive failures, stay open
+    /// 30 s, then admit 1 probe. Generated code fills every key not written from here, so
+    /// this is their one home.
+    pub const DEFAULT: Config = Config {
+        trip: TripPolicy::Consecutive {
+            threshold: TripPolicy::DEFAULT_THRESHOLD,
+        },
+        open_for: Duration::from_secs(30),
+        half_open_probes: 1,
+    };
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            trip: TripPolicy::Consecutive { threshold: 5 },
-            open_for: Duration::from_secs(30),
-            half_open_probes: 1,
-        }
+        Config::DEFAULT
     }
 }
 
@@ -175,7 +184,7 @@ impl<C: Clock> Core<C> {
                         let now = self.clock.now();
                         let since = Nanos(self.half_open_since.load(Relaxed));
                         if now.saturating_sub(since) < self.config.open_for {
-                            return Err(self.rejection(Duration::ZERO, Rejection::ProbesBusy));
+                            return Err(self.rejection(Why::ProbesBusy));
                         }
                         self.half_open_since.store(now.0, Relaxed);
                         let next = Word::half_open(generation.wrapping_add(1), 1, 0);
@@ -200,9 +209,9 @@ impl<C: Clock> Core<C> {
                     // reading the clock; near the deadline a precise read decides.
                     match self.clock.recent() {
                         Some(recent) if recent.saturating_add(RECENT_MARGIN) < until => {
-                            return Err(
-                                self.rejection(until.saturating_sub(recent), Rejection::Open)
-                            );
+                            // The recent time may lag: the time left is read precisely
+                            // when someone asks for it, never overstated.
+                            return Err(self.rejection(Why::OpenUntil(until)));
                         }
                         Some(_) => {}
                         // The upkeep stopped while nobody needed it: an open breaker that is
@@ -211,7 +220,7 @@ impl<C: Clock> Core<C> {
                     }
                     let now = self.clock.now();
                     if now < until {
-                        return Err(self.rejection(until.saturating_sub(now), Rejection::Open));
+                        return Err(self.rejection(Why::Open(until.saturating_sub(now))));
                     }
                     // `open_for` is over: whoever moves the breaker to half-open takes the
                     // first probe slot in the same step. The time is written before the
@@ -226,7 +235,7 @@ impl<C: Clock> Core<C> {
                         Err(current) => word = current,
                     }
                 }
-                Phase::Forced => return Err(self.rejection(Duration::MAX, Rejection::Forced)),
+                Phase::Forced => return Err(self.rejection(Why::Forced)),
             }
         }
     }
@@ -241,11 +250,10 @@ impl<C: Clock> Core<C> {
     }
 
     #[cold]
-    fn rejection(&self, retry_after: Duration, why: Rejection) -> CircuitOpen {
+    fn rejection(&self, why: Why) -> CircuitOpen {
         self.rejections.add(1);
-        #[cfg(feature = "metrics")]
-        crate::facade::breaker_rejection(self.name());
-        CircuitOpen::new(self.name.clone(), retry_after, why)
+        crate::observe::breaker_rejected(self.name());
+        CircuitOpen::new(self.name.clone(), why)
     }
 
     /// Calls rejected so far.
@@ -442,8 +450,7 @@ impl<C: Clock> Core<C> {
     fn announce(&self, from: BreakerState, to: BreakerState) {
         self.transitions.fetch_add(1, Relaxed);
         let breaker = self.name();
-        #[cfg(feature = "metrics")]
-        crate::facade::breaker_state(breaker, to);
+        crate::observe::breaker_transition(breaker, to);
         match to {
             BreakerState::Open => tracing::warn!(
                 target: "steadfast",

@@ -17,11 +17,11 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use self::core::{BreakerState, Config};
-pub use self::keyed::{BreakerKey, KeyedBreakers};
+pub use self::keyed::BreakerKey;
 pub use self::registry::{breaker, breakers};
 pub use self::trip::TripPolicy;
 
-pub use self::core::{Core, Permit};
+pub(crate) use self::core::{Core, Permit};
 pub use self::keyed::KeyedSlot;
 pub use self::registry::BreakerSpec;
 pub(crate) use self::registry::register;
@@ -73,6 +73,16 @@ impl Breaker {
     /// Back to `Closed`, with every count cleared.
     pub fn reset(&self) {
         self.0.reset();
+    }
+
+    /// Calls it turned away since it was registered (`steadfast_breaker_rejections_total`).
+    pub fn rejections(&self) -> u64 {
+        self.0.rejections()
+    }
+
+    /// Its state changes since it was registered (`steadfast_breaker_transitions_total`).
+    pub fn transitions(&self) -> u64 {
+        self.0.transitions()
     }
 }
 

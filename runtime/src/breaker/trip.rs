@@ -35,6 +35,15 @@ pub enum TripPolicy {
     },
 }
 
+impl TripPolicy {
+    /// `failure_threshold` when not written.
+    pub const DEFAULT_THRESHOLD: u32 = 5;
+    /// `minimum_calls` when not written.
+    pub const DEFAULT_MINIMUM_CALLS: u32 = 20;
+    /// `window` of `failure_rate` when not written.
+    pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+}
+
 /// The live counters of a [`TripPolicy`].
 #[derive(Debug)]
 pub(crate) enum Trip {

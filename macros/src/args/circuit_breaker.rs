@@ -2,14 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::{Expr, LitStr};
 
 use super::{
-    Keys, Spanned, callable, duration, each_key_value, expr, fraction, int, set_once, string,
+    AttributeArgs, Keys, Spanned, callable, duration, each_key_value, expr, fraction, int,
+    set_once, string,
 };
 use crate::duration::DurationArg;
-use crate::validate::Errors;
+use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "circuit_breaker",
@@ -35,7 +36,7 @@ pub(crate) const MAX_CONSECUTIVE: u64 = (1 << 30) - 1;
 pub(crate) const MAX_IN_WINDOW: u64 = 10_000;
 
 #[derive(Default)]
-pub(crate) struct BreakerArgs {
+pub(crate) struct CircuitBreakerArgs {
     pub(crate) name: Option<Spanned<LitStr>>,
     pub(crate) failure_threshold: Option<Spanned<u64>>,
     pub(crate) window: Option<Spanned<DurationArg>>,
@@ -51,10 +52,13 @@ pub(crate) struct BreakerArgs {
     present: BTreeSet<String>,
 }
 
-impl BreakerArgs {
-    /// Parses every entry, collecting an error for each bad one.
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> BreakerArgs {
-        let mut args = BreakerArgs::default();
+impl AttributeArgs for CircuitBreakerArgs {
+    const NAME: &'static str = "circuit_breaker";
+    const ONCE: &'static str =
+        "a function has one breaker (use `key = …` for one breaker per argument value)";
+
+    fn parse(tokens: TokenStream, _at: Span, errors: &mut Errors) -> CircuitBreakerArgs {
+        let mut args = CircuitBreakerArgs::default();
         let attr = KEYS.attribute;
         args.present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
             match key.to_string().as_str() {
@@ -116,7 +120,9 @@ impl BreakerArgs {
         });
         args
     }
+}
 
+impl CircuitBreakerArgs {
     /// Was `key` written, whether or not its value was valid?
     pub(crate) fn has(&self, key: &str) -> bool {
         self.present.contains(key)

@@ -1,0 +1,93 @@
+//! The one table of attributes. A row names an attribute and its arguments' type; that
+//! type implements one trait per stage, each in the stage's own file:
+//!
+//! | stage | trait | file |
+//! |---|---|---|
+//! | parse | [`AttributeArgs`] | `args/<name>.rs` |
+//! | validate | [`Check`] | `validate/<name>.rs` |
+//! | emit | [`Emit`] | `expand/<name>.rs` |
+//!
+//! From the table come [`Attr`] (which attribute), [`Layer`] (one parsed attribute) and
+//! the dispatch from each to its stages. Adding an attribute: its three stage files, its
+//! runtime module, a row here, and its entry point in `lib.rs`.
+
+use proc_macro2::{Span, TokenStream};
+
+use crate::args::AttributeArgs;
+use crate::errors::Errors;
+use crate::expand::{Cx, Emit, Needs};
+use crate::validate::{self, Check};
+
+macro_rules! attributes {
+    ($($variant:ident($args:ty)),* $(,)?) => {
+        /// One of our attributes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Attr {
+            $($variant,)*
+        }
+
+        impl Attr {
+            pub(crate) const ALL: &'static [Attr] = &[$(Attr::$variant,)*];
+
+            /// As written: `circuit_breaker`.
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $(Attr::$variant => <$args as AttributeArgs>::NAME,)*
+                }
+            }
+
+            /// Why it is written once, for the "already on this function" error.
+            pub(crate) fn once(self) -> &'static str {
+                match self {
+                    $(Attr::$variant => <$args as AttributeArgs>::ONCE,)*
+                }
+            }
+
+            /// Parses this attribute's arguments; `at` is where to point errors about the
+            /// attribute as a whole.
+            pub(crate) fn parse(self, tokens: TokenStream, at: Span, errors: &mut Errors) -> Layer {
+                match self {
+                    $(Attr::$variant => Layer::$variant(<$args as AttributeArgs>::parse(tokens, at, errors)),)*
+                }
+            }
+        }
+
+        /// One attribute's parsed arguments.
+        pub(crate) enum Layer {
+            $($variant($args),)*
+        }
+
+        impl Layer {
+            pub(crate) fn check(&self, cx: &validate::Cx<'_>, errors: &mut Errors) {
+                match self {
+                    $(Layer::$variant(args) => Check::check(args, cx, errors),)*
+                }
+            }
+
+            pub(crate) fn needs(&self) -> Needs {
+                match self {
+                    $(Layer::$variant(args) => Emit::needs(args),)*
+                }
+            }
+
+            pub(crate) fn label(&self) -> Option<TokenStream> {
+                match self {
+                    $(Layer::$variant(args) => Emit::label(args),)*
+                }
+            }
+
+            pub(crate) fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+                match self {
+                    $(Layer::$variant(args) => Emit::wrap(args, inner, cx),)*
+                }
+            }
+        }
+    };
+}
+
+attributes! {
+    CircuitBreaker(crate::args::circuit_breaker::CircuitBreakerArgs),
+    Retry(crate::args::retry::RetryArgs),
+    Timeout(crate::args::timeout::TimeoutArgs),
+    Monitored(crate::args::monitored::MonitoredArgs),
+}

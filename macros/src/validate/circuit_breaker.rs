@@ -1,0 +1,56 @@
+//! `#[circuit_breaker]`
+
+use super::{Check, Cx, key_uses_arguments};
+use crate::args::circuit_breaker::{CircuitBreakerArgs, MAX_IN_WINDOW};
+use crate::errors::Errors;
+
+/// `#[circuit_breaker]`: keys that only make sense together, and `key` against the
+/// function's arguments.
+impl Check for CircuitBreakerArgs {
+    fn check(&self, cx: &Cx<'_>, errors: &mut Errors) {
+        let (args, func) = (self, cx.func);
+        if let Some(window) = &args.window {
+            if !args.has("failure_threshold") && !args.has("failure_rate") {
+                errors.push(syn::Error::new(
+                window.key.span(),
+                "`window` needs `failure_threshold` (open on N failures within the window) or `failure_rate` (open on a failure rate over the window)",
+            ));
+            }
+        }
+        if let (Some(rate), true) = (&args.failure_rate, args.has("failure_threshold")) {
+            errors.push(syn::Error::new(
+            rate.key.span(),
+            "`failure_rate` and `failure_threshold` are two different ways to open a breaker; use one of them",
+        ));
+        }
+        if let Some(minimum) = &args.minimum_calls {
+            if !args.has("failure_rate") {
+                errors.push(syn::Error::new(
+                minimum.key.span(),
+                "`minimum_calls` goes with `failure_rate`: the rate counts once the window holds that many calls",
+            ));
+            }
+        }
+        if let (Some(threshold), Some(_)) = (&args.failure_threshold, &args.window) {
+            if threshold.value > MAX_IN_WINDOW {
+                errors.push(syn::Error::new(
+                threshold.span,
+                format!(
+                    "`failure_threshold` with `window` must be at most {MAX_IN_WINDOW}: the breaker keeps the time of each failure; use `failure_rate` for larger volumes"
+                ),
+            ));
+            }
+        }
+        if let Some(max_keys) = &args.max_keys {
+            if !args.has("key") {
+                errors.push(syn::Error::new(
+                    max_keys.key.span(),
+                    "`max_keys` bounds the breakers of `key = …`; it needs `key`",
+                ));
+            }
+        }
+        if let Some(key) = &args.key {
+            key_uses_arguments(&key.value, func, errors);
+        }
+    }
+}

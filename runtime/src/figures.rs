@@ -1,0 +1,218 @@
+//! One registry of per-function figures. Every per-function `static` of the attributes
+//! (`#[monitored]`'s, `#[retry]`'s, `#[timeout]`'s) joins it under its function label the
+//! first time it moves; [`snapshot`] reads them all, one entry per label, so functions
+//! given the same `name` share one set of figures, exported once.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use histogram::Histogram;
+
+use crate::clock::duration_nanos;
+
+/// One attribute's `static` of a function: it adds what it counted to a function's
+/// figures. The registry knows this trait, not the attributes.
+pub(crate) trait Part: Sync {
+    fn read_into(&self, into: &mut Figures);
+}
+
+/// The sum of the parts of one function label.
+#[derive(Debug, Default)]
+pub(crate) struct Figures {
+    pub(crate) monitored: bool,
+    pub(crate) calls: u64,
+    pub(crate) errors: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) latency_sum_nanos: u64,
+    pub(crate) histogram: Option<Histogram>,
+    pub(crate) retry: Option<RetryMetrics>,
+    pub(crate) timeouts: Option<u64>,
+}
+
+/// What the counters make of a retrying call's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Count {
+    /// The next step is another attempt after a failure.
+    Retry,
+    /// The next step waits out a gate's rejection; no attempt ran.
+    WaitOutGate,
+    /// The call gave up on attempts or time.
+    Exhausted,
+    /// Nothing to count.
+    Nothing,
+}
+
+/// What `#[retry]` did for one function, in [`FunctionMetrics::retry`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryMetrics {
+    /// Attempts after the first: each followed a failed attempt and a wait.
+    pub retries: u64,
+    /// Waits on a gate below the retry (an open circuit breaker) that turned the call away
+    /// before the body ran: no attempt was spent on them.
+    pub gate_waits: u64,
+    /// Calls that gave up with their attempts or `max_elapsed` used up.
+    pub exhausted: u64,
+}
+
+impl std::ops::AddAssign for RetryMetrics {
+    fn add_assign(&mut self, other: RetryMetrics) {
+        self.retries += other.retries;
+        self.gate_waits += other.gate_waits;
+        self.exhausted += other.exhausted;
+    }
+}
+
+/// Function labels in the order they first moved, each with its parts.
+static FUNCTIONS: Mutex<Vec<(&'static str, Vec<&'static dyn Part>)>> = Mutex::new(Vec::new());
+
+/// `part` of the function `label` has moved for the first time.
+#[cold]
+pub(crate) fn join(label: &'static str, part: &'static dyn Part) {
+    let mut functions = FUNCTIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    match functions.iter_mut().find(|(l, _)| *l == label) {
+        Some((_, parts)) => parts.push(part),
+        None => functions.push((label, vec![part])),
+    }
+}
+
+/// One entry per function label with figures.
+pub(crate) fn snapshot() -> Vec<FunctionMetrics> {
+    let functions = FUNCTIONS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    functions
+        .into_iter()
+        .map(|(label, parts)| read(label, &parts))
+        .collect()
+}
+
+fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
+    let mut monitor = Figures::default();
+    for part in parts {
+        part.read_into(&mut monitor);
+    }
+    let ended: u64 = monitor
+        .histogram
+        .as_ref()
+        .map_or(0, |h| h.into_iter().map(|b| b.count()).sum());
+    FunctionMetrics {
+        name: label.to_owned(),
+        calls: monitor.calls,
+        successes: ended
+            .saturating_sub(monitor.errors)
+            .saturating_sub(monitor.cancelled),
+        errors: monitor.errors,
+        in_flight: monitor.calls.saturating_sub(ended),
+        latency: Latency::of(monitor.histogram.as_ref()),
+        retry: monitor.retry,
+        timeouts: monitor.timeouts,
+        monitored: monitor.monitored,
+        cancelled: monitor.cancelled,
+        latency_sum: Duration::from_nanos(monitor.latency_sum_nanos),
+        histogram: monitor.histogram,
+    }
+}
+
+/// Latency quantiles of a function's calls, each read at the middle of its histogram
+/// bucket (within about 3 % of the true value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Median.
+    pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// The slowest call (the upper edge of its bucket).
+    pub max: Duration,
+}
+
+impl Latency {
+    fn of(histogram: Option<&Histogram>) -> Latency {
+        let Some(h) = histogram else {
+            return Latency::default();
+        };
+        let at = |q: f64| {
+            h.quantile_bucket(q)
+                .ok()
+                .flatten()
+                .map_or(Duration::ZERO, |b| {
+                    Duration::from_nanos(b.start() + (b.end() - b.start()) / 2)
+                })
+        };
+        let max = h
+            .quantile_bucket(1.0)
+            .ok()
+            .flatten()
+            .map_or(Duration::ZERO, |b| Duration::from_nanos(b.end()));
+        Latency {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max,
+        }
+    }
+}
+
+/// What one function did since the process started: its `#[monitored]` figures, and
+/// those of its `#[retry]` and `#[timeout]`. Functions given one `name` share one entry.
+///
+/// ```
+/// #[steadfast::monitored(name = "docs.lookup")]
+/// fn lookup(id: u32) -> Result<u32, String> {
+///     if id == 0 { Err("no id 0".into()) } else { Ok(id) }
+/// }
+///
+/// let _ = lookup(1);
+/// let _ = lookup(0);
+/// let m = steadfast::metrics::snapshot().into_iter().find(|m| m.name == "docs.lookup").unwrap();
+/// assert_eq!((m.calls, m.successes, m.errors, m.in_flight), (2, 1, 1, 0));
+/// ```
+#[derive(Debug, Clone)]
+pub struct FunctionMetrics {
+    /// `name = "…"` of `#[monitored]`, or `module::path::fn_name`.
+    pub name: String,
+    /// Calls started (of a `#[monitored]` function; 0 for a function without it).
+    pub calls: u64,
+    /// Calls that returned, and did not return `Err`.
+    pub successes: u64,
+    /// Calls that returned `Err`, and calls that panicked.
+    pub errors: u64,
+    /// Calls started and not yet ended.
+    pub in_flight: u64,
+    /// Latency quantiles over every call that ended.
+    pub latency: Latency,
+    /// What `#[retry]` did, if the function has it and it ever retried, waited or gave up.
+    pub retry: Option<RetryMetrics>,
+    /// Calls whose `#[timeout]` deadline passed, if the function has one that ever did.
+    pub timeouts: Option<u64>,
+    /// Whether a `#[monitored]` function has this label (else the call figures are zero).
+    pub(crate) monitored: bool,
+    pub(crate) cancelled: u64,
+    pub(crate) latency_sum: Duration,
+    pub(crate) histogram: Option<Histogram>,
+}
+
+impl FunctionMetrics {
+    /// Calls whose future was dropped before they ended (neither success nor error).
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled
+    }
+
+    /// How many of the ended calls took at most `le`.
+    pub(crate) fn count_at_most(&self, le: Duration) -> u64 {
+        let le = duration_nanos(le);
+        self.histogram.as_ref().map_or(0, |h| {
+            h.into_iter()
+                .filter(|b| b.end() <= le)
+                .map(|b| b.count())
+                .sum()
+        })
+    }
+
+    /// Calls that ended.
+    pub(crate) fn ended(&self) -> u64 {
+        self.calls - self.in_flight
+    }
+}

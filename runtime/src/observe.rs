@@ -1,0 +1,79 @@
+//! The seam between what happens and who records it. The state machines (breakers,
+//! retries, timeouts, `#[monitored]` calls) keep their own figures and tell every move
+//! here; this module hands it to the exporters that are switched on (today the `metrics`
+//! facade, with the feature of that name). Nothing else in the runtime knows an exporter.
+
+use crate::BreakerState;
+use crate::figures::Count;
+
+/// What the recorders keep for one `#[monitored]` function: handles taken once, at its
+/// first call, so the hot path does no lookup.
+#[derive(Debug)]
+pub(crate) struct FunctionRecorder {
+    #[cfg(feature = "metrics")]
+    facade: crate::facade::FunctionHandles,
+}
+
+impl FunctionRecorder {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(function: &'static str) -> Self {
+        FunctionRecorder {
+            #[cfg(feature = "metrics")]
+            facade: crate::facade::FunctionHandles::new(function),
+        }
+    }
+
+    /// A call started.
+    #[inline]
+    pub(crate) fn started(&self) {
+        #[cfg(feature = "metrics")]
+        self.facade.started();
+    }
+
+    /// A call failed (an `Err`, or a panic).
+    #[inline]
+    pub(crate) fn failed(&self) {
+        #[cfg(feature = "metrics")]
+        self.facade.failed();
+    }
+
+    /// A call ended after `nanos`.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn ended(&self, nanos: u64) {
+        #[cfg(feature = "metrics")]
+        self.facade.ended(nanos);
+    }
+}
+
+/// A breaker moved to `to`.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn breaker_transition(breaker: &str, to: BreakerState) {
+    #[cfg(feature = "metrics")]
+    crate::facade::breaker_state(breaker, to);
+}
+
+/// A breaker turned a call away.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn breaker_rejected(breaker: &str) {
+    #[cfg(feature = "metrics")]
+    crate::facade::breaker_rejection(breaker);
+}
+
+/// A retrying call took a step worth counting.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn retry(function: &'static str, what: Count) {
+    #[cfg(feature = "metrics")]
+    crate::facade::retry(function, what);
+}
+
+/// A deadline passed.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn timed_out(function: &'static str) {
+    #[cfg(feature = "metrics")]
+    crate::facade::timed_out(function);
+}
