@@ -59,6 +59,14 @@ pub trait Clock: Send + Sync + 'static {
         None
     }
 
+    /// The precise time of a clock that keeps a [`recent`](Self::recent) time, as a
+    /// function: what a decision taken from the recent time calls later, when it needs
+    /// the exact figure (the time left of an open breaker). Clocks with a recent time are
+    /// process-wide, so a plain function reaches them.
+    fn precise(&self) -> fn() -> Nanos {
+        || Nanos(0)
+    }
+
     /// Asks for [`recent`](Self::recent) to be kept up to date from now on.
     fn keep_recent(&self) {}
 }
@@ -141,6 +149,10 @@ impl Clock for SystemClock {
                 Some(Nanos(nanos))
             }
         }
+    }
+
+    fn precise(&self) -> fn() -> Nanos {
+        || SystemClock.now()
     }
 
     fn keep_recent(&self) {

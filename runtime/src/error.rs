@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, Nanos, SystemClock};
+use crate::clock::Nanos;
 use crate::gate::Rejection;
 
 /// The name of a breaker: a `&'static str` for the breaker of a function, shared text for
@@ -29,13 +29,14 @@ impl fmt::Debug for Name {
 }
 
 /// Why a breaker turned a call away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Why {
     /// Open, waiting out `open_for`, with this long left (read from a precise clock).
     Open(Duration),
     /// Open until this time, decided from the clock's recent time (which may lag): the
-    /// time left is read when someone asks, so it is never overstated.
-    OpenUntil(Nanos),
+    /// time left is read from the precise clock when someone asks, so it is never
+    /// overstated.
+    OpenUntil(Nanos, fn() -> Nanos),
     /// Half-open, every probe slot taken.
     ProbesBusy,
     /// Held open by [`Breaker::force_open`](crate::Breaker::force_open).
@@ -82,7 +83,7 @@ impl CircuitOpen {
     pub fn retry_after(&self) -> Duration {
         match self.why {
             Why::Open(left) => left,
-            Why::OpenUntil(until) => until.saturating_sub(SystemClock.now()),
+            Why::OpenUntil(until, now) => until.saturating_sub(now()),
             Why::ProbesBusy => Duration::ZERO,
             Why::Forced => Duration::MAX,
         }
@@ -111,7 +112,7 @@ impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name();
         match self.why {
-            Why::Open(_) | Why::OpenUntil(_) => write!(
+            Why::Open(_) | Why::OpenUntil(..) => write!(
                 f,
                 "circuit `{name}` is open; retry in {}",
                 Human(self.retry_after())

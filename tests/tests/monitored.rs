@@ -213,3 +213,34 @@ async fn the_prometheus_text_passes_promtool() {
 #[path = "../support/promtool.rs"]
 mod promtool;
 use promtool::promtool_check;
+
+#[monitored(name = "shared.figures")]
+fn shared_a() -> Result<(), String> {
+    Ok(())
+}
+
+#[monitored(name = "shared.figures")]
+fn shared_b() -> Result<(), String> {
+    Err("b failed".into())
+}
+
+/// DESIGN: functions given the same `name` share one set of figures, exported once.
+#[test]
+fn functions_given_one_name_share_one_set_of_figures() {
+    shared_a().unwrap();
+    shared_a().unwrap();
+    shared_b().unwrap_err();
+    let entries: Vec<FunctionMetrics> = snapshot()
+        .into_iter()
+        .filter(|m| m.name == "shared.figures")
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry for the name");
+    let m = &entries[0];
+    assert_eq!((m.calls, m.successes, m.errors), (3, 2, 1));
+    let text = steadfast::metrics::prometheus();
+    let lines = text
+        .lines()
+        .filter(|l| l.starts_with("steadfast_calls_total{function=\"shared.figures\"}"))
+        .collect::<Vec<_>>();
+    assert_eq!(lines, ["steadfast_calls_total{function=\"shared.figures\"} 3"]);
+}

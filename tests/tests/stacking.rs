@@ -178,3 +178,41 @@ async fn by_full_paths(x: u32) -> Result<u32, Error> {
 async fn stacked_by_full_paths() {
     assert_eq!(by_full_paths(4).await, Ok(4));
 }
+
+static COUNTED_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(attempts = 3, delay = "10ms", backoff = "constant", jitter = "none")]
+#[circuit_breaker(name = "stack.counted", failure_threshold = 1, open_for = "50ms")]
+async fn counted() -> Result<u32, Error> {
+    let run = COUNTED_RUNS.fetch_add(1, SeqCst) + 1;
+    if run < 3 {
+        Err(Error::Upstream)
+    } else {
+        Ok(run)
+    }
+}
+
+/// Found by a run of the `retry_timeout` example: a call whose body ran 3 times reported
+/// "retries 3", because waits on the open breaker were counted as retries.
+#[tokio::test(start_paused = true)]
+async fn waits_on_an_open_breaker_are_not_counted_as_retries() {
+    // 0 ms: runs, fails, opens until 50 ms; 10 ms: rejected, waits 40 ms; 50 ms: the
+    // probe runs, fails, reopens until 100 ms; 60 ms: rejected, waits 40 ms; 100 ms: the
+    // probe runs and succeeds.
+    assert_eq!(counted().await, Ok(3));
+    let retry = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "stacking::counted")
+        .and_then(|m| m.retry)
+        .expect("the retry's figures are in the snapshot");
+    assert_eq!(
+        retry.retries,
+        u64::from(COUNTED_RUNS.load(SeqCst)) - 1,
+        "one retry per run of the body after the first"
+    );
+    assert_eq!(retry.gate_waits, 2, "two waits on the open breaker");
+    assert_eq!(retry.exhausted, 0);
+    let text = steadfast::metrics::prometheus();
+    assert!(text.contains("steadfast_retry_attempts_total{function=\"stacking::counted\"} 2"));
+    assert!(text.contains("steadfast_retry_gate_waits_total{function=\"stacking::counted\"} 2"));
+}

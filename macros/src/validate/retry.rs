@@ -61,3 +61,12 @@ impl Check for RetryArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_delay_is_the_runtimes() {
+        let runtime = steadfast::__private::RetryPolicy::DEFAULT.delay;
+        assert_eq!(u128::from(super::DEFAULT_DELAY_NANOS), runtime.as_nanos());
+    }
+}

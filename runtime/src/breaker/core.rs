@@ -211,7 +211,7 @@ impl<C: Clock> Core<C> {
                         Some(recent) if recent.saturating_add(RECENT_MARGIN) < until => {
                             // The recent time may lag: the time left is read precisely
                             // when someone asks for it, never overstated.
-                            return Err(self.rejection(Why::OpenUntil(until)));
+                            return Err(self.rejection(Why::OpenUntil(until, self.clock.precise())));
                         }
                         Some(_) => {}
                         // The upkeep stopped while nobody needed it: an open breaker that is

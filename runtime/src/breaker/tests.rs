@@ -54,6 +54,68 @@ fn consecutive_failures_open_and_a_success_restarts_the_count() {
     assert_eq!(core.state(), BreakerState::Open);
 }
 
+/// A process-wide clock whose recent time lags `LAG_NANOS` behind its precise time, as
+/// `SystemClock`'s does when its upkeep thread is held up on a busy machine.
+#[derive(Debug, Clone, Copy)]
+struct LaggingClock;
+
+static LAGGING_NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+static LAG_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl crate::clock::Clock for LaggingClock {
+    fn now(&self) -> crate::clock::Nanos {
+        crate::clock::Nanos(LAGGING_NOW.load(Ordering::SeqCst))
+    }
+
+    fn recent(&self) -> Option<crate::clock::Nanos> {
+        let now = LAGGING_NOW.load(Ordering::SeqCst);
+        Some(crate::clock::Nanos(now - LAG_NANOS.load(Ordering::SeqCst)))
+    }
+
+    fn precise(&self) -> fn() -> crate::clock::Nanos {
+        || crate::clock::Nanos(LAGGING_NOW.load(Ordering::SeqCst))
+    }
+}
+
+/// Found by a test that opened a 200 ms breaker among others on 2 busy cores: decided from
+/// a recent time that lagged, `retry_after()` said more than was left of `open_for`, and
+/// more than `open_for` itself right after opening.
+#[test]
+fn retry_after_never_exceeds_the_time_really_left_when_the_recent_time_lags() {
+    let advance = |d: Duration| {
+        LAGGING_NOW.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
+    };
+    let open_for = Duration::from_millis(200);
+    let config = Config {
+        trip: TripPolicy::Consecutive { threshold: 1 },
+        open_for,
+        half_open_probes: 1,
+    };
+    let core = Core::with_clock(Name::Static("lagging"), config, LaggingClock);
+    // The recent time is 50 ms behind when the breaker opens.
+    LAG_NANOS.store(50_000_000, Ordering::SeqCst);
+    fail(&core, 1);
+    assert_eq!(core.state(), BreakerState::Open);
+    let at_once = core.try_acquire().expect_err("open");
+    assert!(
+        at_once.retry_after() <= open_for,
+        "right after opening: {:?} > open_for {open_for:?}",
+        at_once.retry_after()
+    );
+    assert_eq!(at_once.retry_after(), open_for, "no time has passed");
+    advance(Duration::from_millis(120));
+    let later = core.try_acquire().expect_err("still open");
+    assert_eq!(
+        later.retry_after(),
+        Duration::from_millis(80),
+        "exactly what is left"
+    );
+    // Read later, it is what is left then, never more.
+    advance(Duration::from_millis(30));
+    assert_eq!(later.retry_after(), Duration::from_millis(50));
+    assert!(later.to_string().contains("retry in 50ms"), "{later}");
+}
+
 #[test]
 fn closed_success_writes_nothing_when_nothing_changes() {
     let (core, _) = consecutive(3, 1);
