@@ -246,14 +246,22 @@ struct Row {
 
 fn main() {
     let mut rows: Vec<Row> = Vec::new();
-    let mut add = |group, name, threads, ours, stats| {
-        rows.push(Row {
-            group,
-            name,
-            threads,
-            ours,
-            stats,
-        })
+    // `STEADFAST_BENCH_ONLY=retry` measures only the groups whose name contains "retry".
+    let only = std::env::var("STEADFAST_BENCH_ONLY").unwrap_or_default();
+    let mut add = |group: &'static str,
+                   name: &'static str,
+                   threads: usize,
+                   ours: bool,
+                   run: &dyn Fn() -> Stats| {
+        if group.contains(only.as_str()) {
+            rows.push(Row {
+                group,
+                name,
+                threads,
+                ours,
+                stats: run(),
+            })
+        }
     };
 
     // --- circuit breaker, closed, success; and the failure path; and rejections.
@@ -286,39 +294,43 @@ fn main() {
             "bare call",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(bare(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(bare(x)))),
         );
         add(
             "breaker, closed, success",
             "steadfast",
             threads,
             true,
-            sync_on(threads, &|x| drop(black_box(sf_success(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(sf_success(x)))),
         );
         add(
             "breaker, closed, success",
             "recloser",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(recloser.call(|| bare(x))))),
+            &|| sync_on(threads, &|x| drop(black_box(recloser.call(|| bare(x))))),
         );
         add(
             "breaker, closed, success",
             "failsafe (default policy)",
             threads,
             false,
-            sync_on(threads, &|x| {
-                drop(black_box(failsafe_default.call(|| bare(x))))
-            }),
+            &|| {
+                sync_on(threads, &|x| {
+                    drop(black_box(failsafe_default.call(|| bare(x))))
+                })
+            },
         );
         add(
             "breaker, closed, success",
             "failsafe (consecutive)",
             threads,
             false,
-            sync_on(threads, &|x| {
-                drop(black_box(failsafe_consecutive.call(|| bare(x))))
-            }),
+            &|| {
+                sync_on(threads, &|x| {
+                    drop(black_box(failsafe_consecutive.call(|| bare(x))))
+                })
+            },
         );
         let svc = tower_svc.clone();
         add(
@@ -326,19 +338,17 @@ fn main() {
             "tower-resilience",
             threads,
             false,
-            async_on(threads, |x| {
-                let svc = svc.clone();
-                async move { drop(black_box(tower::ServiceExt::oneshot(svc, x).await)) }
-            }),
+            &|| {
+                async_on(threads, |x| {
+                    let svc = svc.clone();
+                    async move { drop(black_box(tower::ServiceExt::oneshot(svc, x).await)) }
+                })
+            },
         );
     }
-    add(
-        "breaker, closed, failure",
-        "steadfast",
-        1,
-        true,
-        sync_on(1, &|x| drop(black_box(sf_failure(x)))),
-    );
+    add("breaker, closed, failure", "steadfast", 1, true, &|| {
+        sync_on(1, &|x| drop(black_box(sf_failure(x))))
+    });
 
     let _ = sf_open(0);
     let recloser_open = recloser::Recloser::custom()
@@ -361,27 +371,15 @@ fn main() {
             && recloser_open.call(|| bare(0)).is_err()
             && failsafe_open.call(|| bare(0)).is_err()
     );
-    add(
-        "breaker, open, rejected",
-        "steadfast",
-        1,
-        true,
-        sync_on(1, &|x| drop(black_box(sf_open(x)))),
-    );
-    add(
-        "breaker, open, rejected",
-        "recloser",
-        1,
-        false,
-        sync_on(1, &|x| drop(black_box(recloser_open.call(|| bare(x))))),
-    );
-    add(
-        "breaker, open, rejected",
-        "failsafe",
-        1,
-        false,
-        sync_on(1, &|x| drop(black_box(failsafe_open.call(|| bare(x))))),
-    );
+    add("breaker, open, rejected", "steadfast", 1, true, &|| {
+        sync_on(1, &|x| drop(black_box(sf_open(x))))
+    });
+    add("breaker, open, rejected", "recloser", 1, false, &|| {
+        sync_on(1, &|x| drop(black_box(recloser_open.call(|| bare(x)))))
+    });
+    add("breaker, open, rejected", "failsafe", 1, false, &|| {
+        sync_on(1, &|x| drop(black_box(failsafe_open.call(|| bare(x)))))
+    });
 
     // --- retry, first attempt succeeds.
     add(
@@ -389,105 +387,107 @@ fn main() {
         "bare call",
         1,
         false,
-        sync_on(1, &|x| drop(black_box(bare(x)))),
+        &|| sync_on(1, &|x| drop(black_box(bare(x)))),
     );
     add(
         "retry, first attempt succeeds (sync)",
         "hand-written loop",
         1,
         false,
-        sync_on(1, &|x| drop(black_box(hand_loop(x)))),
+        &|| sync_on(1, &|x| drop(black_box(hand_loop(x)))),
     );
     add(
         "retry, first attempt succeeds (sync)",
         "steadfast",
         1,
         true,
-        sync_on(1, &|x| drop(black_box(sf_retry(x)))),
+        &|| sync_on(1, &|x| drop(black_box(sf_retry(x)))),
     );
     add(
         "retry, first attempt succeeds (sync)",
         "backon",
         1,
         false,
-        sync_on(1, &|x| {
-            use backon::BlockingRetryable as _;
-            drop(black_box(
-                (|| bare(x))
-                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
-                    .call(),
-            ))
-        }),
+        &|| {
+            sync_on(1, &|x| {
+                use backon::BlockingRetryable as _;
+                drop(black_box(
+                    (|| bare(x))
+                        .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                        .call(),
+                ))
+            })
+        },
     );
     add(
         "retry, first attempt succeeds (async)",
         "bare call",
         1,
         false,
-        async_on(1, |x| async move { drop(black_box(bare_async(x).await)) }),
+        &|| async_on(1, |x| async move { drop(black_box(bare_async(x).await)) }),
     );
     add(
         "retry, first attempt succeeds (async)",
         "steadfast",
         1,
         true,
-        async_on(
-            1,
-            |x| async move { drop(black_box(sf_retry_async(x).await)) },
-        ),
+        &|| {
+            async_on(
+                1,
+                |x| async move { drop(black_box(sf_retry_async(x).await)) },
+            )
+        },
     );
     add(
         "retry, first attempt succeeds (async)",
         "backon",
         1,
         false,
-        async_on(1, |x| async move {
-            use backon::Retryable as _;
-            drop(black_box(
-                (|| bare_async(x))
-                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
-                    .await,
-            ))
-        }),
+        &|| {
+            async_on(1, |x| async move {
+                use backon::Retryable as _;
+                drop(black_box(
+                    (|| bare_async(x))
+                        .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                        .await,
+                ))
+            })
+        },
     );
     add(
         "retry, first attempt succeeds (async)",
         "tokio-retry",
         1,
         false,
-        async_on(1, |x| async move {
-            let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100).take(2);
-            drop(black_box(
-                tokio_retry::Retry::start(strategy, || bare_async(x)).await,
-            ))
-        }),
+        &|| {
+            async_on(1, |x| async move {
+                let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100).take(2);
+                drop(black_box(
+                    tokio_retry::Retry::start(strategy, || bare_async(x)).await,
+                ))
+            })
+        },
     );
 
     // --- timeout, body ready at once.
-    add(
-        "timeout, ready body",
-        "bare await",
-        1,
-        false,
-        async_on(1, |x| async move { drop(black_box(bare_async(x).await)) }),
-    );
-    add(
-        "timeout, ready body",
-        "steadfast",
-        1,
-        true,
-        async_on(1, |x| async move { drop(black_box(sf_timeout(x).await)) }),
-    );
+    add("timeout, ready body", "bare await", 1, false, &|| {
+        async_on(1, |x| async move { drop(black_box(bare_async(x).await)) })
+    });
+    add("timeout, ready body", "steadfast", 1, true, &|| {
+        async_on(1, |x| async move { drop(black_box(sf_timeout(x).await)) })
+    });
     add(
         "timeout, ready body",
         "tokio::time::timeout",
         1,
         false,
-        async_on(1, |x| async move {
-            drop(black_box(
-                tokio::time::timeout(Duration::from_secs(1), bare_async(x)).await,
-            ))
-        }),
+        &|| {
+            async_on(1, |x| async move {
+                drop(black_box(
+                    tokio::time::timeout(Duration::from_secs(1), bare_async(x)).await,
+                ))
+            })
+        },
     );
 
     add(
@@ -495,7 +495,7 @@ fn main() {
         "steadfast `detach` (a thread per call)",
         1,
         true,
-        sync_on(1, &|x| drop(black_box(sf_detached(x)))),
+        &|| sync_on(1, &|x| drop(black_box(sf_detached(x)))),
     );
     eprintln!(
         "future sizes: bare {} B, #[retry] {} B, #[timeout] {} B, tokio::time::timeout {} B",
@@ -521,28 +521,28 @@ fn main() {
             "bare call",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(bare(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(bare(x)))),
         );
         add(
             "count + latency, no tracing subscriber",
             "steadfast",
             threads,
             true,
-            sync_on(threads, &|x| drop(black_box(sf_monitored(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(sf_monitored(x)))),
         );
         add(
             "count + latency, no tracing subscriber",
             "metrics + Prometheus recorder, by hand",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(metrics_by_hand(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(metrics_by_hand(x)))),
         );
         add(
             "count + latency, no tracing subscriber",
             "autometrics (prometheus-client)",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(autometricked(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(autometricked(x)))),
         );
     }
     tracing::subscriber::set_global_default(tracing_subscriber::registry())
@@ -553,14 +553,14 @@ fn main() {
             "steadfast (span + metrics)",
             threads,
             true,
-            sync_on(threads, &|x| drop(black_box(sf_monitored_registry(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(sf_monitored_registry(x)))),
         );
         add(
             "span per call, registry subscriber",
             "#[tracing::instrument] (span only)",
             threads,
             false,
-            sync_on(threads, &|x| drop(black_box(instrumented(x)))),
+            &|| sync_on(threads, &|x| drop(black_box(instrumented(x)))),
         );
     }
 

@@ -34,13 +34,16 @@ impl BreakerSlot {
     pub fn get_or_init(&'static self, spec: impl FnOnce() -> BreakerSpec) -> &'static Core {
         match self.0.get() {
             Some(core) => core,
-            None => self.init(spec),
+            None => self.init(spec()),
         }
     }
 
+    /// Not generic: the part of the first call that every function shares, compiled once
+    /// rather than once per decorated function.
     #[cold]
-    fn init(&'static self, spec: impl FnOnce() -> BreakerSpec) -> &'static Core {
-        self.0.get_or_init(|| crate::breaker::register(spec()))
+    #[inline(never)]
+    fn init(&'static self, spec: BreakerSpec) -> &'static Core {
+        self.0.get_or_init(|| crate::breaker::register(spec))
     }
 }
 
@@ -267,6 +270,49 @@ impl<E> DescribeAny for Describe<'_, E> {
     fn describe(&self) -> String {
         std::any::type_name::<E>().to_owned()
     }
+}
+
+/// The metadata of a `#[monitored]` function's span, as `tracing::span!` builds it: the
+/// span is named `name`, its target is the module, and it has no fields.
+pub const fn span_metadata(
+    name: &'static str,
+    module: &'static str,
+    level: tracing::Level,
+    file: &'static str,
+    line: u32,
+    callsite: &'static tracing::callsite::DefaultCallsite,
+) -> tracing::Metadata<'static> {
+    tracing::Metadata::new(
+        name,
+        module,
+        level,
+        Some(file),
+        Some(line),
+        Some(module),
+        tracing::field::FieldSet::new(&[], tracing::callsite::Identifier(callsite)),
+        tracing::metadata::Kind::SPAN,
+    )
+}
+
+/// Opens the span of one `#[monitored]` call, or a disabled one: what `tracing::span!`
+/// expands to, once in the runtime rather than in every decorated function.
+#[inline]
+pub fn span(callsite: &'static tracing::callsite::DefaultCallsite) -> tracing::Span {
+    use tracing::callsite::Callsite as _;
+    let meta = callsite.metadata();
+    let level = *meta.level();
+    if level <= tracing::level_filters::STATIC_MAX_LEVEL
+        && level <= tracing::level_filters::LevelFilter::current()
+    {
+        let interest = callsite.interest();
+        if !interest.is_never()
+            && (interest.is_always()
+                || tracing::dispatcher::get_default(|dispatch| dispatch.enabled(meta)))
+        {
+            return tracing::Span::new(meta, &meta.fields().value_set(&[]));
+        }
+    }
+    tracing::Span::new_disabled(meta)
 }
 
 /// The `ERROR` event of a `#[monitored]` call that failed, inside its span. One function

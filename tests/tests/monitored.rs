@@ -187,11 +187,18 @@ async fn stacked(fail: bool) -> Result<u32, Error> {
     if fail { Err(Error("upstream")) } else { Ok(1) }
 }
 
+/// Its own function: `sleepy`'s test counts that one's calls exactly, in parallel.
+#[monitored(name = "napping", level = "debug")]
+async fn napping(ms: u64) -> Result<(), std::io::Error> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_prometheus_text_passes_promtool() {
     stacked(false).await.unwrap();
     stacked(true).await.unwrap_err();
-    let _ = sleepy(1).await;
+    let _ = napping(1).await;
     let text = steadfast::metrics::prometheus();
     for needle in [
         "# TYPE steadfast_calls_total counter",
@@ -242,5 +249,8 @@ fn functions_given_one_name_share_one_set_of_figures() {
         .lines()
         .filter(|l| l.starts_with("steadfast_calls_total{function=\"shared.figures\"}"))
         .collect::<Vec<_>>();
-    assert_eq!(lines, ["steadfast_calls_total{function=\"shared.figures\"} 3"]);
+    assert_eq!(
+        lines,
+        ["steadfast_calls_total{function=\"shared.figures\"} 3"]
+    );
 }

@@ -76,6 +76,26 @@ impl Cx<'_> {
     }
 }
 
+/// `inner` as a future: the future itself when `inner` is one awaited (`(fut).await`, as
+/// the body is), else `async { inner }`. One async block fewer per function is less for
+/// rustc to check and compile.
+pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, TokenTree};
+    let tokens: Vec<TokenTree> = inner.clone().into_iter().collect();
+    if let [
+        TokenTree::Group(group),
+        TokenTree::Punct(dot),
+        TokenTree::Ident(await_),
+    ] = tokens.as_slice()
+    {
+        if group.delimiter() == Delimiter::Parenthesis && dot.as_char() == '.' && await_ == "await"
+        {
+            return group.stream();
+        }
+    }
+    quote!(async { #inner })
+}
+
 /// The rejection slot shared by a waiting layer and a gate below it.
 pub(crate) fn rejection_slot() -> Ident {
     Cx::local("__steadfast_rejection")
@@ -110,6 +130,9 @@ pub(crate) fn with_defaults(
             quote!(#name: #value,)
         })
         .collect();
+    if fields.is_empty() {
+        return quote!(#ty::DEFAULT);
+    }
     let rest = (fields.len() < all).then(|| quote!(..#ty::DEFAULT));
     quote!(#ty { #(#fields)* #rest })
 }

@@ -102,11 +102,24 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             .await
         }
     };
+    // The span's callsite and metadata are two statics, as `tracing::span!` makes them;
+    // deciding whether it is enabled and opening it is one function of the runtime
+    // rather than the macro's expansion in every decorated function.
     quote! {
         static __STEADFAST_MONITOR: ::steadfast::__private::MonitorStats =
             ::steadfast::__private::MonitorStats::new(#stats_name);
+        static __STEADFAST_CALLSITE: #tracing::callsite::DefaultCallsite =
+            #tracing::callsite::DefaultCallsite::new(&__STEADFAST_SPAN);
+        static __STEADFAST_SPAN: #tracing::Metadata<'static> = ::steadfast::__private::span_metadata(
+            #span_name,
+            ::core::module_path!(),
+            #tracing::Level::#level,
+            ::core::file!(),
+            ::core::line!(),
+            &__STEADFAST_CALLSITE,
+        );
         let #call = __STEADFAST_MONITOR.start();
-        let #span = #tracing::span!(#tracing::Level::#level, #span_name);
+        let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
         #run
     }
 }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, duration};
+use super::{Cx, Emit, Needs, as_future, duration};
 use crate::args::timeout::TimeoutArgs;
 use crate::item;
 
@@ -16,6 +16,8 @@ use crate::item;
 //         static STATS: TimeoutStats = TimeoutStats::new("module::fetch");
 //         timeout_call(2s, &STATS, async { <inner> }).await   // polls <inner> first: no timer if ready
 //     }
+//
+// Right above the body, the body's own async block is the future (no second block).
 //
 // Sync, with `detach`:
 //         timeout_detach(2s, &STATS, move || <inner>)          // <inner> on a thread of its own
@@ -34,8 +36,9 @@ impl Emit for TimeoutArgs {
             .map_or_else(|| quote!(::steadfast::__private::Duration::MAX), duration);
         let ret_span = item::output_span(cx.func);
         let call = if cx.is_async() {
+            let future = as_future(inner);
             quote_spanned! {ret_span=>
-                ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, async { #inner }).await
+                ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, #future).await
             }
         } else {
             quote_spanned! {ret_span=>

@@ -209,15 +209,16 @@ impl KeyedSlot {
         if let Some(keyed) = self.0.get() {
             return keyed;
         }
-        self.init(spec)
+        self.init(spec())
     }
 
+    /// Not generic: compiled once rather than once per decorated function.
     #[cold]
-    fn init(&'static self, spec: impl FnOnce() -> (BreakerSpec, usize)) -> &'static KeyedBreakers {
+    #[inline(never)]
+    fn init(&'static self, (spec, capacity): (BreakerSpec, usize)) -> &'static KeyedBreakers {
         let mut fresh = false;
         let keyed = self.0.get_or_init(|| {
             fresh = true;
-            let (spec, capacity) = spec();
             KeyedBreakers::new(spec, capacity)
         });
         if fresh {
