@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile cost per annotated function, debug build: a crate of 300 functions per
-# attribute (and 300 with all four stacked), against 300 plain functions and 300 with
-# #[tracing::instrument]. Each crate is built once to warm its dependencies, then rebuilt
+# attribute, sync and async (and 300 async ones with all four stacked), against 300 plain
+# sync functions (the baseline of every "over plain" figure), 300 plain async ones and 300
+# with #[tracing::instrument]. Each crate is built once to warm its dependencies, then rebuilt
 # 3 times after touching its source, in two ways:
 #   clean:       CARGO_INCREMENTAL=0, the crate compiled from scratch, as CI and every
 #                first build pay it (the honest figure);
@@ -19,7 +20,8 @@ mkdir -p "$work"
 N=${N:-300}
 
 # VARIANTS="retry stacked" measures only those (and plain, the baseline).
-read -r -a variants <<<"plain ${VARIANTS:-instrument circuit_breaker retry timeout monitored stacked}"
+all="instrument circuit_breaker retry timeout monitored async_plain async_instrument async_circuit_breaker async_retry async_timeout async_monitored stacked"
+read -r -a variants <<<"plain ${VARIANTS:-$all}"
 RUNS=${RUNS:-3}
 {
   echo '[workspace]'
@@ -49,14 +51,22 @@ TOML
     echo 'impl From<CircuitOpen> for E { fn from(_: CircuitOpen) -> Self { E } }'
     echo 'impl From<Elapsed> for E { fn from(_: Elapsed) -> Self { E } }'
     for i in $(seq 1 "$N"); do
+      sync="pub fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }"
+      async="pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }"
       case $v in
-        plain) echo "pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        instrument) echo "#[tracing::instrument] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        circuit_breaker) echo "#[circuit_breaker] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        retry) echo "#[retry] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        timeout) echo "#[timeout(\"1s\")] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        monitored) echo "#[monitored] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
-        stacked) echo "#[monitored] #[retry] #[circuit_breaker] #[timeout(\"1s\")] pub async fn f$i(x: u64) -> Result<u64, E> { Ok(x + $i) }" ;;
+        plain) echo "$sync" ;;
+        instrument) echo "#[tracing::instrument] $sync" ;;
+        circuit_breaker) echo "#[circuit_breaker] $sync" ;;
+        retry) echo "#[retry] $sync" ;;
+        timeout) echo "#[timeout(\"1s\", detach)] $sync" ;;
+        monitored) echo "#[monitored] $sync" ;;
+        async_plain) echo "$async" ;;
+        async_instrument) echo "#[tracing::instrument] $async" ;;
+        async_circuit_breaker) echo "#[circuit_breaker] $async" ;;
+        async_retry) echo "#[retry] $async" ;;
+        async_timeout) echo "#[timeout(\"1s\")] $async" ;;
+        async_monitored) echo "#[monitored] $async" ;;
+        stacked) echo "#[monitored] #[retry] #[circuit_breaker] #[timeout(\"1s\")] $async" ;;
       esac
     done
   } >"$work/$v/src/lib.rs"
@@ -80,7 +90,7 @@ for v in "${variants[@]}"; do
   clean[$v]=$(rebuild "$v" 0)
   incremental[$v]=$(rebuild "$v" 1)
 done
-echo "| crate of $N async fns | clean (s) | ms per fn over plain | incremental (s) | ms per fn over plain |"
+echo "| crate of $N fns (sync unless async_) | clean (s) | ms per fn over plain sync | incremental (s) | ms per fn over plain sync |"
 echo "|---|---|---|---|---|"
 for v in "${variants[@]}"; do
   c=$(echo "(${clean[$v]} - ${clean[plain]}) * 1000 / $N" | bc -l)

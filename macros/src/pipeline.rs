@@ -40,21 +40,14 @@ pub(crate) fn run(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStre
         return quote!(#error #func);
     }
     let body = emit(&layers, &taken, &func, &kind);
-    *func.block = match syn::parse2(body) {
-        Ok(block) => block,
-        Err(error) => {
-            // Only reachable through a bug in an emitter: say so on the function.
-            let error = syn::Error::new(
-                func.sig.ident.span(),
-                format!(
-                    "steadfast generated code that does not parse ({error}); please report this"
-                ),
-            )
-            .to_compile_error();
-            return quote!(#error #item);
-        }
-    };
-    quote!(#func)
+    // The signature as it came and the new body, as tokens: re-parsing the generated body
+    // into a `syn::Block` only to print it again would double the macro's own work.
+    let (outer, inner): (Vec<_>, Vec<_>) = func
+        .attrs
+        .iter()
+        .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+    let (vis, sig) = (&func.vis, &func.sig);
+    quote!(#(#outer)* #vis #sig { #(#inner)* #body })
 }
 
 /// The function's new body: the layers wrapped around the user's, innermost first.

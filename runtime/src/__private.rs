@@ -2,14 +2,17 @@
 //! without notice. (`Clock` and `SystemClock` are here for the runtime's own clock-read
 //! benchmark.)
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use crate::breaker::{BreakerKey, Core, Permit};
 use crate::gate::Rejected;
 
 pub use crate::breaker::{BreakerSpec, Config, KeyedSlot, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
-pub use crate::monitor::MonitorStats;
+pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::outcome::{BreakerReturn, RetryReturn, TimeoutReturn};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
 pub use crate::stats::{RetryStats, TimeoutStats};
@@ -202,73 +205,118 @@ pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
 }
 
 // `#[monitored]` takes any return type. Which results are failures, and how to print an
-// error, is picked by autoref specialisation at the expansion site: a `Result`'s `Err` is
-// a failure, anything else never is; an error prints with `Display`, else `Debug`, else by
-// its type name.
+// error, is picked by autoref specialisation at the expansion site, in one method call:
+// `(&&&&Watch(&out)).end(call, name)` ends the call as a failure for a `Result`'s `Err`
+// (printed with `Display`, else `Debug`, else by its type name) and as a success otherwise.
 
-/// Wraps a `#[monitored]` function's result for [`WatchResult`] / [`WatchAny`].
+/// Wraps a `#[monitored]` function's result for the `End…` traits.
 #[derive(Debug)]
 pub struct Watch<'a, T>(pub &'a T);
 
-pub trait WatchResult {
-    type Error;
-    fn failure(&self) -> Option<&Self::Error>;
+pub trait EndDisplay {
+    fn end(&self, call: MonitoredCall, function: &str);
 }
 
-impl<T, E> WatchResult for &Watch<'_, Result<T, E>> {
-    type Error = E;
-    #[inline(always)]
-    fn failure(&self) -> Option<&E> {
-        self.0.as_ref().err()
+impl<T, E: std::fmt::Display> EndDisplay for &&&Watch<'_, Result<T, E>> {
+    #[inline]
+    fn end(&self, call: MonitoredCall, function: &str) {
+        match self.0 {
+            Ok(_) => call.end(false),
+            Err(e) => failed(call, function, &e.to_string()),
+        }
     }
 }
 
-pub trait WatchAny {
-    fn failure(&self) -> Option<&Never>;
+pub trait EndDebug {
+    fn end(&self, call: MonitoredCall, function: &str);
 }
 
-impl<T> WatchAny for Watch<'_, T> {
-    #[inline(always)]
-    fn failure(&self) -> Option<&Never> {
-        None
+impl<T, E: std::fmt::Debug> EndDebug for &&Watch<'_, Result<T, E>> {
+    #[inline]
+    fn end(&self, call: MonitoredCall, function: &str) {
+        match self.0 {
+            Ok(_) => call.end(false),
+            Err(e) => failed(call, function, &format!("{e:?}")),
+        }
     }
 }
 
-/// The error type of a result that cannot fail.
-#[derive(Debug)]
-pub enum Never {}
-
-/// Wraps an error for [`DescribeDisplay`] / [`DescribeDebug`] / [`DescribeAny`].
-#[derive(Debug)]
-pub struct Describe<'a, E>(pub &'a E);
-
-pub trait DescribeDisplay {
-    fn describe(&self) -> String;
+pub trait EndResult {
+    fn end(&self, call: MonitoredCall, function: &str);
 }
 
-impl<E: std::fmt::Display> DescribeDisplay for &&Describe<'_, E> {
-    fn describe(&self) -> String {
-        self.0.to_string()
+impl<T, E> EndResult for &Watch<'_, Result<T, E>> {
+    #[inline]
+    fn end(&self, call: MonitoredCall, function: &str) {
+        match self.0 {
+            Ok(_) => call.end(false),
+            Err(_) => failed(call, function, std::any::type_name::<E>()),
+        }
     }
 }
 
-pub trait DescribeDebug {
-    fn describe(&self) -> String;
+pub trait EndAny {
+    fn end(&self, call: MonitoredCall, function: &str);
 }
 
-impl<E: std::fmt::Debug> DescribeDebug for &Describe<'_, E> {
-    fn describe(&self) -> String {
-        format!("{:?}", self.0)
+impl<T> EndAny for Watch<'_, T> {
+    #[inline]
+    fn end(&self, call: MonitoredCall, _function: &str) {
+        call.end(false);
     }
 }
 
-pub trait DescribeAny {
-    fn describe(&self) -> String;
+/// A `#[monitored]` call that returned `Err`: its `ERROR` event (inside the call's span),
+/// then the call ends as a failure.
+#[cold]
+fn failed(call: MonitoredCall, function: &str, error: &str) {
+    report_error(function, error);
+    call.end(true);
 }
 
-impl<E> DescribeAny for Describe<'_, E> {
-    fn describe(&self) -> String {
-        std::any::type_name::<E>().to_owned()
+pin_project_lite::pin_project! {
+    /// An async `#[monitored]` call: the body polled inside its span, and ended by
+    /// `finish` (chosen at the expansion site) when it is ready. Dropped before that, the
+    /// call ends in its own `Drop`: a cancellation, or a failure while panicking.
+    #[must_use = "futures do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Monitored<F: Future> {
+        #[pin]
+        body: F,
+        span: tracing::Span,
+        call: Option<MonitoredCall>,
+        finish: fn(&F::Output, MonitoredCall),
+    }
+}
+
+/// Runs `body` as one call of a `#[monitored]` async function.
+#[inline]
+pub fn monitored<F: Future>(
+    call: MonitoredCall,
+    span: tracing::Span,
+    body: F,
+    finish: fn(&F::Output, MonitoredCall),
+) -> Monitored<F> {
+    Monitored {
+        body,
+        span,
+        call: Some(call),
+        finish,
+    }
+}
+
+impl<F: Future> Future for Monitored<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let out = std::task::ready!(this.body.poll(cx));
+        if let Some(call) = this.call.take() {
+            (this.finish)(&out, call);
+        }
+        Poll::Ready(out)
     }
 }
 

@@ -41,13 +41,13 @@ pub(crate) fn innermost(kind: &Kind, func: &Func, repeated: bool) -> TokenStream
     }
 }
 
-/// The function's new body around the wrapped expression.
+/// The function's new body (inside its braces) around the wrapped expression.
 pub(crate) fn body(kind: &Kind, wrapped: TokenStream) -> TokenStream {
     match kind {
-        Kind::Sync | Kind::Async => quote!({ #wrapped }),
-        Kind::BoxedAsync(_) => quote!({
+        Kind::Sync | Kind::Async => wrapped,
+        Kind::BoxedAsync(_) => quote! {
             ::steadfast::__private::Box::pin(async move { #wrapped })
-        }),
+        },
     }
 }
 

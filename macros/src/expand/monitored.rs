@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, Emit};
+use super::{Cx, Emit, as_future};
 use crate::args::monitored::MonitoredArgs;
 
 // Input:
@@ -13,19 +13,17 @@ use crate::args::monitored::MonitoredArgs;
 // Output:
 //     async fn fetch(url: &str) -> Result<Page, Error> {
 //         static STATS: MonitorStats = MonitorStats::new("module::fetch");
+//         static CALLSITE, SPAN: the span's callsite and metadata, as `tracing::span!` has them
 //         let call = STATS.start();                            // calls += 1, clock read
-//         let span = tracing::span!(Level::DEBUG, "fetch");
-//         Instrument::instrument(async {                       // entered while it runs
-//             let out = <inner>;
-//             match failure_of(&out) {                         // Err(e) for a Result, else never
-//                 Some(e) => { tracing::event!(ERROR, error = %describe(e)); call.end(true) }
-//                 None => call.end(false),                     // latency recorded
-//             }
-//             out
-//         }, span).await
+//         let span = span(&CALLSITE);                          // enabled or not: one runtime call
+//         monitored(call, span, async { <inner> },             // polled inside the span
+//             |out, call| (&&&&Watch(out)).end(call, "fetch")  // Err: an ERROR event, a failure
+//         ).await
 //     }
 //
-// A panic or a dropped future ends `call` in its `Drop`: an error, or a cancellation.
+// Sync: the span is entered, `let out = <inner>;`, then the same `end`. Right above the
+// body, the body's own async block is the future. A panic or a dropped future ends `call`
+// in its `Drop`: an error, or a cancellation.
 impl Emit for MonitoredArgs {
     /// `name = "…"` labels every figure of the function, whatever attribute records it.
     fn label(&self) -> Option<TokenStream> {
@@ -41,11 +39,10 @@ impl Emit for MonitoredArgs {
 }
 
 fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
-    let (call, span, out, error) = (
+    let (call, span, out) = (
         Cx::local("__steadfast_call"),
         Cx::local("__steadfast_span"),
         Cx::local("__steadfast_out"),
-        Cx::local("__steadfast_error"),
     );
     let ident = cx.func.sig.ident.to_string();
     let stats_name = cx.label;
@@ -64,42 +61,27 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
         _ => quote!(INFO),
     };
     let tracing = quote!(::steadfast::__private::tracing);
-    // Classifies the result and ends the call, inside the span.
-    let classify = quote! {
+    // Ends the call from its result: a failure (with its event) for a `Result`'s `Err`,
+    // a success otherwise, picked by autoref specialisation in one method call.
+    let end = quote! {
         #[allow(unused_imports)]
-        use ::steadfast::__private::{
-            DescribeAny as _, DescribeDebug as _, DescribeDisplay as _, WatchAny as _,
-            WatchResult as _,
-        };
-        match (&&::steadfast::__private::Watch(&#out)).failure() {
-            ::core::option::Option::Some(#error) => {
-                ::steadfast::__private::report_error(
-                    #span_name,
-                    &(&&&::steadfast::__private::Describe(#error)).describe(),
-                );
-                #call.end(true);
-            }
-            ::core::option::Option::None => #call.end(false),
-        }
+        use ::steadfast::__private::{EndAny as _, EndDebug as _, EndDisplay as _, EndResult as _};
+        (&&&&::steadfast::__private::Watch(#out)).end(#call, #span_name)
     };
     let run = if !cx.is_async() {
         quote! {
             let _entered = #span.enter();
             let #out = #inner;
-            #classify
+            {
+                let #out = &#out;
+                #end;
+            }
             #out
         }
     } else {
+        let future = as_future(inner);
         quote! {
-            #tracing::Instrument::instrument(
-                async {
-                    let #out = #inner;
-                    #classify
-                    #out
-                },
-                #span,
-            )
-            .await
+            ::steadfast::__private::monitored(#call, #span, #future, |#out, #call| { #end }).await
         }
     };
     // The span's callsite and metadata are two statics, as `tracing::span!` makes them;
