@@ -14,79 +14,65 @@ use steadfast::retry;
 struct Error;
 
 async fn bare(x: u64) -> Result<u64, Error> {
-    if black_box(x) == u64::MAX {
-        Err(Error)
-    } else {
-        Ok(x + 1)
-    }
+    if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
 }
 
 #[retry(attempts = 3, delay = "100ms")]
 async fn with_retry(x: u64) -> Result<u64, Error> {
-    if black_box(x) == u64::MAX {
-        Err(Error)
-    } else {
-        Ok(x + 1)
-    }
+    if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
 }
 
 const CALLS: u64 = 2_000_000;
 const ROUNDS: usize = 9;
 
-fn median<F, Fut>(f: F) -> f64
-where
-    F: Fn(u64) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+/// The median of [`ROUNDS`] rounds of `for i in 0..CALLS { black_box(call(i).await); }` in
+/// one `block_on`, in ns per call.
+macro_rules! median {
+    ($rt:expr, |$i:ident| $call:expr) => {{
+        let mut rounds: Vec<f64> = (0..ROUNDS)
+            .map(|_| {
+                $rt.block_on(async {
+                    let start = Instant::now();
+                    for $i in 0..CALLS {
+                        let $i = black_box($i);
+                        drop(black_box($call));
+                    }
+                    start.elapsed().as_nanos() as f64 / CALLS as f64
+                })
+            })
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        rounds[ROUNDS / 2]
+    }};
+}
+
+fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
-    let mut rounds: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..CALLS {
-                    f(black_box(i)).await;
-                }
-                start.elapsed().as_nanos() as f64 / CALLS as f64
-            })
-        })
-        .collect();
-    rounds.sort_by(f64::total_cmp);
-    rounds[ROUNDS / 2]
-}
-
-fn main() {
     let rows = [
-        (
-            "bare async call",
-            median(|x| async move { drop(black_box(bare(x).await)) }),
-        ),
+        ("bare async call", median!(rt, |i| bare(i).await)),
         (
             "steadfast #[retry(attempts = 3)]",
-            median(|x| async move { drop(black_box(with_retry(x).await)) }),
+            median!(rt, |i| with_retry(i).await),
         ),
         (
             "backon, 2 retries",
-            median(|x| async move {
+            median!(rt, |i| {
                 use backon::Retryable as _;
-                drop(black_box(
-                    (|| bare(x))
-                        .retry(backon::ExponentialBuilder::default().with_max_times(2))
-                        .await,
-                ))
+                (|| bare(i))
+                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                    .await
             }),
         ),
         (
             "tokio-retry, 2 retries",
-            median(|x| async move {
+            median!(rt, |i| {
                 let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100)
                     .take(2)
                     .map(|d: Duration| d);
-                drop(black_box(
-                    tokio_retry::Retry::start(strategy, || bare(x)).await,
-                ))
+                tokio_retry::Retry::start(strategy, || bare(i)).await
             }),
         ),
     ];

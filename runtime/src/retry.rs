@@ -88,7 +88,8 @@ impl RetryPolicy {
         raw.map_or(self.max_delay, |d| d.min(self.max_delay))
     }
 
-    /// The wait after `n` failed attempts, jittered; `previous` is the last wait taken.
+    /// The wait after `n` failed attempts, jittered; `previous` is the last wait taken
+    /// (zero before the first, which decorrelated jitter takes as `delay`).
     pub fn wait(&self, n: u32, previous: Duration) -> Duration {
         let d = self.backoff_delay(n);
         match self.jitter {
@@ -153,7 +154,8 @@ impl RetryState {
         RetryState {
             attempts: 0,
             rejections: 0,
-            previous: policy.delay,
+            // No wait taken yet: jitter treats it as `delay` (see `wait`).
+            previous: Duration::ZERO,
             started: policy.max_elapsed.map(|_| waits.now()),
             waits,
         }

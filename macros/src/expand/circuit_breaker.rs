@@ -17,13 +17,14 @@ use crate::item;
 //         let breaker = BREAKER.get_or_init(|| BreakerSpec {              // one atomic load
 //             config: Config { trip: Consecutive { threshold: 3 }, ..Config::DEFAULT }, ..
 //         });
-//         match circuit_breaker_call(breaker, &mut rejection) {           // R: BreakerReturn
-//             Ok(call) => {
-//                 let out = <inner>;                                      // the body, or the next layer
-//                 call.record(&out);
-//                 out
-//             }
-//             Err(rejected) => rejected,                                  // Err(From::from(CircuitOpen))
+//         'gate: {
+//             let call = match circuit_breaker_call(breaker, &mut rejection) { // R: BreakerReturn
+//                 Ok(call) => call,
+//                 Err(rejected) => break 'gate rejected,                  // Err(From::from(CircuitOpen))
+//             };
+//             let out = <inner>;                                          // the body, or the next layer
+//             call.record(&out);
+//             out
 //         }
 //     }
 //
@@ -61,15 +62,20 @@ impl Emit for CircuitBreakerArgs {
         let admit = quote_spanned!(item::output_span(cx.func)=>
             ::steadfast::__private::circuit_breaker_call(&*#breaker, #slot)
         );
+        // A labelled block rather than a `match` around `inner`: the admission's `Result`
+        // (which holds the function's return type) is gone before `inner` awaits, so the
+        // future stays `Send` when the error type is not.
+        let gate = syn::Lifetime::new("'__steadfast_breaker", proc_macro2::Span::mixed_site());
         quote! {
-            #lookup
-            match #admit {
-                ::core::result::Result::Ok(#call) => {
-                    let #out = #inner;
-                    #record;
-                    #out
-                }
-                ::core::result::Result::Err(#rejected) => #rejected,
+            #gate: {
+                #lookup
+                let #call = match #admit {
+                    ::core::result::Result::Ok(#call) => #call,
+                    ::core::result::Result::Err(#rejected) => break #gate #rejected,
+                };
+                let #out = #inner;
+                #record;
+                #out
             }
         }
     }
