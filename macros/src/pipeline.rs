@@ -54,19 +54,33 @@ pub(crate) fn run(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStre
 fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> TokenStream {
     let needs: Vec<Needs> = layers.iter().map(Layer::needs).collect();
     let slots = plan_rejections(&needs);
-    // The `function` label of every layer's figures: one attribute's own name (that of
-    // `#[monitored(name = …)]`) if given, so that one function's figures all carry one label.
-    let label = layers.iter().find_map(Layer::label).unwrap_or_else(|| {
-        let ident = func.sig.ident.to_string();
-        quote!(::core::concat!(::core::module_path!(), "::", #ident))
+    // The function every layer's figures belong to, labelled with one attribute's own
+    // name (that of `#[monitored(name = …)]`) if given, so that one function's figures all
+    // carry one label; a default label is made unique by the runtime.
+    let (label, named) = match layers.iter().find_map(Layer::label) {
+        Some(name) => (name, true),
+        None => {
+            let ident = func.sig.ident.to_string();
+            (
+                quote!(::core::concat!(::core::module_path!(), "::", #ident)),
+                false,
+            )
+        }
+    };
+    let declare_function = needs.iter().any(|n| n.figures).then(|| {
+        quote! {
+            static __STEADFAST_FUNCTION: ::steadfast::__private::Function =
+                ::steadfast::__private::Function::new(#label, #named);
+        }
     });
+    let function = quote!(&__STEADFAST_FUNCTION);
     let repeats = needs.iter().any(|n| n.repeats);
     let mut expr = body::innermost(kind, func, repeats);
     for (layer, rejection) in layers.iter().zip(slots).rev() {
         let cx = Cx {
             func,
             kind,
-            label: &label,
+            function: &function,
             rejection,
         };
         // Each layer is a block expression: statements of its own, then the value.
@@ -79,7 +93,7 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
             use #path as _;
         }
     });
-    body::body(kind, quote!(#(#uses)* #expr))
+    body::body(kind, quote!(#(#uses)* #declare_function #expr))
 }
 
 /// The rejection slot of each layer: a layer that waits out rejections shares one with

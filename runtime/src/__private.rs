@@ -12,6 +12,7 @@ use crate::gate::Rejected;
 
 pub use crate::breaker::{BreakerSpec, Config, KeyedSlot, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
+pub use crate::figures::Function;
 pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::outcome::{BreakerReturn, RetryReturn, TimeoutReturn};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};

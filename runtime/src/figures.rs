@@ -3,7 +3,7 @@
 //! first time it moves; [`snapshot`] reads them all, one entry per label, so functions
 //! given the same `name` share one set of figures, exported once.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use histogram::Histogram;
@@ -62,25 +62,92 @@ impl std::ops::AddAssign for RetryMetrics {
     }
 }
 
-/// Function labels in the order they first moved, each with its parts.
-static FUNCTIONS: Mutex<Vec<(&'static str, Vec<&'static dyn Part>)>> = Mutex::new(Vec::new());
+/// One decorated function, as every per-function `static` of its attributes names it:
+/// its label and whether the label was given. Functions given one `name` share one set of
+/// figures; default labels (`module::fn`) are never shared: a second function with the
+/// same default label (two methods `get` in one module) is `module::get#2`, as breakers are.
+#[derive(Debug)]
+pub struct Function {
+    label: &'static str,
+    named: bool,
+    name: OnceLock<&'static str>,
+}
 
-/// `part` of the function `label` has moved for the first time.
-#[cold]
-pub(crate) fn join(label: &'static str, part: &'static dyn Part) {
-    let mut functions = FUNCTIONS.lock().unwrap_or_else(PoisonError::into_inner);
-    match functions.iter_mut().find(|(l, _)| *l == label) {
-        Some((_, parts)) => parts.push(part),
-        None => functions.push((label, vec![part])),
+impl Function {
+    /// `label`: `name = "…"` (`named`), or `module_path!()::fn_name`.
+    pub const fn new(label: &'static str, named: bool) -> Self {
+        Function {
+            label,
+            named,
+            name: OnceLock::new(),
+        }
     }
+
+    /// The label its figures carry, unique but for functions given one `name`.
+    pub(crate) fn name(&'static self) -> &'static str {
+        self.name.get_or_init(|| entry(self, |e| e.name))
+    }
+}
+
+/// One label's figures.
+struct Entry {
+    name: &'static str,
+    /// The function whose default label this is; `None` for a given `name`.
+    anchor: Option<usize>,
+    parts: Vec<&'static dyn Part>,
+}
+
+/// Labels in the order they first moved, each with its parts.
+static FUNCTIONS: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+/// Runs `f` on the entry of `function`, made if it has none.
+fn entry<R>(function: &'static Function, f: impl FnOnce(&mut Entry) -> R) -> R {
+    let mut entries = FUNCTIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    let anchor = (!function.named).then_some(function as *const Function as usize);
+    let found = entries.iter().position(|e| match anchor {
+        None => e.anchor.is_none() && e.name == function.label,
+        Some(_) => e.anchor == anchor,
+    });
+    let at = match found {
+        Some(at) => at,
+        None => {
+            let taken = |name: &str| entries.iter().any(|e| e.name == name);
+            let name: &'static str = if !taken(function.label) {
+                function.label
+            } else {
+                // Leaked once per function and process: a label lives as long as its figures.
+                let unique = (2..)
+                    .map(|n| format!("{}#{n}", function.label))
+                    .find(|candidate| !taken(candidate))
+                    .unwrap_or_default();
+                Box::leak(unique.into_boxed_str())
+            };
+            entries.push(Entry {
+                name,
+                anchor,
+                parts: Vec::new(),
+            });
+            entries.len() - 1
+        }
+    };
+    f(&mut entries[at])
+}
+
+/// `part` of `function` has moved for the first time.
+#[cold]
+pub(crate) fn join(function: &'static Function, part: &'static dyn Part) {
+    entry(function, |e| e.parts.push(part));
 }
 
 /// One entry per function label with figures.
 pub(crate) fn snapshot() -> Vec<FunctionMetrics> {
-    let functions = FUNCTIONS
+    let functions: Vec<(&'static str, Vec<&'static dyn Part>)> = FUNCTIONS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+        .iter()
+        .filter(|e| !e.parts.is_empty())
+        .map(|e| (e.name, e.parts.clone()))
+        .collect();
     functions
         .into_iter()
         .map(|(label, parts)| read(label, &parts))

@@ -14,7 +14,7 @@ use crossbeam_utils::CachePadded;
 use histogram::AtomicHistogram;
 
 use crate::clock::{Clock, SystemClock};
-use crate::figures::{self, Figures, Part};
+use crate::figures::{self, Figures, Function, Part};
 use crate::observe::FunctionRecorder;
 use crate::shard::{OWNED, SHARDS, add, owned_slot};
 
@@ -56,17 +56,17 @@ fn unreachable_config() -> AtomicHistogram {
 /// The `static` behind one `#[monitored]` function.
 #[derive(Debug)]
 pub struct MonitorStats {
-    name: &'static str,
+    function: &'static Function,
     shards: [OnceLock<Box<CachePadded<Shard>>>; SHARDS],
     listed: AtomicBool,
     recorder: OnceLock<FunctionRecorder>,
 }
 
 impl MonitorStats {
-    /// Counters for the function called `name`, all zero.
-    pub const fn new(name: &'static str) -> Self {
+    /// Counters for `function`, all zero.
+    pub const fn new(function: &'static Function) -> Self {
         MonitorStats {
-            name,
+            function,
             shards: [const { OnceLock::new() }; SHARDS],
             listed: AtomicBool::new(false),
             recorder: OnceLock::new(),
@@ -77,7 +77,7 @@ impl MonitorStats {
     #[inline]
     fn recorder(&'static self) -> &'static FunctionRecorder {
         self.recorder
-            .get_or_init(|| FunctionRecorder::new(self.name))
+            .get_or_init(|| FunctionRecorder::new(self.function.name()))
     }
 
     /// This thread's shard, and whether the thread is its only writer.
@@ -94,7 +94,7 @@ impl MonitorStats {
     #[cold]
     fn list(&'static self) {
         if !self.listed.swap(true, Relaxed) {
-            figures::join(self.name, self);
+            figures::join(self.function, self);
         }
     }
 
@@ -171,7 +171,7 @@ impl MonitoredCall {
 
     /// The function's name.
     pub fn name(&self) -> &'static str {
-        self.stats.name
+        self.stats.function.name()
     }
 }
 

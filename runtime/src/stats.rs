@@ -8,13 +8,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use crate::figures::{self, Count, Figures, Part, RetryMetrics};
+use crate::figures::{self, Count, Figures, Function, Part, RetryMetrics};
 use crate::observe;
 
 /// What `#[retry]` did for one function.
 #[derive(Debug)]
 pub struct RetryStats {
-    function: &'static str,
+    function: &'static Function,
     retries: AtomicU64,
     gate_waits: AtomicU64,
     exhausted: AtomicU64,
@@ -24,14 +24,14 @@ pub struct RetryStats {
 /// What `#[timeout]` did for one function.
 #[derive(Debug)]
 pub struct TimeoutStats {
-    function: &'static str,
+    function: &'static Function,
     elapsed: AtomicU64,
     listed: AtomicBool,
 }
 
 impl RetryStats {
-    /// Counters for `function` (`module::path::fn_name`), all zero.
-    pub const fn new(function: &'static str) -> Self {
+    /// Counters for `function`, all zero.
+    pub const fn new(function: &'static Function) -> Self {
         RetryStats {
             function,
             retries: AtomicU64::new(0),
@@ -53,7 +53,7 @@ impl RetryStats {
             figures::join(self.function, self);
         }
         counter.fetch_add(1, Relaxed);
-        observe::retry(self.function, what);
+        observe::retry(self.function.name(), what);
     }
 }
 
@@ -69,7 +69,7 @@ impl Part for RetryStats {
 
 impl TimeoutStats {
     /// Counters for `function`, all zero.
-    pub const fn new(function: &'static str) -> Self {
+    pub const fn new(function: &'static Function) -> Self {
         TimeoutStats {
             function,
             elapsed: AtomicU64::new(0),
@@ -83,7 +83,7 @@ impl TimeoutStats {
             figures::join(self.function, self);
         }
         self.elapsed.fetch_add(1, Relaxed);
-        observe::timed_out(self.function);
+        observe::timed_out(self.function.name());
     }
 }
 

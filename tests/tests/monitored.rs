@@ -254,3 +254,57 @@ fn functions_given_one_name_share_one_set_of_figures() {
         ["steadfast_calls_total{function=\"shared.figures\"} 3"]
     );
 }
+
+mod twins {
+    pub struct A;
+    pub struct B;
+
+    impl A {
+        #[steadfast::monitored]
+        #[steadfast::retry(attempts = 2, delay = "1ms", jitter = "none")]
+        pub fn get(&self, fail: bool) -> Result<u32, String> {
+            if fail { Err("a".into()) } else { Ok(1) }
+        }
+    }
+
+    impl B {
+        #[steadfast::monitored]
+        #[steadfast::retry(attempts = 2, delay = "1ms", jitter = "none")]
+        pub fn get(&self, fail: bool) -> Result<u32, String> {
+            if fail { Err("b".into()) } else { Ok(2) }
+        }
+    }
+}
+
+/// Two methods `get` in one module have one default label each (`…::get`, `…::get#2`),
+/// never one shared set of figures, and the Prometheus text has no series twice.
+#[test]
+fn twin_default_names_stay_apart_and_no_series_is_exported_twice() {
+    twins::A.get(false).unwrap();
+    twins::B.get(true).unwrap_err();
+    twins::B.get(false).unwrap();
+    let mut twins: Vec<FunctionMetrics> = snapshot()
+        .into_iter()
+        .filter(|m| m.name.starts_with("monitored::twins::get"))
+        .collect();
+    twins.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = twins.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["monitored::twins::get", "monitored::twins::get#2"]);
+    let calls: Vec<(u64, u64)> = twins.iter().map(|m| (m.calls, m.errors)).collect();
+    assert!(
+        calls == [(1, 0), (2, 1)] || calls == [(2, 1), (1, 0)],
+        "each keeps its own calls: {calls:?}"
+    );
+    let retried: Vec<u64> = twins
+        .iter()
+        .map(|m| m.retry.map_or(0, |r| r.retries))
+        .collect();
+    assert!(retried.contains(&1) && retried.contains(&0), "{retried:?}");
+
+    let text = steadfast::metrics::prometheus();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+        assert!(seen.insert(series.to_owned()), "{series} exported twice");
+    }
+}

@@ -253,3 +253,41 @@ fn the_attribute_by_its_full_path() {
     by_path().unwrap();
     assert!(steadfast::breaker("by-path").is_some());
 }
+
+#[async_trait::async_trait]
+trait Counter {
+    async fn bump(&mut self, log: &mut Vec<u32>, by: u32) -> Result<u32, Error>;
+}
+
+struct Flaky {
+    calls: u32,
+}
+
+#[async_trait::async_trait]
+impl Counter for Flaky {
+    /// `&mut self` and a `&mut` argument are borrowed again for each attempt.
+    #[steadfast::retry(attempts = 3, delay = "1ms", jitter = "none")]
+    async fn bump(&mut self, log: &mut Vec<u32>, by: u32) -> Result<u32, Error> {
+        self.calls += by;
+        log.push(self.calls);
+        tokio::task::yield_now().await;
+        if self.calls < 3 {
+            Err(Error::Parse(format!("only {}", self.calls)))
+        } else {
+            Ok(self.calls)
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_trait_retry_with_mutable_borrows() {
+    let mut flaky = Flaky { calls: 0 };
+    let mut log = Vec::new();
+    assert_eq!(flaky.bump(&mut log, 1).await, Ok(3));
+    assert_eq!(
+        log,
+        [1, 2, 3],
+        "every attempt saw the previous one's changes"
+    );
+    assert_eq!(flaky.calls, 3);
+}

@@ -37,8 +37,45 @@ pub(crate) fn innermost(kind: &Kind, func: &Func, repeated: bool) -> TokenStream
             }
         }
         // `#[async_trait]` pinned the type itself.
+        Kind::BoxedAsync(inner) if repeated => {
+            let inner = reborrowing(inner, func);
+            quote!((#inner).await)
+        }
         Kind::BoxedAsync(inner) => quote!((#inner).await),
     }
+}
+
+/// `#[async_trait]`'s `async move { …; let mut __self = self; … }`, made to run once per
+/// attempt: not `move` (it borrows what it only reads, as `&mut` arguments), and with a
+/// `&mut self` receiver reborrowed (`&mut *self`) instead of moved, so the next attempt
+/// has it again.
+fn reborrowing(block: &syn::ExprAsync, func: &Func) -> syn::ExprAsync {
+    let mut block = block.clone();
+    block.capture = None;
+    let mutable_receiver = match func.sig.inputs.first() {
+        Some(syn::FnArg::Receiver(receiver)) => match &receiver.kind {
+            syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
+            syn::ReceiverKind::Typed(_, ty) => {
+                matches!(&**ty, Type::Reference(r) if r.mutability.is_some())
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if mutable_receiver {
+        for stmt in &mut block.block.stmts {
+            let syn::Stmt::Local(local) = stmt else {
+                continue;
+            };
+            let binds_self = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "__self");
+            if let (true, Some(init)) = (binds_self, &mut local.init) {
+                let span = syn::spanned::Spanned::span(&*init.expr);
+                let this = &init.expr;
+                init.expr = Box::new(syn::parse_quote_spanned!(span=> &mut *#this));
+            }
+        }
+    }
+    block
 }
 
 /// The function's new body (inside its braces) around the wrapped expression.

@@ -51,15 +51,17 @@ pub(crate) struct Needs {
     /// Runs the layers below on another thread (`#[timeout(…, detach)]`): no slot can
     /// cross it.
     pub(crate) other_thread: bool,
+    /// Keeps figures under the function's label (`Cx::function`).
+    pub(crate) figures: bool,
 }
 
 /// What every emitter needs to know about the function and the stack.
 pub(crate) struct Cx<'a> {
     pub(crate) func: &'a Func,
     pub(crate) kind: &'a Kind,
-    /// The `function` label of the figures: `#[monitored(name = …)]`, else
-    /// `module_path!()::fn_name`.
-    pub(crate) label: &'a TokenStream,
+    /// The function whose figures this layer keeps, `&'static Function`: labelled with
+    /// `#[monitored(name = …)]`, else `module_path!()::fn_name`.
+    pub(crate) function: &'a TokenStream,
     /// The rejection slot this layer fills (a gate under a waiting layer) or declares and
     /// reads (the waiting layer), if the stack planned one.
     pub(crate) rejection: Option<Ident>,

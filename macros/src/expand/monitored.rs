@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, Emit, as_future};
+use super::{Cx, Emit, Needs, as_future};
 use crate::args::monitored::MonitoredArgs;
 
 // Input:
@@ -25,6 +25,13 @@ use crate::args::monitored::MonitoredArgs;
 // body, the body's own async block is the future. A panic or a dropped future ends `call`
 // in its `Drop`: an error, or a cancellation.
 impl Emit for MonitoredArgs {
+    fn needs(&self) -> Needs {
+        Needs {
+            figures: true,
+            ..Needs::default()
+        }
+    }
+
     /// `name = "…"` labels every figure of the function, whatever attribute records it.
     fn label(&self) -> Option<TokenStream> {
         self.name.as_ref().map(|name| {
@@ -45,7 +52,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
         Cx::local("__steadfast_out"),
     );
     let ident = cx.func.sig.ident.to_string();
-    let stats_name = cx.label;
+    let stats_name = cx.function;
     let span_name = match &args.name {
         Some(name) => {
             let lit = &name.value;

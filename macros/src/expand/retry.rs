@@ -41,6 +41,7 @@ impl Emit for RetryArgs {
         Needs {
             repeats: true,
             waits_out_rejections: true,
+            figures: true,
             ..Needs::default()
         }
     }
@@ -76,7 +77,7 @@ impl Emit for RetryArgs {
             ),
             None => (quote!(), quote!(::core::option::Option::None)),
         };
-        let label = cx.label;
+        let label = cx.function;
         let step = match &self.retry_if {
             None => quote_spanned! {ret_span=>
                 ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #take_slot)

@@ -25,6 +25,7 @@ impl Emit for TimeoutArgs {
     fn needs(&self) -> Needs {
         Needs {
             other_thread: self.detach.is_some(),
+            figures: true,
             ..Needs::default()
         }
     }
@@ -45,7 +46,7 @@ impl Emit for TimeoutArgs {
                 ::steadfast::__private::timeout_detach(#after, &__STEADFAST_TIMEOUT, move || #inner)
             }
         };
-        let label = cx.label;
+        let label = cx.function;
         quote! {
             static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
                 ::steadfast::__private::TimeoutStats::new(#label);
