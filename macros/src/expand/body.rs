@@ -71,7 +71,8 @@ fn reborrowing(block: &syn::ExprAsync, func: &Func) -> syn::ExprAsync {
             if let (true, Some(init)) = (binds_self, &mut local.init) {
                 let span = syn::spanned::Spanned::span(&*init.expr);
                 let this = &init.expr;
-                init.expr = Box::new(syn::parse_quote_spanned!(span=> &mut *#this));
+                let reborrow: syn::Expr = syn::parse_quote_spanned!(span=> &mut *#this);
+                *init.expr = reborrow;
             }
         }
     }
