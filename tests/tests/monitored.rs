@@ -256,13 +256,13 @@ fn functions_given_one_name_share_one_set_of_figures() {
 }
 
 mod twins {
-    pub struct A;
-    pub struct B;
+    pub(crate) struct A;
+    pub(crate) struct B;
 
     impl A {
         #[steadfast::monitored]
         #[steadfast::retry(attempts = 2, delay = "1ms", jitter = "none")]
-        pub fn get(&self, fail: bool) -> Result<u32, String> {
+        pub(crate) fn get(&self, fail: bool) -> Result<u32, String> {
             if fail { Err("a".into()) } else { Ok(1) }
         }
     }
@@ -270,7 +270,7 @@ mod twins {
     impl B {
         #[steadfast::monitored]
         #[steadfast::retry(attempts = 2, delay = "1ms", jitter = "none")]
-        pub fn get(&self, fail: bool) -> Result<u32, String> {
+        pub(crate) fn get(&self, fail: bool) -> Result<u32, String> {
             if fail { Err("b".into()) } else { Ok(2) }
         }
     }
