@@ -170,16 +170,16 @@ impl Clock for SystemClock {
         let started = std::thread::Builder::new()
             .name("steadfast-clock".into())
             .spawn(move || {
-                let mut idle = Duration::ZERO;
+                // Idle time is read from the clock: counting ticks would undercount it by
+                // every sleep's overshoot (11-12 s for a documented 10).
+                let mut last_used = SystemClock.now();
                 loop {
                     std::thread::sleep(RECENT_TICK);
                     tick();
+                    let now = SystemClock.now();
                     if RECENT_USED.swap(false, Relaxed) {
-                        idle = Duration::ZERO;
-                    } else {
-                        idle += RECENT_TICK;
-                    }
-                    if idle >= RECENT_IDLE {
+                        last_used = now;
+                    } else if now.saturating_sub(last_used) >= RECENT_IDLE {
                         break;
                     }
                 }

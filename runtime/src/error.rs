@@ -150,17 +150,36 @@ impl From<CircuitOpen> for std::io::Error {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Elapsed {
     after: Duration,
+    /// `Some(bound)`: not started, `bound` detached bodies of the function still running.
+    refused: Option<usize>,
 }
 
 impl Elapsed {
     #[doc(hidden)]
     pub fn new(after: Duration) -> Self {
-        Elapsed { after }
+        Elapsed {
+            after,
+            refused: None,
+        }
+    }
+
+    pub(crate) fn refused(after: Duration, running: usize) -> Self {
+        Elapsed {
+            after,
+            refused: Some(running),
+        }
     }
 
     /// The deadline that passed, as the `#[timeout]` attribute gave it.
     pub fn after(&self) -> Duration {
         self.after
+    }
+
+    /// True when the body never ran: a `#[timeout(…, detach)]` function already had as
+    /// many bodies running past their deadline as it may (64), so the call was turned away
+    /// at once rather than start one more thread.
+    pub fn is_refused(&self) -> bool {
+        self.refused.is_some()
     }
 }
 
@@ -168,13 +187,21 @@ impl fmt::Debug for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Elapsed")
             .field("after", &self.after)
+            .field("refused", &self.is_refused())
             .finish()
     }
 }
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "deadline of {} elapsed", Human(self.after))
+        match self.refused {
+            None => write!(f, "deadline of {} elapsed", Human(self.after)),
+            Some(running) => write!(
+                f,
+                "not started: {running} earlier calls of this #[timeout({}, detach)] function are still running past their deadline; try again later",
+                Human(self.after)
+            ),
+        }
     }
 }
 

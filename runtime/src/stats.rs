@@ -6,7 +6,7 @@
 //! the registry of figures (`figures`) the first time one of them moves, and every move is
 //! told to the recorders (`observe`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use crate::figures::{self, Count, Figures, Function, Part, RetryMetrics};
 use crate::observe;
@@ -27,6 +27,23 @@ pub struct TimeoutStats {
     function: &'static Function,
     elapsed: AtomicU64,
     listed: AtomicBool,
+    /// Detached bodies still running.
+    detached: AtomicUsize,
+}
+
+/// Bodies of one `#[timeout(…, detach)]` function that may run at once (most of them stuck
+/// past their deadline, or no call would be waiting on them): a bound on the threads a
+/// hung dependency can take.
+pub(crate) const MAX_DETACHED: usize = 64;
+
+/// One detached body counted while it runs; dropped when it ends (or is never started).
+#[derive(Debug)]
+pub(crate) struct Detached(&'static TimeoutStats);
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        self.0.detached.fetch_sub(1, Relaxed);
+    }
 }
 
 impl RetryStats {
@@ -74,7 +91,16 @@ impl TimeoutStats {
             function,
             elapsed: AtomicU64::new(0),
             listed: AtomicBool::new(false),
+            detached: AtomicUsize::new(0),
         }
+    }
+
+    /// Counts one more detached body, unless [`MAX_DETACHED`] are running.
+    pub(crate) fn detach(&'static self) -> Option<Detached> {
+        self.detached
+            .fetch_update(Relaxed, Relaxed, |n| (n < MAX_DETACHED).then_some(n + 1))
+            .ok()
+            .map(|_| Detached(self))
     }
 
     /// A deadline passed.

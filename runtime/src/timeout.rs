@@ -1,5 +1,6 @@
 //! `#[timeout]`: a deadline on an async body, or on a sync body run on a helper thread.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -12,12 +13,14 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::Elapsed;
+use crate::clock::{Clock, SystemClock};
 use crate::outcome::TimeoutReturn;
-use crate::stats::TimeoutStats;
+use crate::stats::{MAX_DETACHED, TimeoutStats};
 
 pin_project! {
-    /// An async body with a deadline. The body is polled first, so one that is ready at once
-    /// costs no clock read and no timer; the timer starts the first time the body waits.
+    /// An async body with a deadline that runs from the call's start. The body is polled
+    /// first, so one that is ready at once costs one raw clock read and no timer; the
+    /// timer starts the first time the body waits, for what is left of the deadline then.
     #[must_use = "futures do nothing unless polled"]
     #[derive(Debug)]
     pub struct Timeout<F, R> {
@@ -27,6 +30,8 @@ pin_project! {
         // neither the timer nor the room for it in its future.
         sleep: Option<Pin<Box<tokio::time::Sleep>>>,
         after: Duration,
+        // A raw reading of the clock when the call started (`Clock::raw`).
+        started: u64,
         stats: &'static TimeoutStats,
         no_timer: bool,
         _output: PhantomData<fn() -> R>,
@@ -48,7 +53,15 @@ impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
                 no_runtime_warning();
                 return Poll::Pending;
             }
-            *this.sleep = Some(Box::pin(tokio::time::sleep(*this.after)));
+            // The deadline runs from the call's start: time the body spent before its
+            // first wait counts, as it does for `tokio::time::timeout`.
+            let spent = SystemClock.raw_delta_nanos(*this.started, SystemClock.raw());
+            let left = this.after.saturating_sub(Duration::from_nanos(spent));
+            if left.is_zero() {
+                this.stats.elapsed();
+                return Poll::Ready(R::elapsed(Elapsed::new(*this.after)));
+            }
+            *this.sleep = Some(Box::pin(tokio::time::sleep(left)));
         }
         match this.sleep.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
             Some(Poll::Ready(())) => {
@@ -71,6 +84,7 @@ pub fn timeout_call<R: TimeoutReturn, F: Future<Output = R>>(
         body,
         sleep: None,
         after,
+        started: SystemClock.raw(),
         stats,
         no_timer: false,
         _output: PhantomData,
@@ -141,12 +155,42 @@ impl Future for Sleep {
 ///
 /// One thread per call: a pool would be taken over by bodies that overran their deadline,
 /// and delay everyone after them; a fresh thread costs tens of microseconds, next to a
-/// deadline counted in milliseconds.
+/// deadline counted in milliseconds. At most [`MAX_DETACHED`] bodies of one function run at
+/// once: past that (earlier ones stuck past their deadline), a call is refused at once with
+/// an [`Elapsed`] that says so, and its body does not run.
 pub fn timeout_detach<R, F>(after: Duration, stats: &'static TimeoutStats, body: F) -> R
 where
     R: TimeoutReturn + Send + 'static,
     F: FnOnce() -> R + Send + 'static,
 {
+    // The thread, the channel and the bound are handled once, for every function, on an
+    // erased body: only this small shell is compiled per decorated function.
+    let erased: ErasedBody = Box::new(move || Box::new(body()) as Box<dyn Any + Send>);
+    match detach(after, stats, erased) {
+        Detached::Done(out) => match out.downcast::<R>() {
+            Ok(out) => *out,
+            // The value is the body's own: it is always an `R`.
+            Err(_) => R::elapsed(Elapsed::new(after)),
+        },
+        Detached::Elapsed(elapsed) => R::elapsed(elapsed),
+    }
+}
+
+type ErasedBody = Box<dyn FnOnce() -> Box<dyn Any + Send> + Send>;
+
+enum Detached {
+    Done(Box<dyn Any + Send>),
+    Elapsed(Elapsed),
+}
+
+#[inline(never)]
+fn detach(after: Duration, stats: &'static TimeoutStats, body: ErasedBody) -> Detached {
+    // Bodies that overran their deadline keep their threads: past the bound, a call is
+    // refused at once rather than adding one more.
+    let Some(running) = stats.detach() else {
+        stats.elapsed();
+        return Detached::Elapsed(Elapsed::refused(after, MAX_DETACHED));
+    };
     let (tx, rx) = sync_channel(1);
     // Shared so that, if no thread can be started, the caller can still run the body.
     let slot = Arc::new(Mutex::new(Some(body)));
@@ -154,6 +198,8 @@ where
     let spawned = std::thread::Builder::new()
         .name("steadfast-timeout".into())
         .spawn(move || {
+            // Counted until the body has finished, deadline or not.
+            let _running = running;
             let body = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(body) = body {
                 let _ = tx.send(body());
@@ -169,20 +215,20 @@ where
             );
             let body = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
             return match body {
-                Some(body) => body(),
-                None => R::elapsed(Elapsed::new(after)),
+                Some(body) => Detached::Done(body()),
+                None => Detached::Elapsed(Elapsed::new(after)),
             };
         }
     };
     match rx.recv_timeout(after) {
-        Ok(out) => out,
+        Ok(out) => Detached::Done(out),
         Err(RecvTimeoutError::Timeout) => {
             stats.elapsed();
-            R::elapsed(Elapsed::new(after))
+            Detached::Elapsed(Elapsed::new(after))
         }
         Err(RecvTimeoutError::Disconnected) => match handle.join() {
             Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => R::elapsed(Elapsed::new(after)),
+            Ok(()) => Detached::Elapsed(Elapsed::new(after)),
         },
     }
 }

@@ -133,3 +133,91 @@ async fn methods_and_errors_pass_through() {
     assert_eq!(Service.call(false).await, Ok(()));
     assert_eq!(Service.call(true).await, Err(Error::Failed));
 }
+
+#[timeout("100ms")]
+async fn works_then_waits() -> Result<u32, Error> {
+    // 90 ms of work that does not yield, then a 90 ms wait.
+    std::thread::sleep(ms(90));
+    tokio::time::sleep(ms(90)).await;
+    Ok(1)
+}
+
+#[timeout("100ms")]
+async fn works_past_the_deadline() -> Result<u32, Error> {
+    std::thread::sleep(ms(120));
+    tokio::time::sleep(ms(10)).await;
+    Ok(1)
+}
+
+/// The deadline runs from the call's start: time spent before the body's first wait
+/// counts, as with `tokio::time::timeout` (it used to start at the first wait: `Ok` after
+/// 180 ms here).
+#[tokio::test]
+async fn the_deadline_runs_from_the_calls_start() {
+    let start = std::time::Instant::now();
+    assert_eq!(works_then_waits().await, Err(Error::TimedOut(ms(100))));
+    let took = start.elapsed();
+    assert!(took >= ms(100) && took < ms(170), "Elapsed after {took:?}");
+    let start = std::time::Instant::now();
+    assert_eq!(
+        works_past_the_deadline().await,
+        Err(Error::TimedOut(ms(100)))
+    );
+    assert!(
+        start.elapsed() < ms(125),
+        "no timer once the deadline has passed"
+    );
+}
+
+static RELEASED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static RELEASE: std::sync::Condvar = std::sync::Condvar::new();
+
+/// Blocks until released: a dependency that hangs.
+#[timeout("50ms", detach)]
+fn hangs() -> Result<u32, Elapsed> {
+    let mut released = RELEASED.lock().unwrap();
+    while !*released {
+        released = RELEASE.wait(released).unwrap();
+    }
+    Ok(7)
+}
+
+/// A hung dependency takes at most 64 threads per detached function: the next call is
+/// refused at once, without a thread, with an `Elapsed` that says so; once the bodies end,
+/// calls run again.
+#[test]
+fn detached_bodies_past_their_deadline_are_bounded() {
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..8 {
+                    let elapsed = hangs().unwrap_err();
+                    assert!(!elapsed.is_refused() && elapsed.after() == ms(50));
+                }
+            });
+        }
+    });
+    let start = std::time::Instant::now();
+    let refused = hangs().unwrap_err();
+    assert!(refused.is_refused(), "{refused}");
+    assert!(
+        start.elapsed() < ms(40),
+        "refused at once, not at the deadline"
+    );
+    assert!(
+        refused.to_string().contains("64 earlier calls"),
+        "{refused}"
+    );
+    *RELEASED.lock().unwrap() = true;
+    RELEASE.notify_all();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match hangs() {
+            Ok(7) => break,
+            Err(e) if e.is_refused() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(ms(5))
+            }
+            other => panic!("the bodies never ended: {other:?}"),
+        }
+    }
+}
