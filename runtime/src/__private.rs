@@ -53,14 +53,14 @@ impl BreakerSlot {
 
 /// Admits a call to a function whose breaker is `core`, or returns the value the
 /// rejected call returns (`Err(CircuitOpen.into())`), leaving the rejection's summary in
-/// `rejection` for a `#[retry]` above (a temporary when there is none).
+/// `rejection`, the slot of a `#[retry]` above (`None` when there is none).
 ///
 /// Every requirement on the function's return type is this one bound, so a wrong return
 /// type is a single error, pointing at the return type (the call is spanned there).
 #[inline(always)]
 pub fn circuit_breaker_call<'a, R: BreakerReturn>(
     core: &'a Core,
-    rejection: &mut Option<Rejected>,
+    rejection: Option<&mut Option<Rejected>>,
 ) -> Result<BreakerCall<'a, R, R::Error>, R> {
     match core.try_acquire() {
         Ok(permit) => Ok(BreakerCall {
@@ -71,9 +71,16 @@ pub fn circuit_breaker_call<'a, R: BreakerReturn>(
     }
 }
 
-#[cold]
-fn rejected<R: BreakerReturn>(open: crate::CircuitOpen, rejection: &mut Option<Rejected>) -> R {
-    *rejection = Some(Rejected::of(&open));
+/// The summary is made only for a waiting layer above: reading when to try again can
+/// cost a clock read, which a plain rejection does not pay.
+#[inline(always)]
+fn rejected<R: BreakerReturn>(
+    open: crate::CircuitOpen,
+    rejection: Option<&mut Option<Rejected>>,
+) -> R {
+    if let Some(slot) = rejection {
+        *slot = Some(Rejected::of(&open));
+    }
     R::rejected(open)
 }
 

@@ -76,8 +76,7 @@ impl MonitorStats {
     /// What the recorders keep of this function (handles taken once).
     #[inline]
     fn recorder(&'static self) -> &'static FunctionRecorder {
-        self.recorder
-            .get_or_init(|| FunctionRecorder::new(self.function.name()))
+        FunctionRecorder::get(&self.recorder, || self.function.name())
     }
 
     /// This thread's shard, and whether the thread is its only writer.

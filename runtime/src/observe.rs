@@ -15,12 +15,20 @@ pub(crate) struct FunctionRecorder {
 }
 
 impl FunctionRecorder {
+    /// The recorder kept in `slot`, made at the first call with the function's name. With
+    /// no exporter switched on there is nothing to keep: no lookup at all.
+    #[inline]
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn new(function: &'static str) -> Self {
-        FunctionRecorder {
-            #[cfg(feature = "metrics")]
-            facade: crate::facade::FunctionHandles::new(function),
-        }
+    pub(crate) fn get(
+        slot: &std::sync::OnceLock<FunctionRecorder>,
+        function: impl FnOnce() -> &'static str,
+    ) -> &FunctionRecorder {
+        #[cfg(feature = "metrics")]
+        return slot.get_or_init(|| FunctionRecorder {
+            facade: crate::facade::FunctionHandles::new(function()),
+        });
+        #[cfg(not(feature = "metrics"))]
+        return &FunctionRecorder {};
     }
 
     /// A call started.
@@ -54,8 +62,9 @@ pub(crate) fn breaker_transition(breaker: &str, to: BreakerState) {
     crate::facade::breaker_state(breaker, to);
 }
 
-/// A breaker turned a call away.
-#[cold]
+/// A breaker turned a call away: on the path an open breaker makes hot, so nothing at
+/// all without an exporter.
+#[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn breaker_rejected(breaker: &str) {
     #[cfg(feature = "metrics")]

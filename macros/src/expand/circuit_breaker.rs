@@ -18,7 +18,7 @@ use crate::item;
 //             config: Config { trip: Consecutive { threshold: 3 }, ..Config::DEFAULT }, ..
 //         });
 //         'gate: {
-//             let call = match circuit_breaker_call(breaker, &mut rejection) { // R: BreakerReturn
+//             let call = match circuit_breaker_call(breaker, rejection) {   // R: BreakerReturn
 //                 Ok(call) => call,
 //                 Err(rejected) => break 'gate rejected,                  // Err(From::from(CircuitOpen))
 //             };
@@ -30,7 +30,7 @@ use crate::item;
 //
 // With `key = expr`, the static holds the function's per-key breakers and `breaker` is the
 // one for this call's key. `rejection` is the slot of a `#[retry]` above, which then waits
-// the breaker out instead of spending attempts on it; without one, a temporary.
+// the breaker out instead of spending attempts on it; `None` without one.
 impl Emit for CircuitBreakerArgs {
     fn needs(&self) -> Needs {
         Needs {
@@ -55,8 +55,8 @@ impl Emit for CircuitBreakerArgs {
             }
         };
         let slot = match &cx.rejection {
-            Some(slot) => quote!(&mut #slot),
-            None => quote!(&mut ::core::option::Option::None),
+            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
+            None => quote!(::core::option::Option::None),
         };
         // Spanned at the return type: a return type that cannot take a breaker is reported there.
         let admit = quote_spanned!(item::output_span(cx.func)=>
