@@ -214,7 +214,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// The time a retry's waits run on, read through the same [`Nanos`] as everything else:
+/// The time a retry's waits run on, read through the same `Nanos` as everything else:
 /// a sync function's waits sleep the thread, so they are measured on the thread's clock;
 /// an async function's waits are tokio timers, so they are measured on tokio's clock
 /// (which `tokio::time::pause` stops, so `max_elapsed` follows paused time in tests).

@@ -155,7 +155,7 @@ impl Future for Sleep {
 ///
 /// One thread per call: a pool would be taken over by bodies that overran their deadline,
 /// and delay everyone after them; a fresh thread costs tens of microseconds, next to a
-/// deadline counted in milliseconds. At most [`MAX_DETACHED`] bodies of one function run at
+/// deadline counted in milliseconds. At most `MAX_DETACHED` (64) bodies of one function run at
 /// once: past that (earlier ones stuck past their deadline), a call is refused at once with
 /// an [`Elapsed`] that says so, and its body does not run.
 pub fn timeout_detach<R, F>(after: Duration, stats: &'static TimeoutStats, body: F) -> R
