@@ -75,6 +75,7 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
     });
     let function = quote!(&__STEADFAST_FUNCTION);
     let repeats = needs.iter().any(|n| n.repeats);
+    let out_type = body::out_type(kind, func);
     let mut expr = body::innermost(kind, func, repeats);
     for (layer, rejection) in layers.iter().zip(slots).rev() {
         let cx = Cx {
@@ -82,6 +83,7 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
             kind,
             function: &function,
             rejection,
+            out_type: &out_type,
         };
         // Each layer is a block expression: statements of its own, then the value.
         let wrapped = layer.wrap(expr, &cx);

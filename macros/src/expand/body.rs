@@ -89,6 +89,16 @@ pub(crate) fn body(kind: &Kind, wrapped: TokenStream) -> TokenStream {
     }
 }
 
+/// `: Output` for a local of the layers, or nothing when the output cannot be named there.
+pub(crate) fn out_type(kind: &Kind, func: &Func) -> TokenStream {
+    if matches!(kind, Kind::BoxedAsync(_)) {
+        return TokenStream::new();
+    }
+    let mut output = item::output(func);
+    InferImplTrait.visit_type_mut(&mut output);
+    quote!(: #output)
+}
+
 /// `if let Some(r) = None::<Output> { return r; }`: settles the type of the closure or
 /// async block before its body is checked, so `?` in it converts errors as it did in the
 /// function (the same device as `#[async_trait]`).

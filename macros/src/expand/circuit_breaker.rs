@@ -40,6 +40,7 @@ impl Emit for CircuitBreakerArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        let out_type = cx.out_type;
         let (breaker, out, rejected, call) = (
             Cx::local("__steadfast_breaker"),
             Cx::local("__steadfast_out"),
@@ -73,7 +74,7 @@ impl Emit for CircuitBreakerArgs {
                     ::core::result::Result::Ok(#call) => #call,
                     ::core::result::Result::Err(#rejected) => break #gate #rejected,
                 };
-                let #out = #inner;
+                let #out #out_type = #inner;
                 #record;
                 #out
             }

@@ -65,6 +65,10 @@ pub(crate) struct Cx<'a> {
     /// The rejection slot this layer fills (a gate under a waiting layer) or declares and
     /// reads (the waiting layer), if the stack planned one.
     pub(crate) rejection: Option<Ident>,
+    /// `: T` for a local holding the value of the layers below (the function's output
+    /// type, `impl Trait` as `_`), so rustc has less to infer; empty for a body that
+    /// `#[async_trait]` rewrote (its declared output is the boxed future).
+    pub(crate) out_type: &'a TokenStream,
 }
 
 impl Cx<'_> {

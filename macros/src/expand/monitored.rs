@@ -46,6 +46,7 @@ impl Emit for MonitoredArgs {
 }
 
 fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
+    let out_type = cx.out_type;
     let (call, span, out) = (
         Cx::local("__steadfast_call"),
         Cx::local("__steadfast_span"),
@@ -78,7 +79,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     let run = if !cx.is_async() {
         quote! {
             let _entered = #span.enter();
-            let #out = #inner;
+            let #out #out_type = #inner;
             {
                 let #out = &#out;
                 #end;

@@ -78,6 +78,7 @@ impl Emit for RetryArgs {
             None => (quote!(), quote!(::core::option::Option::None)),
         };
         let label = cx.function;
+        let out_type = cx.out_type;
         let step = match &self.retry_if {
             None => quote_spanned! {ret_span=>
                 ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #take_slot)
@@ -101,7 +102,7 @@ impl Emit for RetryArgs {
             #declare_slot
             loop {
                 let #wait = {
-                    let #out = {
+                    let #out #out_type = {
                         #(#clones)*
                         #inner
                     };
