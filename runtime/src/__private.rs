@@ -8,11 +8,11 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use crate::breaker::{BreakerKey, Core, Permit};
-use crate::gate::Rejected;
 
 pub use crate::breaker::{BreakerSpec, Config, KeyedSlot, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::figures::Function;
+pub use crate::gate::Rejected;
 pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::outcome::{BreakerReturn, RetryReturn, TimeoutReturn};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};

@@ -40,7 +40,7 @@ pub trait Rejection: std::error::Error + Clone + Send + Sync + 'static {
 }
 
 /// What a layer above a gate learns of a rejection, whatever the gate: the one value
-/// generated code passes between layers.
+/// generated code passes between layers (in `__private`, not part of the public API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejected {
     /// [`Rejection::try_again_in`], read when the call was rejected.

@@ -137,7 +137,7 @@ pub mod __private;
 
 pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
 pub use error::{CircuitOpen, Elapsed};
-pub use gate::{Rejected, Rejection};
+pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
 /// Puts a circuit breaker in front of a function, sync or `async`.
 ///

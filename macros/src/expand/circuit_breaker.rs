@@ -133,7 +133,7 @@ fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     };
     let config = with_defaults(
         quote!(::steadfast::__private::Config),
-        3,
+        super::CONFIG_FIELDS,
         [
             trip(args).map(|t| ("trip", t)),
             args.open_for

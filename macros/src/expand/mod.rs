@@ -87,7 +87,7 @@ impl Cx<'_> {
 /// rustc to check and compile.
 pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     use proc_macro2::{Delimiter, TokenTree};
-    let tokens: Vec<TokenTree> = inner.clone().into_iter().collect();
+    let tokens: Vec<TokenTree> = inner.into_iter().collect();
     if let [
         TokenTree::Group(group),
         TokenTree::Punct(dot),
@@ -99,7 +99,7 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
             return group.stream();
         }
     }
-    quote!(async { #inner })
+    quote!(async { #(#tokens)* })
 }
 
 /// The rejection slot shared by a waiting layer and a gate below it.
@@ -119,6 +119,11 @@ pub(crate) fn duration(d: &DurationArg) -> TokenStream {
         }
     }
 }
+
+/// Fields of the runtime's `Config` and `RetryPolicy`, for [`with_defaults`]; a test's
+/// exhaustive patterns stop compiling when the runtime's structs change.
+pub(crate) const CONFIG_FIELDS: usize = 3;
+pub(crate) const RETRY_POLICY_FIELDS: usize = 6;
 
 /// `Type { field: value, …, ..Type::DEFAULT }` with a field for each key written; the
 /// rest come from the runtime's defaults, so the defaults have one home. `all` is how many
@@ -141,4 +146,28 @@ pub(crate) fn with_defaults(
     }
     let rest = (fields.len() < all).then(|| quote!(..#ty::DEFAULT));
     quote!(#ty { #(#fields)* #rest })
+}
+
+#[cfg(test)]
+mod tests {
+    /// [`super::with_defaults`] is told how many fields `Config` and `RetryPolicy` have, to
+    /// leave out `..DEFAULT` when every one is written: these exhaustive patterns stop
+    /// compiling when a field is added or removed, and the counts are checked against them.
+    #[test]
+    fn the_field_counts_the_emitters_use_are_the_runtimes() {
+        assert_eq!((super::CONFIG_FIELDS, super::RETRY_POLICY_FIELDS), (3, 6));
+        let steadfast::__private::Config {
+            trip: _,
+            open_for: _,
+            half_open_probes: _,
+        } = steadfast::__private::Config::DEFAULT;
+        let steadfast::__private::RetryPolicy {
+            attempts: _,
+            delay: _,
+            backoff: _,
+            max_delay: _,
+            jitter: _,
+            max_elapsed: _,
+        } = steadfast::__private::RetryPolicy::DEFAULT;
+    }
 }

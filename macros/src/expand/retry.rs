@@ -145,7 +145,7 @@ fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
     });
     let value = with_defaults(
         quote!(::steadfast::__private::RetryPolicy),
-        6,
+        super::RETRY_POLICY_FIELDS,
         [
             args.attempts.as_ref().map(|a| {
                 let n = Literal::u32_unsuffixed(u32::try_from(a.value).unwrap_or(u32::MAX));
