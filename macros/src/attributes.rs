@@ -52,7 +52,9 @@ macro_rules! attributes {
             }
         }
 
-        /// One attribute's parsed arguments.
+        /// One attribute's parsed arguments. A handful live for one macro call: their
+        /// sizes do not matter.
+        #[allow(clippy::large_enum_variant)]
         pub(crate) enum Layer {
             $($variant($args),)*
         }

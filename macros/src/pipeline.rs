@@ -4,12 +4,12 @@
 //! attributes), so the user sees only what is wrong and the rest of the crate still
 //! type-checks.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::attributes::{Attr, Layer};
 use crate::errors::Errors;
-use crate::expand::{self, Cx, Needs, body};
+use crate::expand::{self, Cx, Needs, Slots, body};
 use crate::item::{self, Func};
 use crate::kind::Kind;
 use crate::stack::{self, Stack};
@@ -98,28 +98,30 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
     body::body(kind, quote!(#(#uses)* #declare_function #expr))
 }
 
-/// The rejection slot of each layer: a layer that waits out rejections shares one with
-/// the gates below it, down to the next layer that waits or a thread boundary.
-fn plan_rejections(needs: &[Needs]) -> Vec<Option<Ident>> {
-    let mut slots = vec![None; needs.len()];
-    for (waiter, _) in needs
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.waits_out_rejections)
-    {
-        let mut gates = Vec::new();
-        for (at, below) in needs.iter().enumerate().skip(waiter + 1) {
-            if below.other_thread || below.waits_out_rejections {
-                break;
+/// The rejection slots of each layer. A layer that reads rejections (`#[retry]` waits
+/// them out, `#[monitored]` counts them without logging) has a slot of its own when a
+/// gate below it can fill it; a gate fills the slot of the nearest reader above it, and a
+/// reader passes on what it read to the nearest reader above it (a retry that gives up on
+/// a rejection returns it). No slot crosses a thread boundary.
+fn plan_rejections(needs: &[Needs]) -> Vec<Slots> {
+    let mut slots = vec![Slots::default(); needs.len()];
+    // Layers below the current one whose rejections still look for a reader.
+    let mut pending: Vec<usize> = Vec::new();
+    for (at, n) in needs.iter().enumerate().rev() {
+        if n.other_thread {
+            pending.clear();
+        } else if n.waits_out_rejections || n.counts_rejections {
+            if pending.is_empty() {
+                continue;
             }
-            if below.rejects {
-                gates.push(at);
+            let slot = expand::rejection_slot(at);
+            for below in pending.drain(..) {
+                slots[below].fill = Some(slot.clone());
             }
-        }
-        if !gates.is_empty() {
-            for at in gates.into_iter().chain([waiter]) {
-                slots[at] = Some(expand::rejection_slot());
-            }
+            slots[at].read = Some(slot);
+            pending.push(at);
+        } else if n.rejects {
+            pending.push(at);
         }
     }
     slots

@@ -93,22 +93,107 @@ pub struct BreakerCall<'a, R, E> {
 }
 
 impl<R, E> BreakerCall<'_, R, E> {
-    /// Every `Err` is a failure.
+    /// Every `Err` is a failure; `cause` is what it says, kept if it opens the breaker.
     #[inline(always)]
-    pub fn record(self, out: &R) {
-        match (self.failure)(out) {
+    pub fn record(self, cause: Option<Cause<'_>>) {
+        match cause {
             None => self.permit.success(),
-            Some(_) => self.permit.failure(),
+            Some(cause) => self.failed(&cause),
         }
     }
 
     /// Only the errors `failure_if` accepts are failures; others count for nothing.
     #[inline(always)]
-    pub fn record_if(self, out: &R, failure_if: impl FnOnce(&E) -> bool) {
-        match (self.failure)(out) {
-            None => self.permit.success(),
-            Some(error) if failure_if(error) => self.permit.failure(),
-            Some(_) => self.permit.ignore(),
+    pub fn record_if(self, out: &R, failure_if: impl FnOnce(&E) -> bool, cause: Option<Cause<'_>>) {
+        match ((self.failure)(out), cause) {
+            (Some(error), Some(cause)) if failure_if(error) => self.failed(&cause),
+            (Some(_), _) => self.permit.ignore(),
+            (None, _) => self.permit.success(),
+        }
+    }
+
+    #[cold]
+    fn failed(self, cause: &Cause<'_>) {
+        self.permit.failure_because(Some(cause));
+    }
+}
+
+/// What a failed call says, for [`CircuitOpen::last_failure`](crate::CircuitOpen::last_failure):
+/// its error's `Display`, else its `Debug`, else the error type's name. Picked by autoref
+/// specialisation at the expansion site: `(&&&&Watch(&out)).cause()`.
+#[derive(Clone, Copy)]
+pub enum Cause<'a> {
+    Display(&'a dyn std::fmt::Display),
+    Debug(&'a dyn std::fmt::Debug),
+    Type(&'static str),
+}
+
+impl std::fmt::Debug for Cause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Display(e) => e.fmt(f),
+            Cause::Debug(e) => write!(f, "{e:?}"),
+            Cause::Type(name) => write!(f, "an error of type `{name}`"),
+        }
+    }
+}
+
+pub trait CauseDisplay<'a> {
+    fn cause(&self) -> Option<Cause<'a>>;
+}
+
+impl<'a, T, E: std::fmt::Display> CauseDisplay<'a> for &&&Watch<'a, Result<T, E>> {
+    #[inline(always)]
+    fn cause(&self) -> Option<Cause<'a>> {
+        match self.0 {
+            Ok(_) => None,
+            Err(e) => Some(Cause::Display(e)),
+        }
+    }
+}
+
+pub trait CauseDebug<'a> {
+    fn cause(&self) -> Option<Cause<'a>>;
+}
+
+impl<'a, T, E: std::fmt::Debug> CauseDebug<'a> for &&Watch<'a, Result<T, E>> {
+    #[inline(always)]
+    fn cause(&self) -> Option<Cause<'a>> {
+        match self.0 {
+            Ok(_) => None,
+            Err(e) => Some(Cause::Debug(e)),
+        }
+    }
+}
+
+/// Not a `Result`: the return type's own error (`BreakerReturn`) is the one reported.
+pub trait CauseNone<'a> {
+    fn cause(&self) -> Option<Cause<'a>>;
+}
+
+impl<'a, T> CauseNone<'a> for Watch<'a, T> {
+    #[inline(always)]
+    fn cause(&self) -> Option<Cause<'a>> {
+        None
+    }
+}
+
+pub trait CauseType<'a> {
+    fn cause(&self) -> Option<Cause<'a>>;
+}
+
+impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
+    #[inline(always)]
+    fn cause(&self) -> Option<Cause<'a>> {
+        match self.0 {
+            Ok(_) => None,
+            Err(_) => Some(Cause::Type(std::any::type_name::<E>())),
         }
     }
 }
@@ -221,65 +306,84 @@ pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
 #[derive(Debug)]
 pub struct Watch<'a, T>(pub &'a T);
 
+// `rejected` is what a gate below left in the rejection slot: the `Err` is the gate's
+// rejection, not the function's own error, so it is counted and not logged.
+
 pub trait EndDisplay {
-    fn end(&self, call: MonitoredCall, function: &str);
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>);
 }
 
 impl<T, E: std::fmt::Display> EndDisplay for &&&Watch<'_, Result<T, E>> {
     #[inline]
-    fn end(&self, call: MonitoredCall, function: &str) {
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
-            Err(e) => failed(call, function, &e.to_string()),
+            Err(e) => failed(call, function, rejected, e),
         }
     }
 }
 
 pub trait EndDebug {
-    fn end(&self, call: MonitoredCall, function: &str);
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>);
 }
 
 impl<T, E: std::fmt::Debug> EndDebug for &&Watch<'_, Result<T, E>> {
     #[inline]
-    fn end(&self, call: MonitoredCall, function: &str) {
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
-            Err(e) => failed(call, function, &format!("{e:?}")),
+            Err(e) => failed(call, function, rejected, &Cause::Debug(e)),
         }
     }
 }
 
 pub trait EndResult {
-    fn end(&self, call: MonitoredCall, function: &str);
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>);
 }
 
 impl<T, E> EndResult for &Watch<'_, Result<T, E>> {
     #[inline]
-    fn end(&self, call: MonitoredCall, function: &str) {
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
-            Err(_) => failed(call, function, std::any::type_name::<E>()),
+            Err(_) => failed(
+                call,
+                function,
+                rejected,
+                &Cause::Type(std::any::type_name::<E>()),
+            ),
         }
     }
 }
 
 pub trait EndAny {
-    fn end(&self, call: MonitoredCall, function: &str);
+    fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>);
 }
 
 impl<T> EndAny for Watch<'_, T> {
     #[inline]
-    fn end(&self, call: MonitoredCall, _function: &str) {
+    fn end(&self, call: MonitoredCall, _function: &str, _rejected: Option<Rejected>) {
         call.end(false);
     }
 }
 
 /// A `#[monitored]` call that returned `Err`: its `ERROR` event (inside the call's span),
-/// then the call ends as a failure.
+/// then the call ends as a failure. A gate's rejection is counted, not logged: during an
+/// outage every call is one, and the gate logs its own transitions.
 #[cold]
-fn failed(call: MonitoredCall, function: &str, error: &str) {
-    report_error(function, error);
-    call.end(true);
+fn failed(
+    call: MonitoredCall,
+    function: &str,
+    rejected: Option<Rejected>,
+    error: &dyn std::fmt::Display,
+) {
+    match rejected {
+        Some(_) => call.end_rejected(),
+        None => {
+            report_error(function, &error.to_string());
+            call.end(true);
+        }
+    }
 }
 
 pin_project_lite::pin_project! {

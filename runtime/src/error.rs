@@ -1,24 +1,76 @@
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::clock::Nanos;
 use crate::gate::Rejection;
 
-/// The name of a breaker: a `&'static str` for the breaker of a function, shared text for
-/// the per-key breakers of `key = …`. Cloning it never allocates.
+/// What a rejection knows of its breaker: its name and where its last cause is kept.
+/// The breaker of a function lives as long as the process (`&'static`); the per-key
+/// breakers of `key = …` are shared. Cloning it never allocates.
 #[derive(Clone)]
 pub(crate) enum Name {
-    Static(&'static str),
-    Shared(Arc<str>),
+    Static(&'static Label),
+    Shared(Arc<Label>),
+}
+
+/// A breaker's name, and the `Display` of the failure that last opened it.
+pub(crate) struct Label {
+    name: Box<str>,
+    cause: Mutex<Option<Arc<str>>>,
 }
 
 impl Name {
-    pub(crate) fn as_str(&self) -> &str {
+    /// The name of a breaker that lives as long as the process: the breaker of a function,
+    /// of which there is one per decorated function.
+    pub(crate) fn leaked(name: &str) -> Name {
+        Name::Static(Box::leak(Box::new(Label::new(name))))
+    }
+
+    /// The name of a breaker that can go away (a per-key breaker).
+    pub(crate) fn shared(name: &str) -> Name {
+        Name::Shared(Arc::new(Label::new(name)))
+    }
+
+    fn label(&self) -> &Label {
         match self {
-            Name::Static(s) => s,
-            Name::Shared(s) => s,
+            Name::Static(label) => label,
+            Name::Shared(label) => label,
         }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.label().name
+    }
+
+    /// Keeps the `Display` of the failure that opened the breaker. Cold: once per opening.
+    pub(crate) fn set_cause(&self, cause: &dyn fmt::Display) {
+        let text: Arc<str> = cause.to_string().into();
+        *self.label().lock() = Some(text);
+    }
+
+    /// Opened by a failure with no text to keep.
+    pub(crate) fn clear_cause(&self) {
+        *self.label().lock() = None;
+    }
+
+    /// The `Display` of the failure that last opened the breaker.
+    pub(crate) fn cause(&self) -> Option<Arc<str>> {
+        self.label().lock().clone()
+    }
+}
+
+impl Label {
+    fn new(name: &str) -> Label {
+        Label {
+            name: name.into(),
+            cause: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<str>>> {
+        // Only a clone or a store happens under it: it cannot be poisoned by user code.
+        self.cause.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -63,11 +115,17 @@ pub(crate) enum Why {
 pub struct CircuitOpen {
     name: Name,
     why: Why,
+    /// The breaker's cause, read when first asked for: a rejection does not pay for it.
+    cause: OnceLock<Option<Arc<str>>>,
 }
 
 impl CircuitOpen {
     pub(crate) fn new(name: Name, why: Why) -> Self {
-        CircuitOpen { name, why }
+        CircuitOpen {
+            name,
+            why,
+            cause: OnceLock::new(),
+        }
     }
 
     /// The name of the breaker that rejected the call.
@@ -88,6 +146,18 @@ impl CircuitOpen {
             Why::Forced => Duration::MAX,
         }
     }
+
+    /// The `Display` of the failure that opened the breaker (`"connection refused"`), so
+    /// that a caller turned away still learns why; `None` when it was
+    /// [forced open](crate::Breaker::force_open) or opened by a failure with no text (a
+    /// panic is `"panicked"`). Read from the breaker when first asked: if by then it has
+    /// closed and opened again, this is the failure that opened it that time.
+    pub fn last_failure(&self) -> Option<&str> {
+        if matches!(self.why, Why::Forced) {
+            return None;
+        }
+        self.cause.get_or_init(|| self.name.cause()).as_deref()
+    }
 }
 
 impl Rejection for CircuitOpen {
@@ -104,6 +174,7 @@ impl fmt::Debug for CircuitOpen {
         f.debug_struct("CircuitOpen")
             .field("name", &self.name())
             .field("retry_after", &self.retry_after())
+            .field("last_failure", &self.last_failure())
             .finish()
     }
 }
@@ -112,11 +183,13 @@ impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name();
         match self.why {
-            Why::Open(_) | Why::OpenUntil(..) => write!(
-                f,
-                "circuit `{name}` is open; retry in {}",
-                Human(self.retry_after())
-            ),
+            Why::Open(_) | Why::OpenUntil(..) => {
+                write!(f, "circuit `{name}` is open")?;
+                if let Some(cause) = self.last_failure() {
+                    write!(f, " after: {cause}")?;
+                }
+                write!(f, "; retry in {}", Human(self.retry_after()))
+            }
             Why::ProbesBusy => write!(
                 f,
                 "circuit `{name}` is half-open and its probe calls are all in flight; retry shortly"
@@ -248,17 +321,28 @@ mod tests {
 
     #[test]
     fn messages_say_what_to_do() {
-        let open = CircuitOpen::new(
-            Name::Static("payments"),
-            Why::Open(Duration::from_millis(12_340)),
-        );
+        let name = Name::shared("payments");
+        let open = CircuitOpen::new(name.clone(), Why::Open(Duration::from_millis(12_340)));
         assert_eq!(
             open.to_string(),
             "circuit `payments` is open; retry in 12.3s"
         );
-        let open = CircuitOpen::new(Name::Static("p"), Why::Open(Duration::from_millis(250)));
+        name.set_cause(&"connection refused");
+        let open = CircuitOpen::new(name.clone(), Why::Open(Duration::from_millis(12_340)));
+        assert_eq!(
+            open.to_string(),
+            "circuit `payments` is open after: connection refused; retry in 12.3s"
+        );
+        assert_eq!(open.last_failure(), Some("connection refused"));
+        name.set_cause(&"a later cause");
+        assert_eq!(
+            open.last_failure(),
+            Some("connection refused"),
+            "read once, then kept"
+        );
+        let open = CircuitOpen::new(Name::shared("p"), Why::Open(Duration::from_millis(250)));
         assert_eq!(open.to_string(), "circuit `p` is open; retry in 250ms");
-        let open = CircuitOpen::new(Name::Static("p"), Why::Forced);
+        let open = CircuitOpen::new(Name::shared("p"), Why::Forced);
         assert!(open.to_string().contains("forced open"));
         assert_eq!(
             Elapsed::new(Duration::from_secs(125)).to_string(),
@@ -271,6 +355,6 @@ mod tests {
         fn assert_traits<T: Clone + Send + Sync + 'static + std::error::Error>() {}
         assert_traits::<CircuitOpen>();
         assert_traits::<Elapsed>();
-        assert!(std::mem::size_of::<CircuitOpen>() <= 48);
+        assert!(std::mem::size_of::<CircuitOpen>() <= 64);
     }
 }

@@ -5,6 +5,8 @@
 
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
+use crate::BreakerState;
+use crate::breaker::Exported;
 use crate::figures::Count;
 
 /// The handles of one `#[monitored]` function.
@@ -41,15 +43,50 @@ impl FunctionHandles {
     }
 }
 
-/// A breaker's state changed.
-pub(crate) fn breaker_state(breaker: &str, state: crate::BreakerState) {
-    let value = match state {
-        crate::BreakerState::Closed => 0.0,
-        crate::BreakerState::Open => 1.0,
-        crate::BreakerState::HalfOpen => 2.0,
+/// A breaker's state changed. A per-key breaker moves its function's keys-per-state
+/// gauges and counts under the function's name; its own state series exists only with
+/// `per_key_metrics`.
+pub(crate) fn breaker_state(
+    breaker: &str,
+    exported: Exported,
+    from: BreakerState,
+    to: BreakerState,
+) {
+    let value = match to {
+        BreakerState::Closed => 0.0,
+        BreakerState::Open => 1.0,
+        BreakerState::HalfOpen => 2.0,
     };
-    gauge!("steadfast_breaker_state", "breaker" => breaker.to_owned()).set(value);
-    counter!("steadfast_breaker_transitions_total", "breaker" => breaker.to_owned()).increment(1);
+    match exported {
+        Exported::Unkept { .. } => {}
+        Exported::Own => {
+            gauge!("steadfast_breaker_state", "breaker" => breaker.to_owned()).set(value);
+        }
+        Exported::Key {
+            function,
+            per_key_metrics,
+        } => {
+            breaker_keys(function, from, -1.0);
+            breaker_keys(function, to, 1.0);
+            if per_key_metrics {
+                let key = crate::metrics::key_of(breaker, function).to_owned();
+                gauge!("steadfast_breaker_state", "breaker" => function, "key" => key).set(value);
+            }
+        }
+    }
+    counter!("steadfast_breaker_transitions_total", "breaker" => exported.label(breaker).to_owned())
+        .increment(1);
+}
+
+/// `steadfast_breaker_keys{breaker, state}`: how many per-key breakers of a function are
+/// in `state`.
+pub(crate) fn breaker_keys(function: &'static str, state: BreakerState, change: f64) {
+    let state = match state {
+        BreakerState::Closed => "closed",
+        BreakerState::Open => "open",
+        BreakerState::HalfOpen => "half_open",
+    };
+    gauge!("steadfast_breaker_keys", "breaker" => function, "state" => state).increment(change);
 }
 
 /// A breaker rejected a call.

@@ -22,6 +22,7 @@ pub(crate) struct Figures {
     pub(crate) monitored: bool,
     pub(crate) calls: u64,
     pub(crate) errors: u64,
+    pub(crate) rejected: u64,
     pub(crate) cancelled: u64,
     pub(crate) latency_sum_nanos: u64,
     pub(crate) histogram: Option<Histogram>,
@@ -175,6 +176,7 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
         retry: monitor.retry,
         timeouts: monitor.timeouts,
         monitored: monitor.monitored,
+        rejected: monitor.rejected,
         cancelled: monitor.cancelled,
         latency_sum: Duration::from_nanos(monitor.latency_sum_nanos),
         histogram: monitor.histogram,
@@ -256,6 +258,7 @@ pub struct FunctionMetrics {
     pub timeouts: Option<u64>,
     /// Whether a `#[monitored]` function has this label (else the call figures are zero).
     pub(crate) monitored: bool,
+    pub(crate) rejected: u64,
     pub(crate) cancelled: u64,
     pub(crate) latency_sum: Duration,
     pub(crate) histogram: Option<Histogram>,
@@ -265,6 +268,12 @@ impl FunctionMetrics {
     /// Calls whose future was dropped before they ended (neither success nor error).
     pub fn cancelled(&self) -> u64 {
         self.cancelled
+    }
+
+    /// Calls turned away by a gate of the function (an open breaker below
+    /// `#[monitored]`): counted among `errors`, and not logged one by one.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
     }
 
     /// How many of the ended calls took at most `le`.

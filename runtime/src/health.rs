@@ -1,30 +1,13 @@
 //! [`health`]: one answer for `/health`, from the breakers and the monitored functions.
-//!
-//! The rules, in order of weight:
-//!
-//! - **Unhealthy** when every registered circuit breaker is open and there are at least
-//!   two: nothing this process depends on is reachable. (One open breaker is one dependency
-//!   down: degraded. A `/health` that answers 503 tells an orchestrator to restart the
-//!   process, which does not bring a dependency back.)
-//! - **Degraded** when any breaker is open or half-open (a dependency is failing, calls to
-//!   it fail fast), or when a `#[monitored]` function failed at least half of its calls
-//!   over the last minute, with at least 10 calls ended in that time.
-//! - **Healthy** otherwise.
-//!
-//! "The last minute" is measured between calls of [`health`]: each call keeps a sample of
-//! every function's counters (at most one a second), and compares with the newest sample
-//! at least a minute old; until there is one, with the process start. Poll it regularly,
-//! as a health check does.
-//!
-//! Every reason names the breaker or the function and the figure behind it.
+//! The rules are on [`health`] itself, the public page.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::BreakerState;
 use crate::clock::{Clock, Nanos, SystemClock};
-use crate::{BreakerState, breakers};
 
 /// How healthy the process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +16,7 @@ pub enum HealthStatus {
     Healthy,
     /// Working, with a dependency failing or a function failing often.
     Degraded,
-    /// Every circuit breaker (of two or more) is open.
+    /// Something marked `critical` is down: serve 503.
     Unhealthy,
 }
 
@@ -61,7 +44,8 @@ impl HealthStatus {
 pub struct Health {
     /// The verdict.
     pub status: HealthStatus,
-    /// Why it is not healthy, one line per breaker or function.
+    /// Why it is not healthy, one line per breaker or function (per-key breakers are one
+    /// line per function), the weightiest first.
     pub reasons: Vec<String>,
 }
 
@@ -115,30 +99,82 @@ struct Sample {
 
 static SAMPLES: Mutex<Option<HashMap<String, VecDeque<Sample>>>> = Mutex::new(None);
 
-/// How healthy the process is now; see the module docs for the rules.
+/// How healthy the process is now: the verdict to serve on `/health`, with a reason for
+/// every part that is not well.
+///
+/// A dependency's outage must not get healthy processes killed: a 503 tells an
+/// orchestrator to restart the process, which does not bring a dependency back. So only
+/// what is marked `critical` can make the process [`Unhealthy`](HealthStatus::Unhealthy):
+///
+/// | what | verdict |
+/// |---|---|
+/// | a `#[circuit_breaker(critical)]` that is open (one key of it, for a per-key breaker) | **Unhealthy** (503) |
+/// | any other open or half-open breaker (a critical one half-open included: it is probing) | Degraded (200) |
+/// | a `#[monitored]` function that failed at least half of at least 10 calls over the last minute | Degraded (200) |
+/// | nothing of the above | Healthy (200) |
+///
+/// The per-key breakers of a function (`key = …`) are one reason for the function,
+/// however many keys are open: `3 of 40 keys of `fleet::ping` are open`. Every reason
+/// names the breaker or function and the figure behind it; reasons that make the process
+/// unhealthy come first.
+///
+/// "The last minute" is measured between calls of `health`: each call keeps a sample of
+/// every function's counters (at most one a second), and compares with the newest sample
+/// at least a minute old; until there is one, with the process start. Poll it regularly,
+/// as a health check does.
+///
+/// ```
+/// let h = steadfast::health();
+/// match h.status {
+///     steadfast::HealthStatus::Unhealthy => eprintln!("503: {:?}", h.reasons),
+///     _ => {} // 200: degraded still serves
+/// }
+/// ```
 pub fn health() -> Health {
     let mut status = HealthStatus::Healthy;
+    let mut critical = Vec::new();
     let mut reasons = Vec::new();
 
-    let breakers = breakers();
-    let mut open = 0;
-    for b in &breakers {
-        match b.state() {
-            BreakerState::Closed => {}
-            state => {
-                open += usize::from(state == BreakerState::Open);
+    let (single, keyed) = crate::breaker::by_function();
+    for b in &single {
+        let state = b.state();
+        match (state, b.is_critical()) {
+            (BreakerState::Closed, _) => {}
+            (BreakerState::Open, true) => {
+                status = HealthStatus::Unhealthy;
+                critical.push(format!("critical circuit breaker `{}` is open", b.name()));
+            }
+            (state, is_critical) => {
                 status = status.max(HealthStatus::Degraded);
-                reasons.push(format!("circuit breaker `{}` is {state}", b.name()));
+                let what = if is_critical { "critical " } else { "" };
+                reasons.push(format!("{what}circuit breaker `{}` is {state}", b.name()));
             }
         }
     }
-    if breakers.len() >= 2 && open == breakers.len() {
-        status = HealthStatus::Unhealthy;
-        reasons.insert(
-            0,
-            format!("every circuit breaker ({}) is open", breakers.len()),
+    for group in keyed.iter().map(|k| k.summary()) {
+        if group.open + group.half_open == 0 {
+            continue;
+        }
+        let mut line = format!(
+            "{} of {} keys of `{}` {} open",
+            group.open,
+            group.keys(),
+            group.name,
+            if group.open == 1 { "is" } else { "are" }
         );
+        if group.half_open > 0 {
+            let _ = write!(line, ", {} half-open", group.half_open);
+        }
+        if group.critical && group.open > 0 {
+            status = HealthStatus::Unhealthy;
+            critical.push(format!("critical: {line}"));
+        } else {
+            status = status.max(HealthStatus::Degraded);
+            reasons.push(line);
+        }
     }
+    critical.append(&mut reasons);
+    let mut reasons = critical;
 
     let now = SystemClock.now();
     let mut samples = SAMPLES.lock().unwrap_or_else(PoisonError::into_inner);

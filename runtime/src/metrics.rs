@@ -8,8 +8,16 @@
 //! | `steadfast_in_flight` | gauge | `function` | calls started and not yet ended |
 //! | `steadfast_call_duration_seconds` | histogram | `function` | latency of every ended call |
 //! | `steadfast_breaker_state` | gauge | `breaker` | 0 closed, 1 open, 2 half-open |
+//! | `steadfast_breaker_keys` | gauge | `breaker`, `state` | per-key breakers (`key = …`) of a function in each state (`closed`, `open`, `half_open`) |
 //! | `steadfast_breaker_rejections_total` | counter | `breaker` | calls rejected while open |
 //! | `steadfast_breaker_transitions_total` | counter | `breaker` | state changes |
+//!
+//! The per-key breakers of a function (`#[circuit_breaker(key = host)]`) are exported as
+//! figures of the function, labelled with its breaker name (`breaker="fleet::ping"`): keys
+//! per state, and the rejections and transitions of all its keys (evicted ones included),
+//! so a function with a thousand hosts is a handful of series. With `per_key_metrics` on
+//! the attribute, each key also has its own `steadfast_breaker_state{breaker, key}` series:
+//! opt in only where keys are few and known (hosts of a cluster, not user ids).
 //! | `steadfast_retry_attempts_total` | counter | `function` | attempts after the first |
 //! | `steadfast_retry_gate_waits_total` | counter | `function` | waits on a gate below the retry (an open breaker), no attempt spent |
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
@@ -21,9 +29,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::breaker::KeyedSummary;
 pub use crate::figures::RetryMetrics;
 pub use crate::figures::{FunctionMetrics, Latency};
-use crate::{BreakerState, breakers};
+use crate::{Breaker, BreakerState};
 
 /// Every function's figures, as values: one entry per `#[monitored]` function called so
 /// far (functions given one `name` share it), with the figures of its `#[retry]` and
@@ -143,32 +152,72 @@ pub fn prometheus() -> String {
         },
     );
 
-    let breakers = breakers();
+    // Per-key breakers are figures of their function (keys per state, rejections,
+    // transitions): a function with a thousand keys is a few series, not thousands.
+    let (single, keyed) = crate::breaker::by_function();
+    let groups: Vec<KeyedSummary> = keyed.iter().map(|k| k.summary()).collect();
+    let per_key: Vec<(&'static str, Vec<Breaker>)> = keyed
+        .iter()
+        .zip(&groups)
+        .filter(|(_, group)| group.per_key_metrics)
+        .map(|(k, group)| {
+            let mut all = Vec::new();
+            k.collect_into(&mut all);
+            (group.name, all)
+        })
+        .collect();
     family(
         "steadfast_breaker_state",
         "gauge",
         "State of a circuit breaker: 0 closed, 1 open, 2 half-open.",
         &mut |o| {
-            for b in &breakers {
-                let state = match b.state() {
-                    BreakerState::Closed => 0,
-                    BreakerState::Open => 1,
-                    BreakerState::HalfOpen => 2,
-                };
+            for b in &single {
                 let _ = writeln!(
                     o,
-                    "steadfast_breaker_state{{breaker=\"{}\"}} {state}",
-                    escape(b.name())
+                    "steadfast_breaker_state{{breaker=\"{}\"}} {}",
+                    escape(b.name()),
+                    state_value(b.state())
                 );
+            }
+            for (function, breakers) in &per_key {
+                for b in breakers {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_breaker_state{{breaker=\"{}\",key=\"{}\"}} {}",
+                        escape(function),
+                        escape(key_of(b.name(), function)),
+                        state_value(b.state())
+                    );
+                }
+            }
+        },
+    );
+    family(
+        "steadfast_breaker_keys",
+        "gauge",
+        "Per-key circuit breakers of a function (key = ...) in each state.",
+        &mut |o| {
+            for g in &groups {
+                let name = escape(g.name);
+                for (state, n) in [
+                    ("closed", g.closed),
+                    ("open", g.open),
+                    ("half_open", g.half_open),
+                ] {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_breaker_keys{{breaker=\"{name}\",state=\"{state}\"}} {n}"
+                    );
+                }
             }
         },
     );
     family(
         "steadfast_breaker_rejections_total",
         "counter",
-        "Calls a circuit breaker rejected without running them.",
+        "Calls a circuit breaker rejected without running them (per-key breakers: all keys of the function).",
         &mut |o| {
-            for b in &breakers {
+            for b in &single {
                 let _ = writeln!(
                     o,
                     "steadfast_breaker_rejections_total{{breaker=\"{}\"}} {}",
@@ -176,19 +225,35 @@ pub fn prometheus() -> String {
                     b.rejections()
                 );
             }
+            for g in &groups {
+                let _ = writeln!(
+                    o,
+                    "steadfast_breaker_rejections_total{{breaker=\"{}\"}} {}",
+                    escape(g.name),
+                    g.rejections
+                );
+            }
         },
     );
     family(
         "steadfast_breaker_transitions_total",
         "counter",
-        "State changes of a circuit breaker.",
+        "State changes of a circuit breaker (per-key breakers: all keys of the function).",
         &mut |o| {
-            for b in &breakers {
+            for b in &single {
                 let _ = writeln!(
                     o,
                     "steadfast_breaker_transitions_total{{breaker=\"{}\"}} {}",
                     escape(b.name()),
                     b.transitions()
+                );
+            }
+            for g in &groups {
+                let _ = writeln!(
+                    o,
+                    "steadfast_breaker_transitions_total{{breaker=\"{}\"}} {}",
+                    escape(g.name),
+                    g.transitions
                 );
             }
         },
@@ -238,6 +303,27 @@ pub fn prometheus() -> String {
         },
     );
     out
+}
+
+fn state_value(state: BreakerState) -> u8 {
+    match state {
+        BreakerState::Closed => 0,
+        BreakerState::Open => 1,
+        BreakerState::HalfOpen => 2,
+    }
+}
+
+/// The key of a per-key breaker named `function[key]`, as a label value: `db-1` for the
+/// breaker `fleet::ping["db-1"]` (a string key loses its quotes).
+pub(crate) fn key_of<'a>(breaker: &'a str, function: &str) -> &'a str {
+    let key = breaker
+        .strip_prefix(function)
+        .and_then(|k| k.strip_prefix('['))
+        .and_then(|k| k.strip_suffix(']'))
+        .unwrap_or(breaker);
+    key.strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(key)
 }
 
 /// A label value as the exposition format wants it: `\`, `"` and newlines escaped.

@@ -28,6 +28,7 @@ const MAX_VALUE_POWER: u8 = 40;
 struct Shard {
     calls: AtomicU64,
     errors: AtomicU64,
+    rejected: AtomicU64,
     cancelled: AtomicU64,
     latency_sum_nanos: AtomicU64,
     latency: AtomicHistogram,
@@ -38,6 +39,7 @@ impl Shard {
         Shard {
             calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             latency_sum_nanos: AtomicU64::new(0),
             latency: AtomicHistogram::new(GROUPING_POWER, MAX_VALUE_POWER)
@@ -118,6 +120,7 @@ impl Part for MonitorStats {
         for shard in self.shards.iter().filter_map(OnceLock::get) {
             into.calls += shard.calls.load(Relaxed);
             into.errors += shard.errors.load(Relaxed);
+            into.rejected += shard.rejected.load(Relaxed);
             into.cancelled += shard.cancelled.load(Relaxed);
             into.latency_sum_nanos = into
                 .latency_sum_nanos
@@ -155,6 +158,18 @@ impl MonitoredCall {
             add(&shard.errors, owned, 1);
             self.stats.recorder().failed();
         }
+        self.record_latency(shard, owned);
+    }
+
+    /// The call was turned away by a gate below (an `Err` it did not make): an error of
+    /// the function, counted apart as a rejection.
+    #[cold]
+    pub fn end_rejected(mut self) {
+        self.done = true;
+        let (shard, owned) = self.stats.shard();
+        add(&shard.errors, owned, 1);
+        add(&shard.rejected, owned, 1);
+        self.stats.recorder().failed();
         self.record_latency(shard, owned);
     }
 

@@ -4,6 +4,7 @@
 //! facade, with the feature of that name). Nothing else in the runtime knows an exporter.
 
 use crate::BreakerState;
+use crate::breaker::Exported;
 use crate::figures::Count;
 
 /// What the recorders keep for one `#[monitored]` function: handles taken once, at its
@@ -54,12 +55,26 @@ impl FunctionRecorder {
     }
 }
 
-/// A breaker moved to `to`.
+/// A breaker moved from `from` to `to`. A per-key breaker is counted under its
+/// function's name, and has a state series of its own only with `per_key_metrics`.
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn breaker_transition(breaker: &str, to: BreakerState) {
+pub(crate) fn breaker_transition(
+    breaker: &str,
+    exported: Exported,
+    from: BreakerState,
+    to: BreakerState,
+) {
     #[cfg(feature = "metrics")]
-    crate::facade::breaker_state(breaker, to);
+    crate::facade::breaker_state(breaker, exported, from, to);
+}
+
+/// A function's per-key breakers grew (`1`) or shrank (`-1`) by one closed breaker.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn breaker_keys(function: &'static str, change: i8) {
+    #[cfg(feature = "metrics")]
+    crate::facade::breaker_keys(function, BreakerState::Closed, f64::from(change));
 }
 
 /// A breaker turned a call away: on the path an open breaker makes hot, so nothing at

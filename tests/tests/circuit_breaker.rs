@@ -42,9 +42,14 @@ fn opens_after_the_threshold_and_stops_running_the_body() {
     assert_eq!(open.name(), "circuit_breaker::always_fails");
     assert!(open.retry_after() > Duration::from_secs(29));
     assert!(open.retry_after() <= Duration::from_secs(30));
+    // The failure that opened it travels with the rejection: its `Debug`, as `Error` has
+    // no `Display`.
+    assert_eq!(open.last_failure(), Some("Upstream(\"down\")"));
     assert!(
-        open.to_string()
-            .starts_with("circuit `circuit_breaker::always_fails` is open; retry in")
+        open.to_string().starts_with(
+            "circuit `circuit_breaker::always_fails` is open after: Upstream(\"down\"); retry in"
+        ),
+        "{open}"
     );
     let handle = steadfast::breaker("circuit_breaker::always_fails").expect("registered");
     assert_eq!(handle.state(), BreakerState::Open);

@@ -29,6 +29,17 @@ fn inventory(fail: bool) -> Result<(), Error> {
     if fail { Err(Error) } else { Ok(()) }
 }
 
+#[circuit_breaker(name = "database", critical, failure_threshold = 1, open_for = "1h")]
+fn database(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[circuit_breaker(key = host, failure_threshold = 1, open_for = "1h")]
+fn ping(host: &str, fail: bool) -> Result<(), Error> {
+    let _ = host;
+    if fail { Err(Error) } else { Ok(()) }
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_rule() {
     let h = health();
@@ -67,23 +78,51 @@ async fn every_rule() {
         health().reasons
     );
 
-    // One breaker open: degraded. Every breaker open: unhealthy.
+    // Dependencies down are degraded, never unhealthy, however many: a 503 would get
+    // every healthy pod restarted.
     payments(false).unwrap();
     inventory(false).unwrap();
+    database(false).unwrap();
     payments(true).unwrap_err();
     let h = health();
     assert_eq!(h.status, HealthStatus::Degraded);
     assert_eq!(h.reasons, ["circuit breaker `payments` is open"]);
     inventory(true).unwrap_err();
     let h = health();
+    assert_eq!(h.status, HealthStatus::Degraded, "{:?}", h.reasons);
+    assert_eq!(h.http_status(), 200);
+    assert_eq!(
+        h.reasons,
+        [
+            "circuit breaker `payments` is open",
+            "circuit breaker `inventory` is open"
+        ]
+    );
+
+    // Per-key breakers: one reason for the function, however many keys are open.
+    for i in 0..40 {
+        ping(&format!("host-{i}"), false).unwrap();
+    }
+    for i in 0..3 {
+        ping(&format!("host-{i}"), true).unwrap_err();
+    }
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert_eq!(h.reasons.len(), 3, "{:?}", h.reasons);
+    assert_eq!(h.reasons[2], "3 of 40 keys of `health::ping` are open");
+
+    // Only what is marked critical makes the process unhealthy, and it comes first.
+    database(true).unwrap_err();
+    let h = health();
     assert_eq!(h.status, HealthStatus::Unhealthy);
     assert_eq!(h.http_status(), 503);
-    assert_eq!(h.reasons[0], "every circuit breaker (2) is open");
-    assert!(
-        h.to_json().starts_with(
-            r#"{"status":"unhealthy","reasons":["every circuit breaker (2) is open","#
-        )
-    );
+    assert_eq!(h.reasons[0], "critical circuit breaker `database` is open");
+    assert_eq!(h.reasons.len(), 4);
+    assert!(h.to_json().starts_with(
+        r#"{"status":"unhealthy","reasons":["critical circuit breaker `database` is open","#
+    ));
+    assert!(steadfast::breaker("database").unwrap().is_critical());
+    assert!(!steadfast::breaker("payments").unwrap().is_critical());
 
     for b in steadfast::breakers() {
         b.reset();

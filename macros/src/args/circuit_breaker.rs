@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, LitStr};
 
 use super::{
-    AttributeArgs, Keys, Spanned, callable, duration, each_key_value, expr, fraction, int,
+    AttributeArgs, Keys, Spanned, boolean, callable, duration, each_key_value, expr, fraction, int,
     set_once, string,
 };
 use crate::duration::DurationArg;
@@ -25,7 +25,10 @@ pub(crate) const KEYS: Keys = Keys {
         "failure_if",
         "key",
         "max_keys",
+        "per_key_metrics",
+        "critical",
     ],
+    flags: &["critical", "per_key_metrics"],
 };
 
 /// The most `half_open_probes` the runtime can count (15 bits of its state word).
@@ -47,6 +50,10 @@ pub(crate) struct CircuitBreakerArgs {
     pub(crate) failure_if: Option<Spanned<Expr>>,
     pub(crate) key: Option<Spanned<Expr>>,
     pub(crate) max_keys: Option<Spanned<u64>>,
+    /// `per_key_metrics`: one Prometheus series per key, not only per function.
+    pub(crate) per_key_metrics: Option<Spanned<bool>>,
+    /// `critical`: open, it makes the process unhealthy.
+    pub(crate) critical: Option<Spanned<bool>>,
     /// Keys written, valid or not, so that one bad value does not also make its partner
     /// look alone.
     present: BTreeSet<String>,
@@ -114,6 +121,15 @@ impl AttributeArgs for CircuitBreakerArgs {
                     value,
                     int(key, u64::from(u32::MAX)),
                 ),
+                "per_key_metrics" => set_once(
+                    errors,
+                    attr,
+                    &mut args.per_key_metrics,
+                    key,
+                    value,
+                    boolean(key),
+                ),
+                "critical" => set_once(errors, attr, &mut args.critical, key, value, boolean(key)),
                 _ => return false,
             }
             true

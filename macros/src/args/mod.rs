@@ -78,12 +78,20 @@ pub(crate) fn each_key_value(
         }
     };
     for entry in &list {
-        let Entry::KeyValue { key, value } = entry else {
-            only_key_values(errors, keys, entry);
-            continue;
+        let (key, value) = match entry {
+            Entry::KeyValue { key, value } => (key, value.clone()),
+            // `critical` is `critical = true`.
+            Entry::Flag(flag) if keys.flags.iter().any(|f| flag == f) => {
+                let lit = syn::LitBool::new(true, flag.span());
+                (flag, syn::parse_quote!(#lit))
+            }
+            _ => {
+                only_key_values(errors, keys, entry);
+                continue;
+            }
         };
         present.insert(key.to_string());
-        if !set(key, value, errors) {
+        if !set(key, &value, errors) {
             errors.push(keys.unknown(key));
         }
     }
@@ -100,6 +108,8 @@ pub(crate) fn entries(tokens: TokenStream) -> syn::Result<Vec<Entry>> {
 pub(crate) struct Keys {
     pub(crate) attribute: &'static str,
     pub(crate) keys: &'static [&'static str],
+    /// Keys that may be written alone, as flags: `critical` means `critical = true`.
+    pub(crate) flags: &'static [&'static str],
 }
 
 impl Keys {
@@ -224,6 +234,17 @@ pub(crate) fn fraction(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + 
             ));
         }
         Ok(n)
+    }
+}
+
+/// `true` or `false`.
+pub(crate) fn boolean(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<bool> + '_ {
+    move |value| match literal(value) {
+        Some(Lit::Bool(b)) => Ok(b.value),
+        _ => Err(syn::Error::new(
+            value.span(),
+            format!("`{key}` is a flag: write `{key}` (or `{key} = true`)"),
+        )),
     }
 }
 

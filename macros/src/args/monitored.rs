@@ -9,6 +9,7 @@ use crate::errors::Errors;
 pub(crate) const KEYS: Keys = Keys {
     attribute: "monitored",
     keys: &["name", "level"],
+    flags: &[],
 };
 
 pub(crate) const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];

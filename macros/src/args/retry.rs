@@ -22,6 +22,7 @@ pub(crate) const KEYS: Keys = Keys {
         "max_elapsed",
         "retry_if",
     ],
+    flags: &[],
 };
 
 pub(crate) const BACKOFFS: &[&str] = &["constant", "linear", "exponential"];

@@ -23,7 +23,7 @@ use crate::item;
 //                 Err(rejected) => break 'gate rejected,                  // Err(From::from(CircuitOpen))
 //             };
 //             let out = <inner>;                                          // the body, or the next layer
-//             call.record(&out);
+//             call.record((&&&&Watch(&out)).cause());                   // a failure keeps its Display
 //             out
 //         }
 //     }
@@ -48,14 +48,21 @@ impl Emit for CircuitBreakerArgs {
             Cx::local("__steadfast_call"),
         );
         let lookup = lookup(self, cx);
+        // What a failure says, kept by the breaker if it opens it (`last_failure()`): its
+        // `Display`, else `Debug`, else its type's name, picked by autoref specialisation.
+        let cause = quote! {{
+            #[allow(unused_imports)]
+            use ::steadfast::__private::{CauseDebug as _, CauseDisplay as _, CauseNone as _, CauseType as _};
+            (&&&&::steadfast::__private::Watch(&#out)).cause()
+        }};
         let record = match &self.failure_if {
-            None => quote!(#call.record(&#out)),
+            None => quote!(#call.record(#cause)),
             Some(failure_if) => {
                 let f = &failure_if.value;
-                quote_spanned!(failure_if.span=> #call.record_if(&#out, #f))
+                quote_spanned!(failure_if.span=> #call.record_if(&#out, #f, #cause))
             }
         };
-        let slot = match &cx.rejection {
+        let slot = match &cx.rejection.fill {
             Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
             None => quote!(::core::option::Option::None),
         };
@@ -101,6 +108,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
             quote!(#n)
         },
     );
+    let per_key = args.per_key_metrics.as_ref().is_some_and(|p| p.value);
     let key_value = quote_spanned! {key.span=>
         (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
     };
@@ -110,7 +118,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         let #breaker = {
             #[allow(unused_imports)]
             use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
-            __STEADFAST_BREAKERS.get_or_init(|| (#spec, #max_keys)).get(#key_value)
+            __STEADFAST_BREAKERS.get_or_init(|| (#spec, #max_keys, #per_key)).get(#key_value)
         };
     }
 }
@@ -131,6 +139,7 @@ fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
             )
         }
     };
+    let critical = args.critical.as_ref().is_some_and(|c| c.value);
     let config = with_defaults(
         quote!(::steadfast::__private::Config),
         super::CONFIG_FIELDS,
@@ -148,6 +157,7 @@ fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         ::steadfast::__private::BreakerSpec {
             name: #name,
             named: #named,
+            critical: #critical,
             config: #config,
         }
     }

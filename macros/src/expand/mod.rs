@@ -45,8 +45,11 @@ pub(crate) struct Needs {
     /// Waits out a rejection of a gate below it instead of treating it as a failure
     /// (`#[retry]`): it reads the rejection slot.
     pub(crate) waits_out_rejections: bool,
+    /// Counts the rejections of a gate below it apart from the function's own errors
+    /// (`#[monitored]`: a rejection is counted, not logged): it reads the rejection slot.
+    pub(crate) counts_rejections: bool,
     /// Turns calls away with an error that says when to try again (`#[circuit_breaker]`,
-    /// and the gates to come): it fills the rejection slot of a layer above that waits.
+    /// and the gates to come): it fills the rejection slot of a layer above that reads it.
     pub(crate) rejects: bool,
     /// Runs the layers below on another thread (`#[timeout(…, detach)]`): no slot can
     /// cross it.
@@ -62,9 +65,8 @@ pub(crate) struct Cx<'a> {
     /// The function whose figures this layer keeps, `&'static Function`: labelled with
     /// `#[monitored(name = …)]`, else `module_path!()::fn_name`.
     pub(crate) function: &'a TokenStream,
-    /// The rejection slot this layer fills (a gate under a waiting layer) or declares and
-    /// reads (the waiting layer), if the stack planned one.
-    pub(crate) rejection: Option<Ident>,
+    /// The rejection slots the stack planned for this layer.
+    pub(crate) rejection: Slots,
     /// `: T` for a local holding the value of the layers below (the function's output
     /// type, `impl Trait` as `_`), so rustc has less to infer; empty for a body that
     /// `#[async_trait]` rewrote (its declared output is the boxed future).
@@ -102,9 +104,31 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     quote!(async { #(#tokens)* })
 }
 
-/// The rejection slot shared by a waiting layer and a gate below it.
-pub(crate) fn rejection_slot() -> Ident {
-    Cx::local("__steadfast_rejection")
+/// The rejection slots of one layer: `Option<Rejected>` locals through which a gate tells
+/// the layers above that it turned the call away.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Slots {
+    /// The slot this layer declares and reads after the layers below ran (a reader with a
+    /// gate below it).
+    pub(crate) read: Option<Ident>,
+    /// The slot of the nearest reader above, which this layer fills: a gate when it rejects,
+    /// a reader with what it read.
+    pub(crate) fill: Option<Ident>,
+}
+
+impl Slots {
+    /// `slot = value;` into the reader above, if there is one.
+    pub(crate) fn forward(&self, value: &TokenStream) -> TokenStream {
+        match &self.fill {
+            Some(slot) => quote!(#slot = #value;),
+            None => TokenStream::new(),
+        }
+    }
+}
+
+/// The rejection slot read by the layer at `at` (outermost 0).
+pub(crate) fn rejection_slot(at: usize) -> Ident {
+    Cx::local(&format!("__steadfast_rejection_{at}"))
 }
 
 /// A duration as the runtime takes it: nanoseconds for a literal checked at compile time,

@@ -28,6 +28,7 @@ impl Emit for MonitoredArgs {
     fn needs(&self) -> Needs {
         Needs {
             figures: true,
+            counts_rejections: true,
             ..Needs::default()
         }
     }
@@ -70,26 +71,71 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     };
     let tracing = quote!(::steadfast::__private::tracing);
     // Ends the call from its result: a failure (with its event) for a `Result`'s `Err`,
-    // a success otherwise, picked by autoref specialisation in one method call.
+    // a success otherwise, picked by autoref specialisation in one method call. An `Err`
+    // that a gate below returned in place of the call (`rejected`) is counted, not logged.
+    let rejected = Cx::local("__steadfast_rejected");
     let end = quote! {
         #[allow(unused_imports)]
         use ::steadfast::__private::{EndAny as _, EndDebug as _, EndDisplay as _, EndResult as _};
-        (&&&&::steadfast::__private::Watch(#out)).end(#call, #span_name)
+        (&&&&::steadfast::__private::Watch(#out)).end(#call, #span_name, #rejected)
     };
-    let run = if !cx.is_async() {
-        quote! {
-            let _entered = #span.enter();
-            let #out #out_type = #inner;
-            {
-                let #out = &#out;
-                #end;
+    let slot = cx.rejection.read.as_ref();
+    let forward = cx.rejection.forward(&quote!(#rejected));
+    let run = match (cx.is_async(), slot) {
+        (false, _) => {
+            let (declare, read) = match slot {
+                Some(slot) => (
+                    quote!(let mut #slot = ::core::option::Option::None;),
+                    quote!(let #rejected = #slot;),
+                ),
+                None => (
+                    TokenStream::new(),
+                    quote!(let #rejected = ::core::option::Option::None;),
+                ),
+            };
+            quote! {
+                let _entered = #span.enter();
+                #declare
+                let #out #out_type = #inner;
+                #read
+                {
+                    let #out = &#out;
+                    #end;
+                }
+                #forward
+                #out
             }
-            #out
         }
-    } else {
-        let future = as_future(inner);
-        quote! {
-            ::steadfast::__private::monitored(#call, #span, #future, |#out, #call| { #end }).await
+        (true, None) => {
+            let future = as_future(inner);
+            quote! {
+                ::steadfast::__private::monitored(#call, #span, #future, |#out, #call| {
+                    let #rejected = ::core::option::Option::None;
+                    #end
+                }).await
+            }
+        }
+        // The slot lives in the body's future, which hands it out with the value.
+        (true, Some(slot)) => {
+            let pair = Cx::local("__steadfast_pair");
+            quote! {{
+                let (#out, #rejected) = ::steadfast::__private::monitored(
+                    #call,
+                    #span,
+                    async {
+                        let mut #slot = ::core::option::Option::None;
+                        let #out #out_type = #inner;
+                        (#out, #slot)
+                    },
+                    |#pair, #call| {
+                        let (#out, #rejected) = #pair;
+                        let #rejected = *#rejected;
+                        #end
+                    },
+                ).await;
+                #forward
+                #out
+            }}
         }
     };
     // The span's callsite and metadata are two statics, as `tracing::span!` makes them;

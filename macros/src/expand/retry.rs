@@ -70,13 +70,25 @@ impl Emit for RetryArgs {
                 quote!(::steadfast::__private::sleep_blocking(#wait)),
             )
         };
-        let (declare_slot, take_slot) = match &cx.rejection {
+        let rejected = Cx::local("__steadfast_rejected");
+        let (declare_slot, take_slot) = match &cx.rejection.read {
             Some(slot) => (
                 quote!(let mut #slot = ::core::option::Option::None;),
                 quote!(#slot.take()),
             ),
             None => (quote!(), quote!(::core::option::Option::None)),
         };
+        // Giving up on a rejection returns it: the reader above learns it was one.
+        let forward = cx.rejection.forward(&quote!(#rejected));
+        let take_slot = if forward.is_empty() {
+            take_slot
+        } else {
+            quote!(#rejected)
+        };
+        let take_first = (!forward.is_empty()).then(|| {
+            let slot = &cx.rejection.read;
+            quote!(let #rejected = #slot.take();)
+        });
         let label = cx.function;
         let out_type = cx.out_type;
         let step = match &self.retry_if {
@@ -106,8 +118,12 @@ impl Emit for RetryArgs {
                         #(#clones)*
                         #inner
                     };
+                    #take_first
                     match #step {
-                        ::steadfast::__private::Step::Stop => break #out,
+                        ::steadfast::__private::Step::Stop => {
+                            #forward
+                            break #out;
+                        }
                         ::steadfast::__private::Step::Wait(#wait) => #wait,
                     }
                 };

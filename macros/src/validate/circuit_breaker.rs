@@ -49,6 +49,14 @@ impl Check for CircuitBreakerArgs {
                 ));
             }
         }
+        if let Some(per_key) = &args.per_key_metrics {
+            if !args.has("key") {
+                errors.push(syn::Error::new(
+                    per_key.key.span(),
+                    "`per_key_metrics` exports one series per key of `key = …`; it needs `key`",
+                ));
+            }
+        }
         if let Some(key) = &args.key {
             key_uses_arguments(&key.value, func, errors);
         }

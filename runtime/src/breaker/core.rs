@@ -7,6 +7,7 @@
 //! across a user's call, and write that data *before* the state word is published with
 //! `Release`, so anyone who sees the new state with `Acquire` sees its data.
 
+use std::fmt;
 use std::time::Duration;
 
 // Under `--cfg steadfast_loom` the state machine runs on loom's atomics and mutex, so
@@ -74,11 +75,42 @@ impl std::fmt::Display for BreakerState {
     }
 }
 
+/// Under which name the exporters count a breaker: its own, or, for one of the per-key
+/// breakers of a function, the function's (so that label sets stay bounded), with a series
+/// per key only when `per_key_metrics` asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exported {
+    Own,
+    Key {
+        function: &'static str,
+        per_key_metrics: bool,
+    },
+    /// A per-key breaker made for one call when the map was full, and not kept: counted
+    /// under its function, in no keys-per-state figure.
+    Unkept {
+        function: &'static str,
+    },
+}
+
+impl Exported {
+    /// The `breaker` label of its counters.
+    pub(crate) fn label<'a>(&self, own: &'a str) -> &'a str {
+        match *self {
+            Exported::Own => own,
+            Exported::Key { function, .. } | Exported::Unkept { function } => function,
+        }
+    }
+}
+
 #[derive(Debug)]
 /// One circuit breaker (see the module docs).
 pub struct Core<C: Clock = SystemClock> {
     name: Name,
     config: Config,
+    /// `critical`: open, the process is unhealthy.
+    critical: bool,
+    /// What the exporters call it (see [`Exported`]).
+    exported: Exported,
     probes: u32,
     state: AtomicU64,
     /// When an open breaker admits probes. Written only while the state is not `Open`
@@ -111,6 +143,8 @@ impl<C: Clock> Core<C> {
         let probes = config.half_open_probes.clamp(1, MAX_PROBES);
         Core {
             name,
+            critical: false,
+            exported: Exported::Own,
             probes,
             state: AtomicU64::new(Word::closed(0).0),
             open_until: AtomicU64::new(0),
@@ -133,6 +167,22 @@ impl<C: Clock> Core<C> {
 
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Marks it `critical`.
+    pub(crate) fn critical(mut self, critical: bool) -> Self {
+        self.critical = critical;
+        self
+    }
+
+    pub(crate) fn is_critical(&self) -> bool {
+        self.critical
+    }
+
+    /// Exported as `exported` says.
+    pub(crate) fn exported(mut self, exported: Exported) -> Self {
+        self.exported = exported;
+        self
     }
 
     fn load(&self) -> Word {
@@ -252,7 +302,7 @@ impl<C: Clock> Core<C> {
     #[cold]
     fn rejection(&self, why: Why) -> CircuitOpen {
         self.rejections.add(1);
-        crate::observe::breaker_rejected(self.name());
+        crate::observe::breaker_rejected(self.exported.label(self.name()));
         CircuitOpen::new(self.name.clone(), why)
     }
 
@@ -303,9 +353,9 @@ impl<C: Clock> Core<C> {
         }
     }
 
-    fn on_failure(&self, generation: u32, probe: bool) {
+    fn on_failure(&self, generation: u32, probe: bool, cause: Option<&dyn fmt::Display>) {
         if probe {
-            return self.trip_open(Phase::HalfOpen, generation);
+            return self.trip_open(Phase::HalfOpen, generation, cause);
         }
         let trips = match &self.trip {
             Trip::Consecutive { threshold } => {
@@ -332,7 +382,7 @@ impl<C: Clock> Core<C> {
             }
         };
         if trips {
-            self.trip_open(Phase::Closed, generation);
+            self.trip_open(Phase::Closed, generation, cause);
         }
     }
 
@@ -360,10 +410,17 @@ impl<C: Clock> Core<C> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Opens the breaker if it is still in `phase` of `generation`.
-    fn trip_open(&self, phase: Phase, generation: u32) {
+    /// Opens the breaker if it is still in `phase` of `generation`, keeping the `Display`
+    /// of the failure that opened it for the rejections to come.
+    fn trip_open(&self, phase: Phase, generation: u32, cause: Option<&dyn fmt::Display>) {
         let _guard = self.lock();
         let mut word = self.load();
+        if word.is(phase, generation) {
+            match cause {
+                Some(cause) => self.name.set_cause(cause),
+                None => self.name.clear_cause(),
+            }
+        }
         while word.is(phase, generation) {
             let until = self.clock.now().saturating_add(self.config.open_for);
             self.open_until.store(until.0, Relaxed);
@@ -450,7 +507,7 @@ impl<C: Clock> Core<C> {
     fn announce(&self, from: BreakerState, to: BreakerState) {
         self.transitions.fetch_add(1, Relaxed);
         let breaker = self.name();
-        crate::observe::breaker_transition(breaker, to);
+        crate::observe::breaker_transition(breaker, self.exported, from, to);
         match to {
             BreakerState::Open => tracing::warn!(
                 target: "steadfast",
@@ -496,9 +553,14 @@ impl<C: Clock> Permit<'_, C> {
     }
 
     /// The call failed.
-    pub fn failure(mut self) {
+    pub fn failure(self) {
+        self.failure_because(None);
+    }
+
+    /// The call failed with `cause`, kept (as text) if this failure opens the breaker.
+    pub fn failure_because(mut self, cause: Option<&dyn fmt::Display>) {
         self.armed = false;
-        self.core.on_failure(self.generation, self.probe);
+        self.core.on_failure(self.generation, self.probe, cause);
     }
 
     /// The call ended in an error that does not count either way.
@@ -522,7 +584,8 @@ impl<C: Clock> Permit<'_, C> {
     #[inline(never)]
     fn unfinished(&self) {
         if std::thread::panicking() {
-            self.core.on_failure(self.generation, self.probe);
+            self.core
+                .on_failure(self.generation, self.probe, Some(&"panicked"));
         } else {
             self.core.on_release(self.generation, self.probe);
         }

@@ -13,11 +13,11 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use super::Breaker;
-use super::core::{BreakerState, Core};
+use super::core::{BreakerState, Core, Exported};
 use super::registry::{BreakerSpec, register_keyed};
 use crate::error::Name;
 
@@ -52,8 +52,35 @@ struct Entry {
 pub struct KeyedBreakers {
     spec: BreakerSpec,
     capacity: usize,
+    /// `per_key_metrics`: export one series per key as well as the function's.
+    per_key_metrics: bool,
     hasher: RandomState,
     map: RwLock<HashMap<u64, Vec<Entry>>>,
+    /// Rejections and transitions of the breakers evicted so far, so that the function's
+    /// totals never go down.
+    retired: [AtomicU64; 2],
+}
+
+/// The per-key breakers of one function, counted: what health and the exporters show of
+/// them, one line per function however many keys it has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct KeyedSummary {
+    pub(crate) name: &'static str,
+    pub(crate) critical: bool,
+    pub(crate) per_key_metrics: bool,
+    pub(crate) closed: usize,
+    pub(crate) open: usize,
+    pub(crate) half_open: usize,
+    /// Calls turned away by any of its breakers, evicted ones included.
+    pub(crate) rejections: u64,
+    /// State changes of any of its breakers, evicted ones included.
+    pub(crate) transitions: u64,
+}
+
+impl KeyedSummary {
+    pub(crate) fn keys(&self) -> usize {
+        self.closed + self.open + self.half_open
+    }
 }
 
 impl Debug for KeyedBreakers {
@@ -67,13 +94,37 @@ impl Debug for KeyedBreakers {
 }
 
 impl KeyedBreakers {
-    pub(crate) fn new(spec: BreakerSpec, capacity: usize) -> Self {
+    pub(crate) fn new(spec: BreakerSpec, capacity: usize, per_key_metrics: bool) -> Self {
         KeyedBreakers {
             spec,
             capacity: capacity.max(1),
+            per_key_metrics,
             hasher: RandomState::new(),
             map: RwLock::new(HashMap::new()),
+            retired: [AtomicU64::new(0), AtomicU64::new(0)],
         }
+    }
+
+    /// Its breakers counted by state, and its totals.
+    pub(crate) fn summary(&self) -> KeyedSummary {
+        let mut summary = KeyedSummary {
+            name: self.spec.name,
+            critical: self.spec.critical,
+            per_key_metrics: self.per_key_metrics,
+            rejections: self.retired[0].load(Relaxed),
+            transitions: self.retired[1].load(Relaxed),
+            ..KeyedSummary::default()
+        };
+        for entry in self.read().values().flatten() {
+            match entry.core.state() {
+                BreakerState::Closed => summary.closed += 1,
+                BreakerState::Open => summary.open += 1,
+                BreakerState::HalfOpen => summary.half_open += 1,
+            }
+            summary.rejections += entry.core.rejections();
+            summary.transitions += entry.core.transitions();
+        }
+        summary
     }
 
     /// How many breakers it holds now.
@@ -119,11 +170,16 @@ impl KeyedBreakers {
         if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
             return entry.core.clone();
         }
-        let name = Name::Shared(format!("{}[{key:?}]", self.spec.name).into());
-        let core = Arc::new(Core::new(name, self.spec.config));
+        let name = Name::shared(&format!("{}[{key:?}]", self.spec.name));
+        let core = Core::new(name, self.spec.config).critical(self.spec.critical);
         let mut len: usize = map.values().map(Vec::len).sum();
         if len >= self.capacity {
-            len = evict(&mut map, self.capacity - self.capacity / 8);
+            len = evict(
+                &mut map,
+                self.capacity - self.capacity / 8,
+                &self.retired,
+                self.spec.name,
+            );
         }
         if len >= self.capacity {
             tracing::warn!(
@@ -133,8 +189,15 @@ impl KeyedBreakers {
                 "every per-key breaker of `{}` is open, half-open or in use; the call for {key:?} runs under a breaker that is not kept",
                 self.spec.name,
             );
-            return core;
+            return Arc::new(core.exported(Exported::Unkept {
+                function: self.spec.name,
+            }));
         }
+        let core = Arc::new(core.exported(Exported::Key {
+            function: self.spec.name,
+            per_key_metrics: self.per_key_metrics,
+        }));
+        crate::observe::breaker_keys(self.spec.name, 1);
         map.entry(hash).or_default().push(Entry {
             key: Box::new(key.to_owned_key()),
             core: core.clone(),
@@ -164,7 +227,12 @@ impl KeyedBreakers {
 /// A CLOCK sweep: evicts idle closed breakers not touched since the last sweep, then, if
 /// that was not enough, the other idle closed ones, until `target` remain. Returns the
 /// number left.
-fn evict(map: &mut HashMap<u64, Vec<Entry>>, target: usize) -> usize {
+fn evict(
+    map: &mut HashMap<u64, Vec<Entry>>,
+    target: usize,
+    retired: &[AtomicU64; 2],
+    name: &'static str,
+) -> usize {
     let mut len: usize = map.values().map(Vec::len).sum();
     let evictable =
         |e: &Entry| e.core.state() == BreakerState::Closed && Arc::strong_count(&e.core) == 1;
@@ -177,6 +245,9 @@ fn evict(map: &mut HashMap<u64, Vec<Entry>>, target: usize) -> usize {
                 if !second_chance && e.touched.swap(false, Relaxed) {
                     return true;
                 }
+                crate::observe::breaker_keys(name, -1);
+                retired[0].fetch_add(e.core.rejections(), Relaxed);
+                retired[1].fetch_add(e.core.transitions(), Relaxed);
                 len -= 1;
                 false
             });
@@ -204,7 +275,7 @@ impl KeyedSlot {
     #[inline]
     pub fn get_or_init(
         &'static self,
-        spec: impl FnOnce() -> (BreakerSpec, usize),
+        spec: impl FnOnce() -> (BreakerSpec, usize, bool),
     ) -> &'static KeyedBreakers {
         if let Some(keyed) = self.0.get() {
             return keyed;
@@ -215,11 +286,14 @@ impl KeyedSlot {
     /// Not generic: compiled once rather than once per decorated function.
     #[cold]
     #[inline(never)]
-    fn init(&'static self, (spec, capacity): (BreakerSpec, usize)) -> &'static KeyedBreakers {
+    fn init(
+        &'static self,
+        (spec, capacity, per_key_metrics): (BreakerSpec, usize, bool),
+    ) -> &'static KeyedBreakers {
         let mut fresh = false;
         let keyed = self.0.get_or_init(|| {
             fresh = true;
-            KeyedBreakers::new(spec, capacity)
+            KeyedBreakers::new(spec, capacity, per_key_metrics)
         });
         if fresh {
             register_keyed(keyed);

@@ -25,7 +25,7 @@ fn breaker(threshold: u32, probes: u32) -> (Arc<Core<ManualClock>>, ManualClock)
     };
     (
         Arc::new(Core::with_clock(
-            Name::Static("loom"),
+            Name::shared("loom"),
             config,
             clock.clone(),
         )),

@@ -21,10 +21,11 @@ pub use self::keyed::BreakerKey;
 pub use self::registry::{breaker, breakers};
 pub use self::trip::TripPolicy;
 
-pub(crate) use self::core::{Core, Permit};
+pub(crate) use self::core::{Core, Exported, Permit};
 pub use self::keyed::KeyedSlot;
+pub(crate) use self::keyed::KeyedSummary;
 pub use self::registry::BreakerSpec;
-pub(crate) use self::registry::register;
+pub(crate) use self::registry::{by_function, register};
 
 /// A handle on a registered circuit breaker; cheap to clone.
 ///
@@ -63,6 +64,12 @@ impl Breaker {
     /// `Open`.
     pub fn state(&self) -> BreakerState {
         self.0.state()
+    }
+
+    /// Whether it was declared `critical` (`#[circuit_breaker(critical)]`): while it is
+    /// open, [`health`](crate::health) says the process is unhealthy.
+    pub fn is_critical(&self) -> bool {
+        self.0.is_critical()
     }
 
     /// Rejects every call until [`reset`](Self::reset).

@@ -256,7 +256,7 @@ proptest! {
             open_for: Duration::from_millis(OPEN_FOR_MS),
             half_open_probes: probes,
         };
-        let core = Core::with_clock(Name::Static("model"), config, clock.clone());
+        let core = Core::with_clock(Name::shared("model"), config, clock.clone());
         let mut model = Model { threshold, probes, phase: Phase::Closed { failures: 0 }, generation: 0, now: 0 };
         let mut permits: Vec<(Permit<'_, ManualClock>, ModelPermit)> = Vec::new();
 

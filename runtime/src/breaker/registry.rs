@@ -15,6 +15,8 @@ pub struct BreakerSpec {
     /// True when the name was given with `name = "…"`: functions that give the same name
     /// share one breaker. Default names are never shared.
     pub named: bool,
+    /// `critical`: open, it makes [`health`](crate::health) unhealthy.
+    pub critical: bool,
     /// Its configuration.
     pub config: Config,
 }
@@ -43,7 +45,7 @@ pub(crate) fn register(spec: BreakerSpec) -> Arc<Core> {
             .iter()
             .find(|(named, core)| *named && core.name() == spec.name)
         {
-            if *core.config() != spec.config {
+            if *core.config() != spec.config || core.is_critical() != spec.critical {
                 tracing::warn!(
                     target: "steadfast",
                     breaker = spec.name,
@@ -62,11 +64,11 @@ pub(crate) fn register(spec: BreakerSpec) -> Arc<Core> {
             .map(|n| format!("{}#{n}", spec.name))
             .find(|candidate| !taken(candidate))
             .unwrap_or_default();
-        Name::Shared(unique.into())
+        Name::leaked(&unique)
     } else {
-        Name::Static(spec.name)
+        Name::leaked(spec.name)
     };
-    let core = Arc::new(Core::new(name, spec.config));
+    let core = Arc::new(Core::new(name, spec.config).critical(spec.critical));
     registry.single.push((spec.named, core.clone()));
     core
 }
@@ -110,4 +112,17 @@ pub fn breakers() -> Vec<Breaker> {
         keyed.collect_into(&mut all);
     }
     all
+}
+
+/// The breakers of functions without `key`, and the per-key breakers grouped by function:
+/// what [`health`](crate::health) and the exporters read, so that a thousand keys are one
+/// line, not a thousand.
+pub(crate) fn by_function() -> (Vec<Breaker>, Vec<&'static KeyedBreakers>) {
+    let registry = registry();
+    let single = registry
+        .single
+        .iter()
+        .map(|(_, core)| Breaker(core.clone()))
+        .collect();
+    (single, registry.keyed.clone())
 }

@@ -21,7 +21,7 @@ fn breaker(trip: TripPolicy, probes: u32) -> (Core<ManualClock>, ManualClock) {
         half_open_probes: probes,
     };
     (
-        Core::with_clock(Name::Static("test"), config, clock.clone()),
+        Core::with_clock(Name::shared("test"), config, clock.clone()),
         clock,
     )
 }
@@ -91,7 +91,7 @@ fn retry_after_never_exceeds_the_time_really_left_when_the_recent_time_lags() {
         open_for,
         half_open_probes: 1,
     };
-    let core = Core::with_clock(Name::Static("lagging"), config, LaggingClock);
+    let core = Core::with_clock(Name::shared("lagging"), config, LaggingClock);
     // The recent time is 50 ms behind when the breaker opens.
     LAG_NANOS.store(50_000_000, Ordering::SeqCst);
     fail(&core, 1);
@@ -402,12 +402,13 @@ fn keyed(capacity: usize) -> KeyedBreakers {
     let spec = BreakerSpec {
         name: "fleet",
         named: false,
+        critical: false,
         config: Config {
             trip: TripPolicy::Consecutive { threshold: 1 },
             ..Config::default()
         },
     };
-    KeyedBreakers::new(spec, capacity)
+    KeyedBreakers::new(spec, capacity, false)
 }
 
 #[test]
