@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 
 use crate::Elapsed;
 use crate::clock::{Clock, SystemClock};
-use crate::outcome::TimeoutReturn;
+use crate::returns::TimeoutReturn;
 use crate::stats::{MAX_DETACHED, TimeoutStats};
 
 pin_project! {

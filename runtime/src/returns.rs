@@ -1,0 +1,117 @@
+//! What each attribute needs of a function's return type. You never implement these
+//! traits: they are implemented for `Result<T, E>` (and so for every alias of it, such as
+//! `io::Result<T>` or `anyhow::Result<T>`), and they exist so that a return type an
+//! attribute cannot work with is one compile error, on the return type, in words:
+//!
+//! | attribute | needs |
+//! |---|---|
+//! | `#[circuit_breaker]` | `Result<T, E>` with `impl From<steadfast::CircuitOpen> for E` ([`BreakerReturn`], [`BreakerError`]) |
+//! | `#[timeout]` | `Result<T, E>` with `impl From<steadfast::Elapsed> for E` ([`TimeoutReturn`], [`TimeoutError`]) |
+//! | `#[retry]` | any `Result<T, E>` ([`RetryReturn`]) |
+//! | `#[monitored]` | any return type |
+//!
+//! `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have both `From`s.
+
+use crate::{CircuitOpen, Elapsed};
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T, E> Sealed for Result<T, E> {}
+}
+
+/// A return type whose values can be a failure: `Result<T, E>` and every alias of it
+/// (`io::Result<T>`, `anyhow::Result<T>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`, so steadfast cannot tell a failure from a success",
+    label = "this must be a `Result<T, E>` (or an alias of one, like `io::Result<T>`)"
+)]
+pub trait Outcome: sealed::Sealed {
+    /// The error type.
+    type Error;
+    /// The error, when the value is a failure.
+    fn error(&self) -> Option<&Self::Error>;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    type Error = E;
+    #[inline]
+    fn error(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+}
+
+/// What `#[circuit_breaker]` needs of a return type: a `Result<T, E>` whose `E` can be made
+/// from a [`CircuitOpen`]. Generated code asks for this one bound, once, so a wrong return
+/// type is one error, on the return type.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs the function to return a `Result`, found `{Self}`",
+    label = "a call the breaker turns away is returned as an `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait BreakerReturn: Outcome {
+    /// The value returned in place of calling the body.
+    fn rejected(open: CircuitOpen) -> Self;
+}
+
+impl<T, E: BreakerError> BreakerReturn for Result<T, E> {
+    #[inline]
+    fn rejected(open: CircuitOpen) -> Self {
+        Err(E::from(open))
+    }
+}
+
+/// What `#[circuit_breaker]` needs of the error type `E` of `Result<T, E>`:
+/// `impl From<CircuitOpen> for E`.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs `impl From<steadfast::CircuitOpen> for {Self}`",
+    label = "a call the breaker turns away is returned as `Err({Self}::from(CircuitOpen))`",
+    note = "add a variant for it: `impl From<steadfast::CircuitOpen> for {Self} {{ fn from(e: steadfast::CircuitOpen) -> Self {{ … }} }}`",
+    note = "`anyhow::Error`, `io::Error` and `Box<dyn Error + Send + Sync>` already have it"
+)]
+pub trait BreakerError: From<CircuitOpen> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<CircuitOpen>> BreakerError for E {}
+
+/// What `#[retry]` needs of a return type: a `Result<T, E>`, so that it can tell which
+/// attempts failed.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` needs the function to return a `Result`, found `{Self}`",
+    label = "`#[retry]` retries the calls that return `Err`, so this must be a `Result<T, E>`",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait RetryReturn: Outcome {}
+
+impl<T, E> RetryReturn for Result<T, E> {}
+
+/// What `#[timeout]` needs of a return type: a `Result<T, E>` whose `E` can be made from an
+/// [`Elapsed`].
+#[diagnostic::on_unimplemented(
+    message = "`#[timeout]` needs the function to return a `Result`, found `{Self}`",
+    label = "a call past its deadline is returned as an `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait TimeoutReturn: Outcome {
+    /// The value returned when the deadline passes.
+    fn elapsed(elapsed: Elapsed) -> Self;
+}
+
+/// What `#[timeout]` needs of the error type `E` of `Result<T, E>`:
+/// `impl From<Elapsed> for E`.
+#[diagnostic::on_unimplemented(
+    message = "`#[timeout]` needs `impl From<steadfast::Elapsed> for {Self}`",
+    label = "a call past its deadline is returned as `Err({Self}::from(Elapsed))`",
+    note = "add a variant for it: `impl From<steadfast::Elapsed> for {Self} {{ fn from(e: steadfast::Elapsed) -> Self {{ … }} }}`",
+    note = "`anyhow::Error`, `io::Error` and `Box<dyn Error + Send + Sync>` already have it"
+)]
+pub trait TimeoutError: From<Elapsed> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<Elapsed>> TimeoutError for E {}
+
+impl<T, E: TimeoutError> TimeoutReturn for Result<T, E> {
+    #[inline]
+    fn elapsed(elapsed: Elapsed) -> Self {
+        Err(E::from(elapsed))
+    }
+}
