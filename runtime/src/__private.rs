@@ -254,6 +254,37 @@ pub const fn duration(d: Duration) -> Duration {
     d
 }
 
+/// A count given as an expression (`attempts = MAX_ATTEMPTS`); the identity, so a wrong
+/// type is an error here. Its range is checked when the attribute first uses it.
+#[inline]
+pub const fn count_u32(n: u32) -> u32 {
+    n
+}
+
+/// [`count_u32`] for `max_keys`.
+#[inline]
+pub const fn count_usize(n: usize) -> usize {
+    n
+}
+
+/// [`count_u32`] for `failure_rate` and `multiplier`.
+#[inline]
+pub const fn number(x: f64) -> f64 {
+    x
+}
+
+/// A `#[retry]` policy with a value known only at run time: checked at the function's first
+/// call (an error logged for each value out of range, naming the key), and used with each
+/// such value replaced by the nearest valid one. Never a panic.
+#[inline]
+pub fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPolicy {
+    let checked = policy.checked();
+    if checked != policy {
+        stats.report_policy(&policy);
+    }
+    checked
+}
+
 // `key = expr` takes owned keys and references alike, so that `&str` works: the
 // receiver `&&KeyWrap(&expr)` picks `KeyByDeref` when `expr` is a reference and
 // `KeyByValue` otherwise (autoref specialisation).

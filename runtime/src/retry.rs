@@ -72,6 +72,47 @@ impl RetryPolicy {
         max_elapsed: None,
     };
 
+    /// With every value in range: `attempts` at least 1, a `multiplier` that is a number of
+    /// at least 1, `max_delay` at least `delay`.
+    pub(crate) fn checked(self) -> RetryPolicy {
+        let backoff = match self.backoff {
+            Backoff::Exponential { multiplier }
+                if !(multiplier >= 1.0 && multiplier.is_finite()) =>
+            {
+                Backoff::Exponential { multiplier: 1.0 }
+            }
+            backoff => backoff,
+        };
+        RetryPolicy {
+            attempts: self.attempts.max(1),
+            backoff,
+            max_delay: self.max_delay.max(self.delay),
+            ..self
+        }
+    }
+
+    /// What is wrong with these settings, one line per key.
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.attempts == 0 {
+            problems.push("`attempts` is 0; using 1 (the first attempt always runs)".to_owned());
+        }
+        if let Backoff::Exponential { multiplier } = self.backoff {
+            if !(multiplier >= 1.0 && multiplier.is_finite()) {
+                problems.push(format!(
+                    "`multiplier` is {multiplier}, not a number of at least 1; using 1"
+                ));
+            }
+        }
+        if self.max_delay < self.delay {
+            problems.push(format!(
+                "`max_delay` ({:?}) is shorter than `delay` ({:?}); using {:?}",
+                self.max_delay, self.delay, self.delay
+            ));
+        }
+        problems
+    }
+
     /// The wait after `n` failed attempts (`n ≥ 1`), before jitter, capped at `max_delay`.
     pub fn backoff_delay(&self, n: u32) -> Duration {
         let n = n.max(1);

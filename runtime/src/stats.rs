@@ -19,6 +19,8 @@ pub struct RetryStats {
     gate_waits: AtomicU64,
     exhausted: AtomicU64,
     listed: AtomicBool,
+    /// Its policy's problems were logged.
+    reported: AtomicBool,
 }
 
 /// What `#[timeout]` did for one function.
@@ -55,6 +57,19 @@ impl RetryStats {
             gate_waits: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
             listed: AtomicBool::new(false),
+            reported: AtomicBool::new(false),
+        }
+    }
+
+    /// Logs, once per function, what is wrong with a policy given at run time.
+    #[cold]
+    pub(crate) fn report_policy(&'static self, policy: &crate::retry::RetryPolicy) {
+        if self.reported.swap(true, Relaxed) {
+            return;
+        }
+        let function = self.function.name();
+        for problem in policy.problems() {
+            tracing::error!(target: "steadfast", function, "#[retry] of `{function}`: {problem}");
         }
     }
 

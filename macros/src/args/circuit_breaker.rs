@@ -6,8 +6,8 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, LitStr};
 
 use super::{
-    AttributeArgs, Keys, Spanned, boolean, callable, duration, each_key_value, expr, fraction, int,
-    set_once, string,
+    AttributeArgs, Keys, Num, Spanned, boolean, callable, duration, each_key_value, expr, fraction,
+    int, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -41,15 +41,15 @@ pub(crate) const MAX_IN_WINDOW: u64 = 10_000;
 #[derive(Default)]
 pub(crate) struct CircuitBreakerArgs {
     pub(crate) name: Option<Spanned<LitStr>>,
-    pub(crate) failure_threshold: Option<Spanned<u64>>,
+    pub(crate) failure_threshold: Option<Spanned<Num<u64>>>,
     pub(crate) window: Option<Spanned<DurationArg>>,
-    pub(crate) failure_rate: Option<Spanned<f64>>,
-    pub(crate) minimum_calls: Option<Spanned<u64>>,
+    pub(crate) failure_rate: Option<Spanned<Num<f64>>>,
+    pub(crate) minimum_calls: Option<Spanned<Num<u64>>>,
     pub(crate) open_for: Option<Spanned<DurationArg>>,
-    pub(crate) half_open_probes: Option<Spanned<u64>>,
+    pub(crate) half_open_probes: Option<Spanned<Num<u64>>>,
     pub(crate) failure_if: Option<Spanned<Expr>>,
     pub(crate) key: Option<Spanned<Expr>>,
-    pub(crate) max_keys: Option<Spanned<u64>>,
+    pub(crate) max_keys: Option<Spanned<Num<u64>>>,
     /// `per_key_metrics`: one Prometheus series per key, not only per function.
     pub(crate) per_key_metrics: Option<Spanned<bool>>,
     /// `critical`: open, it makes the process unhealthy.

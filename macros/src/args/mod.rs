@@ -194,14 +194,38 @@ fn literal(value: &Expr) -> Option<&Lit> {
     }
 }
 
-/// A positive integer literal no larger than `max`.
-pub(crate) fn int(key: &Ident, max: u64) -> impl FnOnce(&Expr) -> syn::Result<u64> + '_ {
+/// A number key's value: a literal, checked at compile time, or any other expression of
+/// the key's type (a `const`, a call), type-checked where it is written and checked by the
+/// runtime when first used, as durations are.
+pub(crate) enum Num<T> {
+    Literal(T),
+    Expr(Box<Expr>),
+}
+
+impl<T: Copy> Num<T> {
+    /// The value, when it was written as a literal.
+    pub(crate) fn literal(&self) -> Option<T> {
+        match self {
+            Num::Literal(n) => Some(*n),
+            Num::Expr(_) => None,
+        }
+    }
+}
+
+/// A positive whole number no larger than `max`, or an expression.
+pub(crate) fn int(key: &Ident, max: u64) -> impl FnOnce(&Expr) -> syn::Result<Num<u64>> + '_ {
     move |value| {
-        let Some(Lit::Int(lit)) = literal(value) else {
-            return Err(syn::Error::new(
-                value.span(),
-                format!("`{key}` takes a whole number, such as `{key} = 5`"),
-            ));
+        let lit = match literal(value) {
+            Some(Lit::Int(lit)) => lit,
+            None => return Ok(Num::Expr(Box::new(value.clone()))),
+            Some(_) => {
+                return Err(syn::Error::new(
+                    value.span(),
+                    format!(
+                        "`{key}` takes a whole number, such as `{key} = 5`, or a constant of its type"
+                    ),
+                ));
+            }
         };
         let n: u64 = lit.base10_parse()?;
         if n == 0 || n > max {
@@ -210,16 +234,17 @@ pub(crate) fn int(key: &Ident, max: u64) -> impl FnOnce(&Expr) -> syn::Result<u6
                 format!("`{key}` must be between 1 and {max}, found {n}"),
             ));
         }
-        Ok(n)
+        Ok(Num::Literal(n))
     }
 }
 
-/// A number in (0, 1].
-pub(crate) fn fraction(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + '_ {
+/// A number in (0, 1], or an expression.
+pub(crate) fn fraction(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Num<f64>> + '_ {
     move |value| {
         let n: f64 = match literal(value) {
             Some(Lit::Float(lit)) => lit.base10_parse()?,
             Some(Lit::Int(lit)) => lit.base10_parse()?,
+            None => return Ok(Num::Expr(Box::new(value.clone()))),
             _ => {
                 return Err(syn::Error::new(
                     value.span(),
@@ -233,7 +258,7 @@ pub(crate) fn fraction(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + 
                 format!("`{key}` must be in (0, 1] (a fraction of calls, 0.5 = 50%), found {n}"),
             ));
         }
-        Ok(n)
+        Ok(Num::Literal(n))
     }
 }
 

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use super::{AttributeArgs, Keys, Spanned, callable, duration, each_key_value, int, set_once};
+use super::{AttributeArgs, Keys, Num, Spanned, callable, duration, each_key_value, int, set_once};
 use crate::duration::DurationArg;
 use crate::errors::Errors;
 
@@ -30,11 +30,11 @@ pub(crate) const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
 
 #[derive(Default)]
 pub(crate) struct RetryArgs {
-    pub(crate) attempts: Option<Spanned<u64>>,
+    pub(crate) attempts: Option<Spanned<Num<u64>>>,
     pub(crate) delay: Option<Spanned<DurationArg>>,
     /// One of [`BACKOFFS`].
     pub(crate) backoff: Option<Spanned<String>>,
-    pub(crate) multiplier: Option<Spanned<f64>>,
+    pub(crate) multiplier: Option<Spanned<Num<f64>>>,
     pub(crate) max_delay: Option<Spanned<DurationArg>>,
     /// One of [`JITTERS`].
     pub(crate) jitter: Option<Spanned<String>>,
@@ -142,7 +142,7 @@ fn one_of<'a>(
 }
 
 /// A number of at least 1.
-fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + '_ {
+fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Num<f64>> + '_ {
     move |value| {
         let n: f64 = match value {
             Expr::Lit(ExprLit {
@@ -152,12 +152,13 @@ fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + '_ {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(lit), ..
             }) => lit.base10_parse()?,
-            other => {
+            other @ Expr::Lit(_) => {
                 return Err(syn::Error::new(
                     other.span(),
                     format!("`{key}` takes a number of at least 1, such as `{key} = 2.0`"),
                 ));
             }
+            other => return Ok(Num::Expr(Box::new(other.clone()))),
         };
         if !(n.is_finite() && n >= 1.0) {
             return Err(syn::Error::new(
@@ -165,6 +166,6 @@ fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<f64> + '_ {
                 format!("`{key}` must be at least 1 (a wait never shrinks), found {n}"),
             ));
         }
-        Ok(n)
+        Ok(Num::Literal(n))
     }
 }

@@ -1,9 +1,9 @@
 //! `#[circuit_breaker]`
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, duration, with_defaults};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, number, with_defaults};
 use crate::args::circuit_breaker::CircuitBreakerArgs;
 use crate::item;
 
@@ -103,10 +103,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let key_expr = &key.value;
     let max_keys = args.max_keys.as_ref().map_or_else(
         || quote!(::steadfast::__private::DEFAULT_MAX_KEYS),
-        |m| {
-            let n = Literal::usize_unsuffixed(m.value as usize);
-            quote!(#n)
-        },
+        |m| count_usize(&m.value),
     );
     let per_key = args.per_key_metrics.as_ref().is_some_and(|p| p.value);
     let key_value = quote_spanned! {key.span=>
@@ -150,7 +147,7 @@ fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
                 .map(|d| ("open_for", duration(&d.value))),
             args.half_open_probes
                 .as_ref()
-                .map(|p| ("half_open_probes", u32_lit(p.value))),
+                .map(|p| ("half_open_probes", count_u32(&p.value))),
         ],
     );
     quote! {
@@ -171,19 +168,19 @@ fn trip(args: &CircuitBreakerArgs) -> Option<TokenStream> {
         .as_ref()
         .map_or_else(|| quote!(#policy::DEFAULT_WINDOW), |w| duration(&w.value));
     if let Some(rate) = &args.failure_rate {
-        let rate = Literal::f64_unsuffixed(rate.value);
+        let rate = number(&rate.value);
         let minimum = args.minimum_calls.as_ref().map_or_else(
             || quote!(#policy::DEFAULT_MINIMUM_CALLS),
-            |m| u32_lit(m.value),
+            |m| count_u32(&m.value),
         );
         return Some(
             quote!(#policy::Rate { rate: #rate, minimum_calls: #minimum, window: #window }),
         );
     }
-    let threshold = args
-        .failure_threshold
-        .as_ref()
-        .map_or_else(|| quote!(#policy::DEFAULT_THRESHOLD), |t| u32_lit(t.value));
+    let threshold = args.failure_threshold.as_ref().map_or_else(
+        || quote!(#policy::DEFAULT_THRESHOLD),
+        |t| count_u32(&t.value),
+    );
     if args.window.is_some() {
         Some(quote!(#policy::Count { threshold: #threshold, window: #window }))
     } else if args.failure_threshold.is_some() {
@@ -191,9 +188,4 @@ fn trip(args: &CircuitBreakerArgs) -> Option<TokenStream> {
     } else {
         None
     }
-}
-
-fn u32_lit(n: u64) -> TokenStream {
-    let n = Literal::u32_unsuffixed(n.min(u64::from(u32::MAX)) as u32);
-    quote!(#n)
 }

@@ -11,11 +11,12 @@ pub(crate) mod monitored;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned as _;
 
+use crate::args::Num;
 use crate::duration::DurationArg;
 use crate::item::Func;
 use crate::kind::Kind;
@@ -141,6 +142,42 @@ pub(crate) fn duration(d: &DurationArg) -> TokenStream {
         DurationArg::Expr(expr) => {
             quote_spanned!(expr.span()=> ::steadfast::__private::duration(#expr))
         }
+    }
+}
+
+/// A count as the runtime takes it: a `u32` literal, or the user's expression, type-checked
+/// as a `u32` where it is written (and checked by the runtime when first used).
+pub(crate) fn count_u32(n: &Num<u64>) -> TokenStream {
+    match n {
+        Num::Literal(n) => {
+            let n = Literal::u32_unsuffixed(u32::try_from(*n).unwrap_or(u32::MAX));
+            quote!(#n)
+        }
+        Num::Expr(expr) => quote_spanned!(expr.span()=> ::steadfast::__private::count_u32(#expr)),
+    }
+}
+
+/// [`count_u32`] for a `usize`.
+pub(crate) fn count_usize(n: &Num<u64>) -> TokenStream {
+    match n {
+        Num::Literal(n) => {
+            let n = Literal::usize_unsuffixed(usize::try_from(*n).unwrap_or(usize::MAX));
+            quote!(#n)
+        }
+        Num::Expr(expr) => {
+            quote_spanned!(expr.span()=> ::steadfast::__private::count_usize(#expr))
+        }
+    }
+}
+
+/// [`count_u32`] for an `f64`.
+pub(crate) fn number(n: &Num<f64>) -> TokenStream {
+    match n {
+        Num::Literal(n) => {
+            let n = Literal::f64_unsuffixed(*n);
+            quote!(#n)
+        }
+        Num::Expr(expr) => quote_spanned!(expr.span()=> ::steadfast::__private::number(#expr)),
     }
 }
 

@@ -1,11 +1,11 @@
 //! `#[retry]`
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::visit::Visit;
 use syn::{FnArg, Ident, Pat, Type};
 
-use super::{Cx, Emit, Needs, duration, with_defaults};
+use super::{Cx, Emit, Needs, count_u32, duration, number, with_defaults};
 use crate::args::retry::RetryArgs;
 use crate::duration::DurationArg;
 use crate::item::{self, Func};
@@ -136,10 +136,7 @@ impl Emit for RetryArgs {
 /// `let policy = &RetryPolicy { …, ..RetryPolicy::DEFAULT };`, in a `static` when every
 /// value is known at compile time (not a struct built per call).
 fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
-    let multiplier = args
-        .multiplier
-        .as_ref()
-        .map(|m| Literal::f64_unsuffixed(m.value));
+    let multiplier = args.multiplier.as_ref().map(|m| number(&m.value));
     let backoff = args.backoff.as_ref().map(|b| match b.value.as_str() {
         "constant" => quote!(::steadfast::__private::Backoff::Constant),
         "linear" => quote!(::steadfast::__private::Backoff::Linear),
@@ -163,10 +160,9 @@ fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
         quote!(::steadfast::__private::RetryPolicy),
         super::RETRY_POLICY_FIELDS,
         [
-            args.attempts.as_ref().map(|a| {
-                let n = Literal::u32_unsuffixed(u32::try_from(a.value).unwrap_or(u32::MAX));
-                ("attempts", quote!(#n))
-            }),
+            args.attempts
+                .as_ref()
+                .map(|a| ("attempts", count_u32(&a.value))),
             args.delay.as_ref().map(|d| ("delay", duration(&d.value))),
             backoff.map(|b| ("backoff", b)),
             args.max_delay
@@ -182,14 +178,23 @@ fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
     let constant = [&args.delay, &args.max_delay, &args.max_elapsed]
         .into_iter()
         .flatten()
-        .all(|d| matches!(d.value, DurationArg::Literal(..)));
+        .all(|d| matches!(d.value, DurationArg::Literal(..)))
+        && args
+            .attempts
+            .as_ref()
+            .is_none_or(|a| a.value.literal().is_some())
+        && args
+            .multiplier
+            .as_ref()
+            .is_none_or(|m| m.value.literal().is_some());
     if constant {
         quote! {
             static __STEADFAST_POLICY: ::steadfast::__private::RetryPolicy = #value;
             let #policy = &__STEADFAST_POLICY;
         }
     } else {
-        quote!(let #policy = &#value;)
+        // Values known only at run time are checked there, once per function.
+        quote!(let #policy = &::steadfast::__private::retry_policy(#value, &__STEADFAST_RETRY);)
     }
 }
 

@@ -32,7 +32,7 @@ impl Check for CircuitBreakerArgs {
             }
         }
         if let (Some(threshold), Some(_)) = (&args.failure_threshold, &args.window) {
-            if threshold.value > MAX_IN_WINDOW {
+            if threshold.value.literal().is_some_and(|n| n > MAX_IN_WINDOW) {
                 errors.push(syn::Error::new(
                 threshold.span,
                 format!(

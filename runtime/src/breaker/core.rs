@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering::*;
 use std::sync::{Mutex, MutexGuard, atomic::AtomicU64};
 
 use super::trip::{Trip, TripPolicy};
-use super::word::{MAX_PROBES, Phase, Word};
+use super::word::{MAX_FAILURES, MAX_PROBES, Phase, Word};
 use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
 use crate::error::{CircuitOpen, Name, Why};
 use crate::shard::ShardedCounter;
@@ -46,6 +46,75 @@ impl Config {
         open_for: Duration::from_secs(30),
         half_open_probes: 1,
     };
+}
+
+/// The most failures `failure_threshold` with `window` keeps the times of.
+pub(crate) const MAX_IN_WINDOW: u32 = 10_000;
+
+impl Config {
+    /// The settings as the breaker uses them. Keys written as literals were checked at
+    /// compile time; one given as an expression (a `const`, a call) is checked here, when
+    /// the breaker is first used: a value out of range is logged as an error naming the
+    /// breaker and the key, and the nearest valid value is used instead. Never a panic.
+    pub(crate) fn checked(self, breaker: &str) -> Config {
+        let mut problems: Vec<String> = Vec::new();
+        let mut count = |key: &str, n: u32, max: u32| -> u32 {
+            if n == 0 || n > max {
+                let used = n.clamp(1, max);
+                problems.push(format!("`{key}` is {n}, outside 1..={max}; using {used}"));
+                used
+            } else {
+                n
+            }
+        };
+        let trip = match self.trip {
+            TripPolicy::Consecutive { threshold } => TripPolicy::Consecutive {
+                threshold: count("failure_threshold", threshold, MAX_FAILURES),
+            },
+            TripPolicy::Count { threshold, window } => TripPolicy::Count {
+                threshold: count("failure_threshold", threshold, MAX_IN_WINDOW),
+                window,
+            },
+            TripPolicy::Rate {
+                rate,
+                minimum_calls,
+                window,
+            } => TripPolicy::Rate {
+                rate,
+                minimum_calls: count("minimum_calls", minimum_calls, u32::MAX),
+                window,
+            },
+        };
+        let half_open_probes = count("half_open_probes", self.half_open_probes, MAX_PROBES);
+        if let TripPolicy::Rate { rate, .. } = trip {
+            if !(rate > 0.0 && rate <= 1.0) {
+                problems.push(format!(
+                    "`failure_rate` is {rate}, outside (0, 1]; using {}",
+                    if rate > 1.0 || rate.is_nan() {
+                        1.0
+                    } else {
+                        f64::MIN_POSITIVE
+                    }
+                ));
+            }
+        }
+        if let TripPolicy::Count { window, .. } | TripPolicy::Rate { window, .. } = trip {
+            if window.is_zero() {
+                problems.push("`window` is zero: every failure falls outside it".to_owned());
+            }
+        }
+        if self.open_for.is_zero() {
+            problems.push("`open_for` is zero: the breaker admits probes at once".to_owned());
+        }
+        for problem in &problems {
+            tracing::error!(target: "steadfast", breaker, "circuit breaker `{breaker}`: {problem}");
+        }
+        Config {
+            trip,
+            half_open_probes,
+            ..self
+        }
+    }
 }
 
 impl Default for Config {

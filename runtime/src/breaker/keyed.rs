@@ -95,6 +95,10 @@ impl Debug for KeyedBreakers {
 
 impl KeyedBreakers {
     pub(crate) fn new(spec: BreakerSpec, capacity: usize, per_key_metrics: bool) -> Self {
+        let spec = BreakerSpec {
+            config: spec.config.checked(spec.name),
+            ..spec
+        };
         KeyedBreakers {
             spec,
             capacity: capacity.max(1),

@@ -68,7 +68,8 @@ pub(crate) fn register(spec: BreakerSpec) -> Arc<Core> {
     } else {
         Name::leaked(spec.name)
     };
-    let core = Arc::new(Core::new(name, spec.config).critical(spec.critical));
+    let config = spec.config.checked(name.as_str());
+    let core = Arc::new(Core::new(name, config).critical(spec.critical));
     registry.single.push((spec.named, core.clone()));
     core
 }
