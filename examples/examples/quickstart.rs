@@ -39,6 +39,16 @@ impl From<Elapsed> for FetchError {
 }
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
+/// What each attempt of the current call met, for the printout: the retries hide the
+/// failures they recover from, and this shows them.
+static ATTEMPTS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+fn attempt(what: &'static str) {
+    ATTEMPTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(what);
+}
 static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// Counted and timed; up to 3 attempts; every attempt passes the breaker and has 100 ms.
@@ -50,15 +60,23 @@ async fn fetch_quote(symbol: String) -> Result<f64, FetchError> {
     let n = CALLS.fetch_add(1, Relaxed);
     let since_start = START.get_or_init(Instant::now).elapsed();
     if since_start > Duration::from_millis(400) && since_start < Duration::from_millis(900) {
+        attempt("refused");
         return Err(FetchError::Upstream("connection refused")); // an outage
     }
     match n % 10 {
-        3 => Err(FetchError::Upstream("503 Service Unavailable")),
+        3 => {
+            attempt("503");
+            Err(FetchError::Upstream("503 Service Unavailable"))
+        }
         7 => {
+            attempt("too slow");
             tokio::time::sleep(Duration::from_millis(300)).await; // past the deadline
             Ok(0.0)
         }
-        _ => Ok(100.0 + symbol.len() as f64),
+        _ => {
+            attempt("ok");
+            Ok(100.0 + symbol.len() as f64)
+        }
     }
 }
 
@@ -73,13 +91,20 @@ async fn main() {
         let breaker = steadfast::breaker("quotes")
             .map(|b| b.state().to_string())
             .unwrap_or_default();
+        // The attempts the body ran (none when the breaker turned the call away).
+        let attempts = std::mem::take(&mut *ATTEMPTS.lock().unwrap_or_else(|e| e.into_inner()));
+        let attempts = if attempts.is_empty() {
+            "body not run".to_owned()
+        } else {
+            format!("attempts: {}", attempts.join(", "))
+        };
         match result {
             Ok(price) => println!(
-                "{:>5} ms  call {i:>2}: {price:.2}   (breaker {breaker})",
+                "{:>5} ms  call {i:>2}: {price:.2}   [{attempts}] (breaker {breaker})",
                 start.elapsed().as_millis()
             ),
             Err(e) => println!(
-                "{:>5} ms  call {i:>2}: error: {e}   (breaker {breaker})",
+                "{:>5} ms  call {i:>2}: error: {e}   [{attempts}] (breaker {breaker})",
                 start.elapsed().as_millis()
             ),
         }
@@ -91,9 +116,20 @@ async fn main() {
         .find(|m| m.name == "quotes.fetch")
         .expect("recorded");
     println!(
-        "\nquotes.fetch: {} calls, {} ok, {} errors; latency p50 {:?}, p99 {:?}",
-        m.calls, m.successes, m.errors, m.latency.p50, m.latency.p99
+        "\nquotes.fetch: {} calls, {} ok, {} errors ({} of them turned away by the open breaker); latency p50 {:?}, p99 {:?}",
+        m.calls,
+        m.successes,
+        m.errors,
+        m.rejected(),
+        m.latency.p50,
+        m.latency.p99
     );
+    if let Some(retry) = m.retry {
+        println!(
+            "retries: {} attempts after a failure, {} waits on the open breaker, {} calls gave up",
+            retry.retries, retry.gate_waits, retry.exhausted
+        );
+    }
     println!("health: {}", steadfast::health().to_json());
     println!("\nPrometheus text (excerpt):");
     for line in steadfast::metrics::prometheus()

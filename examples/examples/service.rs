@@ -8,7 +8,8 @@
 //! upstream's mode, what the last request got, the breaker's state and the health.
 //!
 //! `-- --serve SECS` keeps serving for that long afterwards (for a Prometheus to scrape);
-//! `-- --port PORT` picks the service's port (default 3000; 0 for any free one).
+//! `-- --port PORT` (or the environment variable `PORT`) picks the service's port (default
+//! 3000; 0 for any free one); the address is printed at start.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -26,8 +27,24 @@ fn arg(name: &str) -> Option<u64> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let upstream = start_upstream().await?;
-    let port = arg("--port").unwrap_or(3000) as u16;
-    let service = start_service(SocketAddr::from(([127, 0, 0, 1], port)), upstream.addr).await?;
+    let port = arg("--port")
+        .or_else(|| std::env::var("PORT").ok()?.parse().ok())
+        .unwrap_or(3000);
+    let Ok(port) = u16::try_from(port) else {
+        eprintln!("--port {port} is not a port (0 to 65535)");
+        std::process::exit(2);
+    };
+    let service = match start_service(SocketAddr::from(([127, 0, 0, 1], port)), upstream.addr).await
+    {
+        Ok(addr) => addr,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "port {port} is taken by another program: pass `-- --port 0` for any free port, or `--port N` / PORT=N"
+            );
+            std::process::exit(1);
+        }
+        Err(e) => return Err(e),
+    };
     println!("upstream  http://{}/quote/ACME", upstream.addr);
     println!("service   http://{service}/quote/ACME");
     println!("          http://{service}/metrics");

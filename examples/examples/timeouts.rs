@@ -20,23 +20,28 @@ impl From<Elapsed> for Error {
     }
 }
 
-/// Async: dropped at 100 ms. A drop guard shows the cancellation.
+/// Async: dropped at 100 ms. A drop guard tells which way the body ended: it finished, or
+/// it was cancelled mid-wait by the deadline.
 #[timeout("100ms")]
 async fn lookup(key: &str, latency: Duration) -> Result<String, Error> {
-    struct Cancelled(&'static str);
-    impl Drop for Cancelled {
+    struct Guard {
+        finished: bool,
+    }
+    impl Drop for Guard {
         fn drop(&mut self) {
             if std::thread::panicking() {
                 return;
             }
-            println!(
-                "    ({} dropped: the lookup was cancelled or finished)",
-                self.0
-            );
+            if self.finished {
+                println!("    (body finished: the value was ready before the deadline)");
+            } else {
+                println!("    (body cancelled: dropped mid-wait at the deadline)");
+            }
         }
     }
-    let _guard = Cancelled("body");
+    let mut guard = Guard { finished: false };
     tokio::time::sleep(latency).await;
+    guard.finished = true;
     Ok(format!("value of {key}"))
 }
 

@@ -87,7 +87,9 @@ fn main() -> io::Result<()> {
         PathBuf::from,
     );
     let (outbox, sent) = (dir.join("outbox"), dir.join("sent"));
-    if arg("--reset").is_some() || !dir.exists() {
+    let left = fs::read_dir(&outbox).map_or(0, |d| d.count());
+    // A fresh run when asked, the first time, or when the last run sent everything.
+    if arg("--reset").is_some() || left == 0 {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&outbox)?;
         fs::create_dir_all(&sent)?;
@@ -99,7 +101,10 @@ fn main() -> io::Result<()> {
         }
         println!("new run: 10 reports in {}", outbox.display());
     } else {
-        println!("resuming: reports still in {}", outbox.display());
+        println!(
+            "resuming: {left} reports still in {} (the last run stopped before sending them)",
+            outbox.display()
+        );
     }
     let stop_after: Option<usize> = arg("--stop-after").and_then(|n| n.parse().ok());
 
@@ -114,12 +119,19 @@ fn main() -> io::Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match upload(&report) {
+        // One call of `upload`: its retries and their waits happen inside it.
+        let call = Instant::now();
+        let result = upload(&report);
+        let took = call.elapsed().as_millis();
+        match result {
             Ok(()) => {
                 fs::rename(&report, sent.join(&name))?; // only now does it leave the outbox
                 pending.remove(0);
                 uploaded += 1;
-                println!("{:>5} ms  sent {name}", start.elapsed().as_millis());
+                println!(
+                    "{:>5} ms  sent {name} (the call took {took} ms, retries included)",
+                    start.elapsed().as_millis()
+                );
                 if stop_after == Some(uploaded) {
                     println!("stopping after {uploaded} (as if killed); run again to resume");
                     return Ok(());
@@ -132,7 +144,7 @@ fn main() -> io::Result<()> {
                     .and_then(|inner| inner.downcast_ref::<CircuitOpen>())
                     .map_or(Duration::from_millis(100), CircuitOpen::retry_after);
                 println!(
-                    "{:>5} ms  {name} not sent ({e}); waiting {} ms",
+                    "{:>5} ms  {name} not sent after {took} ms ({e}); pausing {} ms before the next call",
                     start.elapsed().as_millis(),
                     wait.as_millis()
                 );

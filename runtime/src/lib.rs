@@ -160,9 +160,20 @@ pub use health::{Health, HealthStatus, health};
 /// | `failure_if = path::to::fn` | `fn(&E) -> bool`: which errors count as failures; others count for nothing | every `Err` |
 /// | `key = expr` | one breaker per value of `expr`, made of the arguments (`Hash + Eq + Debug`; a borrowed `&str` works) | one breaker |
 /// | `max_keys = 1024` | with `key`: how many per-key breakers to keep; idle closed ones are evicted | 1024 |
+/// | `critical` | while it is open, [`health`] is Unhealthy (503); otherwise an open breaker is only Degraded | not critical |
+/// | `per_key_metrics` | with `key`: also a Prometheus state series per key (by default the per-key breakers of a function are exported as figures of the function, so label sets stay bounded) | per function |
 ///
 /// Durations are string literals with a unit (`"250ms"`, `"2s"`, `"1.5m"`, `"1h"`),
-/// checked at compile time, or any expression of type `std::time::Duration`.
+/// checked at compile time, or any expression of type `std::time::Duration`. Counts and
+/// rates are literals, checked at compile time, or any expression of their type (a `const`:
+/// `failure_threshold = THRESHOLD`), checked at the breaker's first call: a value out of
+/// range is logged as an error naming the key, and the nearest valid value is used.
+///
+/// Functions that name the same breaker share it, with the settings of the one called
+/// first: a later one with different settings uses those, and a warning says so once.
+///
+/// A rejection carries the cause: [`CircuitOpen::last_failure`] is the `Display` (else the
+/// `Debug`) of the failure that opened the breaker, and its own `Display` shows it.
 ///
 /// A panic in the body counts as a failure and keeps unwinding. A cancelled call (its
 /// future dropped) counts for nothing and gives back a half-open probe slot. A probe that
@@ -276,7 +287,10 @@ pub use steadfast_macros::circuit_breaker;
 /// | `retry_if = path::to::fn` | `fn(&E) -> bool`: which errors are retried; the others are returned at once | every `Err` |
 ///
 /// All arithmetic saturates: no `attempts`, `multiplier` or delay overflows, panics or
-/// wraps, and no wait exceeds `max_delay`.
+/// wraps, and no wait exceeds `max_delay`. `attempts` and `multiplier` take a literal,
+/// checked at compile time, or any expression of their type (`attempts = MAX_ATTEMPTS`),
+/// checked at the function's first call (out of range: an error logged naming the key, the
+/// nearest valid value used), as durations do.
 ///
 /// # Stacking
 ///
@@ -427,7 +441,10 @@ pub use steadfast_macros::timeout;
 /// (quantiles within about 3 %, from microseconds to minutes). Each call runs in a
 /// `tracing` span named after the function, at `level`; each error is an `ERROR` event in
 /// it (target `steadfast`, fields `function` and `error`) carrying the error's `Display`
-/// (or `Debug`). Arguments are not recorded.
+/// (or `Debug`). Arguments are not recorded. A call turned away by a gate below it (an
+/// open `#[circuit_breaker]`, also through a `#[retry]` that gives up on it) is counted
+/// among the errors and in [`FunctionMetrics::rejected`](metrics::FunctionMetrics::rejected),
+/// and not logged: during an outage the breaker logs its transitions, not every call.
 ///
 /// Read it all with [`metrics::snapshot`], [`metrics::prometheus`] and [`health`].
 ///

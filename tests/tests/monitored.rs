@@ -231,7 +231,7 @@ fn shared_b() -> Result<(), String> {
     Err("b failed".into())
 }
 
-/// DESIGN: functions given the same `name` share one set of figures, exported once.
+/// Functions given the same `name` share one set of figures, exported once.
 #[test]
 fn functions_given_one_name_share_one_set_of_figures() {
     shared_a().unwrap();
