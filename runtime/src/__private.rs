@@ -21,6 +21,48 @@ pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
 pub use ::tracing;
 
+pub use crate::policy::{BreakerPolicy, TimeoutPolicy};
+
+/// What a function's breaker is: `policy` (the defaults, or `policy = …` with the keys
+/// written beside it), named `name = "…"` if written, else by the policy's name, else by
+/// the function's path (`default_name`, never shared).
+#[inline]
+pub const fn breaker_spec(
+    policy: BreakerPolicy,
+    name: Option<&'static str>,
+    default_name: &'static str,
+) -> BreakerSpec {
+    let (name, named) = match (name, policy.name()) {
+        (Some(name), _) | (None, Some(name)) => (name, true),
+        (None, None) => (default_name, false),
+    };
+    BreakerSpec {
+        name,
+        named,
+        critical: policy.is_critical(),
+        config: policy.config(),
+    }
+}
+
+/// `policy = …` of `#[circuit_breaker]`; the identity, so that another type is an error
+/// on the policy as written.
+#[inline]
+pub const fn breaker_policy(policy: BreakerPolicy) -> BreakerPolicy {
+    policy
+}
+
+/// `policy = …` of `#[retry]`.
+#[inline]
+pub const fn retry_policy_of(policy: RetryPolicy) -> RetryPolicy {
+    policy
+}
+
+/// `policy = …` of `#[timeout]`: its deadline.
+#[inline]
+pub const fn timeout_policy(policy: TimeoutPolicy) -> Duration {
+    policy.after()
+}
+
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
 pub const DEFAULT_MAX_KEYS: usize = 1024;
 

@@ -125,6 +125,7 @@ mod health;
 pub mod metrics;
 mod monitor;
 mod observe;
+mod policy;
 mod retry;
 pub mod returns;
 mod shard;
@@ -139,6 +140,8 @@ pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
 pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
+pub use policy::{BreakerPolicy, TimeoutPolicy};
+pub use retry::{Backoff, Jitter, RetryPolicy};
 /// Puts a circuit breaker in front of a function, sync or `async`.
 ///
 /// While the breaker is open the body does not run: the call returns

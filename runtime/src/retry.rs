@@ -37,21 +37,53 @@ pub enum Jitter {
     Decorrelated,
 }
 
-/// One `#[retry]` configuration.
+/// The settings of a `#[retry]`, as a `const` shared by many functions:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{RetryPolicy, retry};
+///
+/// pub const BACKEND: RetryPolicy = RetryPolicy::named("backend")
+///     .attempts(4)
+///     .delay(Duration::from_millis(50))
+///     .max_delay(Duration::from_secs(2));
+///
+/// #[retry(policy = BACKEND)]
+/// fn fetch(id: u32) -> Result<u32, std::io::Error> { Ok(id) }
+///
+/// // Keys written beside the policy override it for this function.
+/// #[retry(policy = BACKEND, attempts = 2)]
+/// fn fetch_once_more(id: u32) -> Result<u32, std::io::Error> { Ok(id) }
+/// # assert_eq!(fetch(1).unwrap() + fetch_once_more(1).unwrap(), 2);
+/// ```
+///
+/// Every setter is a `const fn` that checks its value: a bad one is a compile error at the
+/// `const`, with a message naming the setting:
+///
+/// ```compile_fail
+/// const NONE: steadfast::RetryPolicy = steadfast::RetryPolicy::new().attempts(0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
+    pub(crate) name: Option<&'static str>,
     /// Attempts in all, the first included (≥ 1).
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Wait before the second attempt.
-    pub delay: Duration,
+    pub(crate) delay: Duration,
     /// Growth of the wait.
-    pub backoff: Backoff,
+    pub(crate) backoff: Backoff,
     /// Cap on one wait.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// Randomness on the wait.
-    pub jitter: Jitter,
+    pub(crate) jitter: Jitter,
     /// Give up once this much time has passed since the first attempt.
-    pub max_elapsed: Option<Duration>,
+    pub(crate) max_elapsed: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy::DEFAULT
+    }
 }
 
 impl Backoff {
@@ -64,6 +96,7 @@ impl RetryPolicy {
     /// 10 s, full jitter, no `max_elapsed`. Generated code fills every key not written from
     /// here, so this is their one home.
     pub const DEFAULT: RetryPolicy = RetryPolicy {
+        name: None,
         attempts: 3,
         delay: Duration::from_millis(100),
         backoff: Backoff::DEFAULT,
@@ -71,6 +104,124 @@ impl RetryPolicy {
         jitter: Jitter::Full,
         max_elapsed: None,
     };
+
+    /// The defaults, with no name.
+    pub const fn new() -> RetryPolicy {
+        RetryPolicy::DEFAULT
+    }
+
+    /// The defaults, named `name` (the name under which its settings can be changed
+    /// without recompiling).
+    pub const fn named(name: &'static str) -> RetryPolicy {
+        if name.is_empty() {
+            panic!("RetryPolicy::named: the name must not be empty");
+        }
+        RetryPolicy {
+            name: Some(name),
+            ..RetryPolicy::DEFAULT
+        }
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub const fn attempts(self, n: u32) -> RetryPolicy {
+        if n == 0 {
+            panic!("RetryPolicy: `attempts` must be at least 1 (the first attempt counts)");
+        }
+        self.set_attempts(n)
+    }
+
+    /// The wait before the second attempt.
+    pub const fn delay(self, delay: Duration) -> RetryPolicy {
+        if delay.is_zero() {
+            panic!("RetryPolicy: `delay` must be longer than zero");
+        }
+        self.set_delay(delay)
+    }
+
+    /// How the wait grows: [`Backoff::Constant`], [`Backoff::Linear`] or
+    /// [`Backoff::Exponential`].
+    pub const fn backoff(self, backoff: Backoff) -> RetryPolicy {
+        if let Backoff::Exponential { multiplier } = backoff {
+            if !(multiplier >= 1.0 && multiplier < f64::INFINITY) {
+                panic!("RetryPolicy: `multiplier` must be a number of at least 1");
+            }
+        }
+        self.set_backoff(backoff)
+    }
+
+    /// Exponential backoff growing by `multiplier` per attempt (at least 1).
+    pub const fn multiplier(self, multiplier: f64) -> RetryPolicy {
+        self.backoff(Backoff::Exponential { multiplier })
+    }
+
+    /// The cap on one wait.
+    pub const fn max_delay(self, max_delay: Duration) -> RetryPolicy {
+        if max_delay.is_zero() {
+            panic!("RetryPolicy: `max_delay` must be longer than zero");
+        }
+        self.set_max_delay(max_delay)
+    }
+
+    /// Randomness on the (capped) wait.
+    pub const fn jitter(self, jitter: Jitter) -> RetryPolicy {
+        self.set_jitter(jitter)
+    }
+
+    /// Give up once this much time has passed since the first attempt.
+    pub const fn max_elapsed(self, max_elapsed: Duration) -> RetryPolicy {
+        if max_elapsed.is_zero() {
+            panic!("RetryPolicy: `max_elapsed` must be longer than zero");
+        }
+        self.set_max_elapsed(Some(max_elapsed))
+    }
+
+    /// Its name, if it was made with [`named`](Self::named).
+    pub const fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// The wait before the second attempt (for the macro crate's test that ties its copy of
+    /// the default to this one).
+    #[doc(hidden)]
+    pub const fn delay_value(&self) -> Duration {
+        self.delay
+    }
+
+    #[doc(hidden)]
+    pub const fn set_attempts(mut self, n: u32) -> RetryPolicy {
+        self.attempts = n;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn set_delay(mut self, delay: Duration) -> RetryPolicy {
+        self.delay = delay;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn set_backoff(mut self, backoff: Backoff) -> RetryPolicy {
+        self.backoff = backoff;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn set_max_delay(mut self, max_delay: Duration) -> RetryPolicy {
+        self.max_delay = max_delay;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn set_jitter(mut self, jitter: Jitter) -> RetryPolicy {
+        self.jitter = jitter;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn set_max_elapsed(mut self, max_elapsed: Option<Duration>) -> RetryPolicy {
+        self.max_elapsed = max_elapsed;
+        self
+    }
 
     /// With every value in range: `attempts` at least 1, a `multiplier` that is a number of
     /// at least 1, `max_delay` at least `delay`.
@@ -288,6 +439,7 @@ mod tests {
 
     fn policy(backoff: Backoff, jitter: Jitter) -> RetryPolicy {
         RetryPolicy {
+            name: None,
             attempts: 10,
             delay: Duration::from_millis(100),
             backoff,

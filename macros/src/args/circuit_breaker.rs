@@ -7,7 +7,7 @@ use syn::{Expr, LitStr};
 
 use super::{
     AttributeArgs, Keys, Num, Spanned, boolean, callable, duration, each_key_value, expr, fraction,
-    int, set_once, string,
+    int, policy, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -27,6 +27,7 @@ pub(crate) const KEYS: Keys = Keys {
         "max_keys",
         "per_key_metrics",
         "critical",
+        "policy",
     ],
     flags: &["critical", "per_key_metrics"],
 };
@@ -54,6 +55,8 @@ pub(crate) struct CircuitBreakerArgs {
     pub(crate) per_key_metrics: Option<Spanned<bool>>,
     /// `critical`: open, it makes the process unhealthy.
     pub(crate) critical: Option<Spanned<bool>>,
+    /// `policy = PAYMENTS`: a `BreakerPolicy` the other keys override.
+    pub(crate) policy: Option<Spanned<Expr>>,
     /// Keys written, valid or not, so that one bad value does not also make its partner
     /// look alone.
     present: BTreeSet<String>,
@@ -130,6 +133,7 @@ impl AttributeArgs for CircuitBreakerArgs {
                     boolean(key),
                 ),
                 "critical" => set_once(errors, attr, &mut args.critical, key, value, boolean(key)),
+                "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
                 _ => return false,
             }
             true

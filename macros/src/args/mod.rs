@@ -309,6 +309,17 @@ pub(crate) fn expr(value: &Expr) -> syn::Result<Expr> {
     Ok(value.clone())
 }
 
+/// `policy = NAME`: a path to a `const` (or any expression but a literal).
+pub(crate) fn policy(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Expr> + '_ {
+    move |value| match literal(value) {
+        Some(lit) => Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` takes a policy `const`, such as `{key} = PAYMENTS`"),
+        )),
+        None => Ok(value.clone()),
+    }
+}
+
 /// Positional values and flags are errors for attributes that take only `key = value`.
 pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
     let (span, what) = match entry {

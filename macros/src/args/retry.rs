@@ -6,7 +6,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use super::{AttributeArgs, Keys, Num, Spanned, callable, duration, each_key_value, int, set_once};
+use super::{
+    AttributeArgs, Keys, Num, Spanned, callable, duration, each_key_value, int, policy, set_once,
+};
 use crate::duration::DurationArg;
 use crate::errors::Errors;
 
@@ -21,6 +23,7 @@ pub(crate) const KEYS: Keys = Keys {
         "jitter",
         "max_elapsed",
         "retry_if",
+        "policy",
     ],
     flags: &[],
 };
@@ -40,6 +43,8 @@ pub(crate) struct RetryArgs {
     pub(crate) jitter: Option<Spanned<String>>,
     pub(crate) max_elapsed: Option<Spanned<DurationArg>>,
     pub(crate) retry_if: Option<Spanned<Expr>>,
+    /// `policy = BACKEND`: a `RetryPolicy` the other keys override.
+    pub(crate) policy: Option<Spanned<Expr>>,
     present: BTreeSet<String>,
 }
 
@@ -97,6 +102,7 @@ impl AttributeArgs for RetryArgs {
                     duration(key),
                 ),
                 "retry_if" => set_once(errors, attr, &mut args.retry_if, key, value, callable(key)),
+                "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
                 _ => return false,
             }
             true

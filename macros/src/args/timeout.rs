@@ -13,6 +13,8 @@ pub(crate) struct TimeoutArgs {
     pub(crate) after: Option<DurationArg>,
     /// `detach`, for sync functions.
     pub(crate) detach: Option<Ident>,
+    /// `policy = BACKEND`: a `TimeoutPolicy` whose deadline applies unless one is written.
+    pub(crate) policy: Option<syn::Expr>,
     /// Where to point errors about the attribute as a whole.
     pub(crate) span: Span,
 }
@@ -22,7 +24,7 @@ fn bad(flag: &mut bool, errors: &mut Errors, error: syn::Error) {
     errors.push(error);
 }
 
-const USAGE: &str = "`#[timeout]` takes a deadline and, on a sync function, `detach`: `#[timeout(\"2s\")]`, `#[timeout(\"2s\", detach)]`";
+const USAGE: &str = "`#[timeout]` takes a deadline and, on a sync function, `detach`: `#[timeout(\"2s\")]`, `#[timeout(\"2s\", detach)]`, `#[timeout(policy = BACKEND)]`";
 
 impl AttributeArgs for TimeoutArgs {
     const NAME: &'static str = "timeout";
@@ -32,6 +34,7 @@ impl AttributeArgs for TimeoutArgs {
         let mut args = TimeoutArgs {
             after: None,
             detach: None,
+            policy: None,
             span,
         };
         let list = match entries(tokens) {
@@ -81,12 +84,23 @@ impl AttributeArgs for TimeoutArgs {
                         format!("unknown flag `{flag}` for `#[timeout]`; the only one is `detach`"),
                     ),
                 ),
+                Entry::KeyValue { key, value } if key == "policy" && args.policy.is_none() => {
+                    match super::policy(&key)(&value) {
+                        Ok(policy) => args.policy = Some(policy),
+                        Err(e) => bad(&mut bad_entries, errors, e),
+                    }
+                }
+                Entry::KeyValue { key, .. } if key == "policy" => bad(
+                    &mut bad_entries,
+                    errors,
+                    syn::Error::new(key.span(), "duplicate key `policy` for `#[timeout]`"),
+                ),
                 Entry::KeyValue { key, .. } => bad(
                     &mut bad_entries,
                     errors,
                     syn::Error::new(
                         key.span(),
-                        format!("`#[timeout]` takes no `key = value` arguments; {USAGE}"),
+                        format!("`#[timeout]` takes one `key = value` argument, `policy`; {USAGE}"),
                     ),
                 ),
                 Entry::Positional(expr) => bad(
@@ -100,7 +114,7 @@ impl AttributeArgs for TimeoutArgs {
             }
         }
         // A bad entry already says what is wrong; "needs a deadline" would only repeat it.
-        if !seen_deadline && !bad_entries {
+        if !seen_deadline && !bad_entries && args.policy.is_none() {
             errors.push(syn::Error::new(
                 span,
                 format!("`#[timeout]` needs a deadline; {USAGE}"),

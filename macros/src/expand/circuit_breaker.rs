@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, number, with_defaults};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, number};
 use crate::args::circuit_breaker::CircuitBreakerArgs;
 use crate::item;
 
@@ -120,72 +120,59 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// `BreakerSpec { name, named, config }`, built the first time the function is called.
-/// Keys not written take the runtime's defaults (`..Config::DEFAULT`).
+/// `breaker_spec(policy, name, default_name)`, built the first time the function is called:
+/// the policy (`policy = …`, else the runtime's defaults) with each key written here set on
+/// it, in a fixed order.
 fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
-    let (name, named) = match &args.name {
+    let name = match &args.name {
         Some(name) => {
             let lit = &name.value;
-            (quote!(#lit), true)
+            quote!(::core::option::Option::Some(#lit))
         }
-        None => {
-            let ident = cx.func.sig.ident.to_string();
-            (
-                quote!(::core::concat!(::core::module_path!(), "::", #ident)),
-                false,
-            )
-        }
+        None => quote!(::core::option::Option::None),
     };
-    let critical = args.critical.as_ref().is_some_and(|c| c.value);
-    let config = with_defaults(
-        quote!(::steadfast::__private::Config),
-        super::CONFIG_FIELDS,
-        [
-            trip(args).map(|t| ("trip", t)),
-            args.open_for
-                .as_ref()
-                .map(|d| ("open_for", duration(&d.value))),
-            args.half_open_probes
-                .as_ref()
-                .map(|p| ("half_open_probes", count_u32(&p.value))),
-        ],
-    );
-    quote! {
-        ::steadfast::__private::BreakerSpec {
-            name: #name,
-            named: #named,
-            critical: #critical,
-            config: #config,
+    let ident = cx.func.sig.ident.to_string();
+    let base = match &args.policy {
+        Some(policy) => {
+            let expr = &policy.value;
+            quote_spanned!(policy.span=> ::steadfast::__private::breaker_policy(#expr))
         }
+        None => quote!(::steadfast::__private::BreakerPolicy::DEFAULT),
+    };
+    let mut sets = Vec::new();
+    if let Some(t) = &args.failure_threshold {
+        let n = count_u32(&t.value);
+        sets.push(quote!(.set_failure_threshold(#n)));
     }
-}
-
-/// The trip policy, when any key of it was written.
-fn trip(args: &CircuitBreakerArgs) -> Option<TokenStream> {
-    let policy = quote!(::steadfast::__private::TripPolicy);
-    let window = args
-        .window
-        .as_ref()
-        .map_or_else(|| quote!(#policy::DEFAULT_WINDOW), |w| duration(&w.value));
-    if let Some(rate) = &args.failure_rate {
-        let rate = number(&rate.value);
-        let minimum = args.minimum_calls.as_ref().map_or_else(
-            || quote!(#policy::DEFAULT_MINIMUM_CALLS),
-            |m| count_u32(&m.value),
-        );
-        return Some(
-            quote!(#policy::Rate { rate: #rate, minimum_calls: #minimum, window: #window }),
-        );
+    if let Some(r) = &args.failure_rate {
+        let r = number(&r.value);
+        sets.push(quote!(.set_failure_rate(#r)));
     }
-    let threshold = args.failure_threshold.as_ref().map_or_else(
-        || quote!(#policy::DEFAULT_THRESHOLD),
-        |t| count_u32(&t.value),
-    );
-    if args.window.is_some() {
-        Some(quote!(#policy::Count { threshold: #threshold, window: #window }))
-    } else if args.failure_threshold.is_some() {
-        Some(quote!(#policy::Consecutive { threshold: #threshold }))
-    } else {
-        None
+    if let Some(w) = &args.window {
+        let w = duration(&w.value);
+        sets.push(quote!(.set_window(#w)));
+    }
+    if let Some(m) = &args.minimum_calls {
+        let m = count_u32(&m.value);
+        sets.push(quote!(.set_minimum_calls(#m)));
+    }
+    if let Some(d) = &args.open_for {
+        let d = duration(&d.value);
+        sets.push(quote!(.set_open_for(#d)));
+    }
+    if let Some(p) = &args.half_open_probes {
+        let p = count_u32(&p.value);
+        sets.push(quote!(.set_half_open_probes(#p)));
+    }
+    if let Some(c) = &args.critical {
+        let c = c.value;
+        sets.push(quote!(.set_critical(#c)));
+    }
+    quote! {
+        ::steadfast::__private::breaker_spec(
+            #base #(#sets)*,
+            #name,
+            ::core::concat!(::core::module_path!(), "::", #ident),
+        )
     }
 }

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::visit::Visit;
 use syn::{FnArg, Ident, Pat, Type};
 
-use super::{Cx, Emit, Needs, count_u32, duration, number, with_defaults};
+use super::{Cx, Emit, Needs, count_u32, duration, number};
 use crate::args::retry::RetryArgs;
 use crate::duration::DurationArg;
 use crate::item::{self, Func};
@@ -17,7 +17,7 @@ use crate::item::{self, Func};
 // Output:
 //     fn fetch(url: String, client: &Client) -> Result<Page, Error> {
 //         static STATS: RetryStats = RetryStats::new("module::fetch");
-//         static POLICY: RetryPolicy = RetryPolicy { attempts: 3, delay: 50ms, ..RetryPolicy::DEFAULT };
+//         static POLICY: RetryPolicy = RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms);
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {
 //             let wait = {
@@ -133,9 +133,26 @@ impl Emit for RetryArgs {
     }
 }
 
-/// `let policy = &RetryPolicy { …, ..RetryPolicy::DEFAULT };`, in a `static` when every
-/// value is known at compile time (not a struct built per call).
+/// `let policy = &…;`: the policy (`policy = …`, else the runtime's defaults) with each
+/// key written here set on it, in a `static` when every value is known at compile time
+/// (not a struct built per call), else built per call and checked by the runtime.
 fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
+    let base = match &args.policy {
+        Some(p) => {
+            let expr = &p.value;
+            quote_spanned!(p.span=> ::steadfast::__private::retry_policy_of(#expr))
+        }
+        None => quote!(::steadfast::__private::RetryPolicy::DEFAULT),
+    };
+    let mut sets = Vec::new();
+    if let Some(a) = &args.attempts {
+        let n = count_u32(&a.value);
+        sets.push(quote!(.set_attempts(#n)));
+    }
+    if let Some(d) = &args.delay {
+        let d = duration(&d.value);
+        sets.push(quote!(.set_delay(#d)));
+    }
     let multiplier = args.multiplier.as_ref().map(|m| number(&m.value));
     let backoff = args.backoff.as_ref().map(|b| match b.value.as_str() {
         "constant" => quote!(::steadfast::__private::Backoff::Constant),
@@ -150,31 +167,27 @@ fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
             .as_ref()
             .map(|m| quote!(::steadfast::__private::Backoff::Exponential { multiplier: #m }))
     });
-    let jitter = args.jitter.as_ref().map(|j| match j.value.as_str() {
-        "none" => quote!(::steadfast::__private::Jitter::None),
-        "equal" => quote!(::steadfast::__private::Jitter::Equal),
-        "decorrelated" => quote!(::steadfast::__private::Jitter::Decorrelated),
-        _ => quote!(::steadfast::__private::Jitter::Full),
-    });
-    let value = with_defaults(
-        quote!(::steadfast::__private::RetryPolicy),
-        super::RETRY_POLICY_FIELDS,
-        [
-            args.attempts
-                .as_ref()
-                .map(|a| ("attempts", count_u32(&a.value))),
-            args.delay.as_ref().map(|d| ("delay", duration(&d.value))),
-            backoff.map(|b| ("backoff", b)),
-            args.max_delay
-                .as_ref()
-                .map(|d| ("max_delay", duration(&d.value))),
-            jitter.map(|j| ("jitter", j)),
-            args.max_elapsed.as_ref().map(|d| {
-                let d = duration(&d.value);
-                ("max_elapsed", quote!(::core::option::Option::Some(#d)))
-            }),
-        ],
-    );
+    if let Some(b) = backoff {
+        sets.push(quote!(.set_backoff(#b)));
+    }
+    if let Some(d) = &args.max_delay {
+        let d = duration(&d.value);
+        sets.push(quote!(.set_max_delay(#d)));
+    }
+    if let Some(j) = &args.jitter {
+        let j = match j.value.as_str() {
+            "none" => quote!(None),
+            "equal" => quote!(Equal),
+            "decorrelated" => quote!(Decorrelated),
+            _ => quote!(Full),
+        };
+        sets.push(quote!(.set_jitter(::steadfast::__private::Jitter::#j)));
+    }
+    if let Some(d) = &args.max_elapsed {
+        let d = duration(&d.value);
+        sets.push(quote!(.set_max_elapsed(::core::option::Option::Some(#d))));
+    }
+    let value = quote!(#base #(#sets)*);
     let constant = [&args.delay, &args.max_delay, &args.max_elapsed]
         .into_iter()
         .flatten()

@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
 
 use super::{Cx, Emit, Needs, as_future, duration};
 use crate::args::timeout::TimeoutArgs;
@@ -31,10 +32,14 @@ impl Emit for TimeoutArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let after = self
-            .after
-            .as_ref()
-            .map_or_else(|| quote!(::steadfast::__private::Duration::MAX), duration);
+        // The deadline written, else the policy's; the parser saw to it that there is one.
+        let after = match (&self.after, &self.policy) {
+            (Some(after), _) => duration(after),
+            (None, Some(policy)) => quote_spanned! {policy.span()=>
+                ::steadfast::__private::timeout_policy(#policy)
+            },
+            (None, None) => quote!(::steadfast::__private::Duration::MAX),
+        };
         let ret_span = item::output_span(cx.func);
         let call = if cx.is_async() {
             let future = as_future(inner);

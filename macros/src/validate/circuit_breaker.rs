@@ -9,8 +9,11 @@ use crate::errors::Errors;
 impl Check for CircuitBreakerArgs {
     fn check(&self, cx: &Cx<'_>, errors: &mut Errors) {
         let (args, func) = (self, cx.func);
+        // With a policy, a key written alone adjusts the policy's mode (its window, its
+        // minimum), which the policy may well have.
+        let policy = args.has("policy");
         if let Some(window) = &args.window {
-            if !args.has("failure_threshold") && !args.has("failure_rate") {
+            if !args.has("failure_threshold") && !args.has("failure_rate") && !policy {
                 errors.push(syn::Error::new(
                 window.key.span(),
                 "`window` needs `failure_threshold` (open on N failures within the window) or `failure_rate` (open on a failure rate over the window)",
@@ -24,7 +27,7 @@ impl Check for CircuitBreakerArgs {
         ));
         }
         if let Some(minimum) = &args.minimum_calls {
-            if !args.has("failure_rate") {
+            if !args.has("failure_rate") && !policy {
                 errors.push(syn::Error::new(
                 minimum.key.span(),
                 "`minimum_calls` goes with `failure_rate`: the rate counts once the window holds that many calls",

@@ -38,7 +38,7 @@ impl Check for RetryArgs {
             }
         } else if let (None, Some(max_delay)) = (&args.delay, &args.max_delay) {
             if let DurationArg::Literal(max, _) = &max_delay.value {
-                if *max < DEFAULT_DELAY_NANOS && !args.has("delay") {
+                if *max < DEFAULT_DELAY_NANOS && !args.has("delay") && !args.has("policy") {
                     errors.push(syn::Error::new(
                         max_delay.span,
                         "`max_delay` is shorter than the default `delay` of 100ms; set `delay` too",
@@ -66,7 +66,7 @@ impl Check for RetryArgs {
 mod tests {
     #[test]
     fn the_default_delay_is_the_runtimes() {
-        let runtime = steadfast::__private::RetryPolicy::DEFAULT.delay;
+        let runtime = steadfast::__private::RetryPolicy::DEFAULT.delay_value();
         assert_eq!(u128::from(super::DEFAULT_DELAY_NANOS), runtime.as_nanos());
     }
 }

@@ -21,11 +21,12 @@ pub use self::keyed::BreakerKey;
 pub use self::registry::{breaker, breakers};
 pub use self::trip::TripPolicy;
 
-pub(crate) use self::core::{Core, Exported, Permit};
+pub(crate) use self::core::{Core, Exported, MAX_IN_WINDOW, Permit};
 pub use self::keyed::KeyedSlot;
 pub(crate) use self::keyed::KeyedSummary;
 pub use self::registry::BreakerSpec;
 pub(crate) use self::registry::{by_function, register};
+pub(crate) use self::word::{MAX_FAILURES, MAX_PROBES};
 
 /// A handle on a registered circuit breaker; cheap to clone.
 ///
