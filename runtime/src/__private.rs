@@ -66,21 +66,28 @@ pub const fn timeout_policy(policy: TimeoutPolicy) -> Duration {
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
 pub const DEFAULT_MAX_KEYS: usize = 1024;
 
-/// The `static` behind a function's breaker: one atomic load once initialised.
+/// The `static` behind a function's breaker: one atomic load once initialised. It is also
+/// listed at link time in `BREAKERS`, so that every breaker is known before its first
+/// call.
 #[derive(Debug)]
-pub struct BreakerSlot(OnceLock<Arc<Core>>);
+pub struct BreakerSlot {
+    core: OnceLock<Arc<Core>>,
+    spec: fn() -> BreakerSpec,
+}
 
 impl BreakerSlot {
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        BreakerSlot(OnceLock::new())
+    pub const fn new(spec: fn() -> BreakerSpec) -> Self {
+        BreakerSlot {
+            core: OnceLock::new(),
+            spec,
+        }
     }
 
     #[inline]
-    pub fn get_or_init(&'static self, spec: impl FnOnce() -> BreakerSpec) -> &'static Core {
-        match self.0.get() {
+    pub fn get(&'static self) -> &'static Core {
+        match self.core.get() {
             Some(core) => core,
-            None => self.init(spec()),
+            None => self.init(),
         }
     }
 
@@ -88,10 +95,38 @@ impl BreakerSlot {
     /// rather than once per decorated function.
     #[cold]
     #[inline(never)]
-    fn init(&'static self, spec: BreakerSpec) -> &'static Core {
-        self.0.get_or_init(|| crate::breaker::register(spec))
+    fn init(&'static self) -> &'static Core {
+        self.core
+            .get_or_init(|| crate::breaker::register((self.spec)()))
     }
 }
+
+/// One decorated function's breaker(s), in the link-time list `BREAKERS`.
+#[derive(Debug, Clone, Copy)]
+pub enum BreakerEntry {
+    Single(&'static BreakerSlot),
+    Keyed(&'static KeyedSlot),
+}
+
+impl BreakerEntry {
+    /// Registers it (a no-op once done).
+    pub(crate) fn register(self) {
+        match self {
+            BreakerEntry::Single(slot) => {
+                slot.get();
+            }
+            BreakerEntry::Keyed(slot) => {
+                slot.get();
+            }
+        }
+    }
+}
+
+/// Every decorated function's breaker, gathered at link time.
+#[linkme::distributed_slice]
+pub static BREAKERS: [BreakerEntry];
+
+pub use ::linkme;
 
 /// Admits a call to a function whose breaker is `core`, or returns the value the
 /// rejected call returns (`Err(CircuitOpen.into())`), leaving the rejection's summary in
@@ -314,6 +349,115 @@ pub const fn count_usize(n: usize) -> usize {
 pub const fn number(x: f64) -> f64 {
     x
 }
+
+/// The `static` behind a `#[retry]` function's policy: the policy as written (a `const`, or
+/// built at the first call when a value is known only then), unless `config::apply`
+/// changed it. Listed at link time in `RETRIES`, so that its name is known before its
+/// first call.
+#[derive(Debug)]
+pub struct RetryCell {
+    base: RetryBase,
+    /// `module::fn`, the name when the policy has none.
+    default_name: &'static str,
+    stats: &'static RetryStats,
+    overridden: std::sync::atomic::AtomicBool,
+    live: arc_swap::ArcSwapOption<RetryPolicy>,
+}
+
+#[derive(Debug)]
+enum RetryBase {
+    Const(RetryPolicy),
+    Lazy(OnceLock<RetryPolicy>, fn() -> RetryPolicy),
+}
+
+/// The policy one call of a `#[retry]` function runs by.
+#[derive(Debug)]
+pub enum PolicyRef {
+    Static(&'static RetryPolicy),
+    Live(Arc<RetryPolicy>),
+}
+
+impl std::ops::Deref for PolicyRef {
+    type Target = RetryPolicy;
+    #[inline(always)]
+    fn deref(&self) -> &RetryPolicy {
+        match self {
+            PolicyRef::Static(p) => p,
+            PolicyRef::Live(p) => p,
+        }
+    }
+}
+
+impl RetryCell {
+    /// A policy known at compile time.
+    pub const fn new(
+        policy: RetryPolicy,
+        default_name: &'static str,
+        stats: &'static RetryStats,
+    ) -> Self {
+        RetryCell {
+            base: RetryBase::Const(policy),
+            default_name,
+            stats,
+            overridden: std::sync::atomic::AtomicBool::new(false),
+            live: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// A policy with a value known only at run time: built and checked at the first call.
+    pub const fn lazy(
+        make: fn() -> RetryPolicy,
+        default_name: &'static str,
+        stats: &'static RetryStats,
+    ) -> Self {
+        RetryCell {
+            base: RetryBase::Lazy(OnceLock::new(), make),
+            default_name,
+            stats,
+            overridden: std::sync::atomic::AtomicBool::new(false),
+            live: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The policy in force: one load and a branch unless `config::apply` changed it.
+    #[inline(always)]
+    pub fn get(&'static self) -> PolicyRef {
+        if self.overridden.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(live) = self.live.load_full() {
+                return PolicyRef::Live(live);
+            }
+        }
+        PolicyRef::Static(self.base())
+    }
+
+    fn base(&'static self) -> &'static RetryPolicy {
+        match &self.base {
+            RetryBase::Const(policy) => policy,
+            RetryBase::Lazy(cell, make) => cell.get_or_init(|| retry_policy(make(), self.stats)),
+        }
+    }
+
+    /// Its name: its policy's, else the function's path.
+    pub(crate) fn name(&'static self) -> &'static str {
+        self.base().name().unwrap_or(self.default_name)
+    }
+
+    /// The settings in force.
+    pub(crate) fn current(&'static self) -> RetryPolicy {
+        *self.get()
+    }
+
+    /// Runs by `policy` from the next call on.
+    pub(crate) fn set(&'static self, policy: RetryPolicy) {
+        self.live.store(Some(Arc::new(policy)));
+        self.overridden
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Every `#[retry]` function's policy, gathered at link time.
+#[linkme::distributed_slice]
+pub static RETRIES: [&'static RetryCell];
 
 /// A `#[retry]` policy with a value known only at run time: checked at the function's first
 /// call (an error logged for each value out of range, naming the key), and used with each

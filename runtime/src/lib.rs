@@ -116,6 +116,7 @@
 
 mod breaker;
 mod clock;
+pub mod config;
 mod error;
 #[cfg(feature = "metrics")]
 mod facade;

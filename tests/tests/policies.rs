@@ -157,3 +157,25 @@ fn a_policy_can_mark_its_breaker_critical() {
     );
     assert_eq!(CRITICAL.name(), Some("policies.critical"));
 }
+
+#[circuit_breaker(name = "policies.never_called")]
+#[allow(dead_code)]
+fn never_called() -> Result<(), Error> {
+    Ok(())
+}
+
+#[test]
+fn every_breaker_is_known_before_its_first_call() {
+    let b = steadfast::breaker("policies.never_called").expect("listed at link time");
+    assert_eq!(b.state(), BreakerState::Closed);
+    assert_eq!(b.rejections(), 0);
+    assert!(
+        steadfast::breakers()
+            .iter()
+            .any(|b| b.name() == "policies.never_called")
+    );
+    assert!(
+        steadfast::metrics::prometheus()
+            .contains("steadfast_breaker_state{breaker=\"policies.never_called\"} 0")
+    );
+}

@@ -13,10 +13,10 @@ use crate::item;
 //
 // Output:
 //     fn fetch(host: &str) -> Result<Page, Error> {
-//         static BREAKER: BreakerSlot = BreakerSlot::new();
-//         let breaker = BREAKER.get_or_init(|| BreakerSpec {              // one atomic load
-//             config: Config { trip: Consecutive { threshold: 3 }, ..Config::DEFAULT }, ..
-//         });
+//         static BREAKER: BreakerSlot = BreakerSlot::new(|| breaker_spec(  // built at first use
+//             BreakerPolicy::DEFAULT.set_failure_threshold(3), None, "module::fetch"));
+//         #[distributed_slice(BREAKERS)] static ENTRY = Single(&BREAKER); // known before the first call
+//         let breaker = BREAKER.get();                                     // one atomic load
 //         'gate: {
 //             let call = match circuit_breaker_call(breaker, rejection) {   // R: BreakerReturn
 //                 Ok(call) => call,
@@ -93,11 +93,23 @@ impl Emit for CircuitBreakerArgs {
 fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let breaker = Cx::local("__steadfast_breaker");
     let spec = spec(args, cx);
+    // Listed at link time, so that the breaker is known before the function's first call.
+    let listed = |entry: TokenStream| {
+        quote! {
+            #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::BREAKERS)]
+            #[linkme(crate = ::steadfast::__private::linkme)]
+            static __STEADFAST_BREAKER_ENTRY: ::steadfast::__private::BreakerEntry = #entry;
+        }
+    };
     let Some(key) = &args.key else {
+        let entry = listed(quote!(::steadfast::__private::BreakerEntry::Single(
+            &__STEADFAST_BREAKER
+        )));
         return quote! {
             static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
-                ::steadfast::__private::BreakerSlot::new();
-            let #breaker = __STEADFAST_BREAKER.get_or_init(|| #spec);
+                ::steadfast::__private::BreakerSlot::new(|| #spec);
+            #entry
+            let #breaker = __STEADFAST_BREAKER.get();
         };
     };
     let key_expr = &key.value;
@@ -109,13 +121,17 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let key_value = quote_spanned! {key.span=>
         (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
     };
+    let entry = listed(quote!(::steadfast::__private::BreakerEntry::Keyed(
+        &__STEADFAST_BREAKERS
+    )));
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
-            ::steadfast::__private::KeyedSlot::new();
+            ::steadfast::__private::KeyedSlot::new(|| (#spec, #max_keys, #per_key));
+        #entry
         let #breaker = {
             #[allow(unused_imports)]
             use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
-            __STEADFAST_BREAKERS.get_or_init(|| (#spec, #max_keys, #per_key)).get(#key_value)
+            __STEADFAST_BREAKERS.get().get(#key_value)
         };
     }
 }

@@ -17,7 +17,10 @@ use crate::item::{self, Func};
 // Output:
 //     fn fetch(url: String, client: &Client) -> Result<Page, Error> {
 //         static STATS: RetryStats = RetryStats::new("module::fetch");
-//         static POLICY: RetryPolicy = RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms);
+//         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
+//             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
+//         #[distributed_slice(RETRIES)] static ENTRY = &POLICY;           // known before the first call
+//         let policy = POLICY.get();                                      // one load and a branch
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {
 //             let wait = {
@@ -102,7 +105,7 @@ impl Emit for RetryArgs {
                 }
             }
         };
-        let policy_binding = policy_binding(self, &policy);
+        let policy_binding = policy_binding(self, &policy, &cx.func.sig.ident.to_string());
         quote! {
             static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
                 ::steadfast::__private::RetryStats::new(#label);
@@ -136,7 +139,7 @@ impl Emit for RetryArgs {
 /// `let policy = &…;`: the policy (`policy = …`, else the runtime's defaults) with each
 /// key written here set on it, in a `static` when every value is known at compile time
 /// (not a struct built per call), else built per call and checked by the runtime.
-fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
+fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream {
     let base = match &args.policy {
         Some(p) => {
             let expr = &p.value;
@@ -200,14 +203,23 @@ fn policy_binding(args: &RetryArgs, policy: &Ident) -> TokenStream {
             .multiplier
             .as_ref()
             .is_none_or(|m| m.value.literal().is_some());
-    if constant {
-        quote! {
-            static __STEADFAST_POLICY: ::steadfast::__private::RetryPolicy = #value;
-            let #policy = &__STEADFAST_POLICY;
-        }
+    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+    // A policy known at compile time is a `static`; values known only at run time are built
+    // and checked at the first call. Either way `config::apply` can replace it, and it is
+    // listed at link time so that its name is known before the first call.
+    let cell = if constant {
+        quote!(::steadfast::__private::RetryCell::new(#value, #default_name, &__STEADFAST_RETRY))
     } else {
-        // Values known only at run time are checked there, once per function.
-        quote!(let #policy = &::steadfast::__private::retry_policy(#value, &__STEADFAST_RETRY);)
+        quote!(::steadfast::__private::RetryCell::lazy(|| #value, #default_name, &__STEADFAST_RETRY))
+    };
+    let held = Cx::local("__steadfast_policy_ref");
+    quote! {
+        static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
+        #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::RETRIES)]
+        #[linkme(crate = ::steadfast::__private::linkme)]
+        static __STEADFAST_RETRY_ENTRY: &::steadfast::__private::RetryCell = &__STEADFAST_POLICY;
+        let #held = __STEADFAST_POLICY.get();
+        let #policy: &::steadfast::__private::RetryPolicy = &#held;
     }
 }
 

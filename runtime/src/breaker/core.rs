@@ -13,14 +13,20 @@ use std::time::Duration;
 // Under `--cfg steadfast_loom` the state machine runs on loom's atomics and mutex, so
 // `loom_tests` can explore every interleaving of its threads.
 #[cfg(steadfast_loom)]
-use loom::sync::{Mutex, MutexGuard, atomic::AtomicU64};
+use loom::sync::{
+    Mutex, MutexGuard,
+    atomic::{AtomicBool, AtomicU32, AtomicU64},
+};
 use std::sync::atomic::Ordering::*;
 #[cfg(not(steadfast_loom))]
-use std::sync::{Mutex, MutexGuard, atomic::AtomicU64};
+use std::sync::{
+    Mutex, MutexGuard,
+    atomic::{AtomicBool, AtomicU32, AtomicU64},
+};
 
 use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_FAILURES, MAX_PROBES, Phase, Word};
-use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock};
+use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock, duration_nanos};
 use crate::error::{CircuitOpen, Name, Why};
 use crate::shard::ShardedCounter;
 
@@ -175,12 +181,14 @@ impl Exported {
 /// One circuit breaker (see the module docs).
 pub struct Core<C: Clock = SystemClock> {
     name: Name,
-    config: Config,
-    /// `critical`: open, the process is unhealthy.
-    critical: bool,
+    /// `critical`: open, the process is unhealthy. Retuned live.
+    critical: AtomicBool,
     /// What the exporters call it (see [`Exported`]).
     exported: Exported,
-    probes: u32,
+    /// `half_open_probes`, retuned live.
+    probes: AtomicU32,
+    /// `open_for` in nanoseconds, retuned live.
+    open_for: AtomicU64,
     state: AtomicU64,
     /// When an open breaker admits probes. Written only while the state is not `Open`
     /// (under `transition`), read only by whoever saw `Open`.
@@ -212,9 +220,10 @@ impl<C: Clock> Core<C> {
         let probes = config.half_open_probes.clamp(1, MAX_PROBES);
         Core {
             name,
-            critical: false,
+            critical: AtomicBool::new(false),
             exported: Exported::Own,
-            probes,
+            probes: AtomicU32::new(probes),
+            open_for: AtomicU64::new(duration_nanos(config.open_for)),
             state: AtomicU64::new(Word::closed(0).0),
             open_until: AtomicU64::new(0),
             half_open_since: AtomicU64::new(0),
@@ -222,10 +231,6 @@ impl<C: Clock> Core<C> {
             transition: Mutex::new(()),
             rejections: ShardedCounter::default(),
             transitions: AtomicU64::new(0),
-            config: Config {
-                half_open_probes: probes,
-                ..config
-            },
             clock,
         }
     }
@@ -234,18 +239,51 @@ impl<C: Clock> Core<C> {
         self.name.as_str()
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
+    /// The settings in force.
+    pub(crate) fn config(&self) -> Config {
+        Config {
+            trip: self.trip.policy(),
+            open_for: self.open_for(),
+            half_open_probes: self.probes(),
+        }
+    }
+
+    fn open_for(&self) -> Duration {
+        Duration::from_nanos(self.open_for.load(Relaxed))
+    }
+
+    fn probes(&self) -> u32 {
+        self.probes.load(Relaxed)
     }
 
     /// Marks it `critical`.
-    pub(crate) fn critical(mut self, critical: bool) -> Self {
-        self.critical = critical;
+    pub(crate) fn critical(self, critical: bool) -> Self {
+        self.critical.store(critical, Relaxed);
         self
     }
 
     pub(crate) fn is_critical(&self) -> bool {
-        self.critical
+        self.critical.load(Relaxed)
+    }
+
+    /// New settings from the next call on, keeping its state and counts: an open breaker
+    /// stays open (a new `open_for` applies from its next opening). An error, changing
+    /// nothing, for a change that would throw counts away (see [`Trip::retune`]).
+    pub(crate) fn retune(&self, config: Config, critical: bool) -> Result<(), String> {
+        let config = config.checked(self.name());
+        let _guard = self.lock();
+        self.trip.retune(config.trip)?;
+        self.open_for
+            .store(duration_nanos(config.open_for), Relaxed);
+        self.probes
+            .store(config.half_open_probes.clamp(1, MAX_PROBES), Relaxed);
+        self.critical.store(critical, Relaxed);
+        Ok(())
+    }
+
+    /// Whether [`retune`](Self::retune) would accept `config`.
+    pub(crate) fn can_retune(&self, config: &Config) -> Result<(), String> {
+        super::trip::can_retune(self.trip.policy(), config.trip)
     }
 
     /// Exported as `exported` says.
@@ -295,14 +333,14 @@ impl<C: Clock> Core<C> {
             match word.phase() {
                 Phase::Closed => return Ok(self.permit(generation, false)),
                 Phase::HalfOpen => {
-                    if word.admitted() >= self.probes {
+                    if word.admitted() >= self.probes() {
                         // Every slot is taken. A probe that has not ended `open_for` after the
                         // breaker turned half-open is presumed lost (its future leaked, its
                         // thread stuck): a new half-open cycle starts, and whatever that probe
                         // reports later belongs to the old generation and is ignored.
                         let now = self.clock.now();
                         let since = Nanos(self.half_open_since.load(Relaxed));
-                        if now.saturating_sub(since) < self.config.open_for {
+                        if now.saturating_sub(since) < self.open_for() {
                             return Err(self.rejection(Why::ProbesBusy));
                         }
                         self.half_open_since.store(now.0, Relaxed);
@@ -434,7 +472,7 @@ impl<C: Clock> Core<C> {
                         return;
                     }
                     let failures = word.failures().saturating_add(1);
-                    if failures >= *threshold {
+                    if failures >= threshold.load(Relaxed) {
                         break true;
                     }
                     match self.cas(word, word.with_failures(failures)) {
@@ -491,7 +529,7 @@ impl<C: Clock> Core<C> {
             }
         }
         while word.is(phase, generation) {
-            let until = self.clock.now().saturating_add(self.config.open_for);
+            let until = self.clock.now().saturating_add(self.open_for());
             self.open_until.store(until.0, Relaxed);
             match self.cas(word, Word::open(generation.wrapping_add(1))) {
                 Ok(()) => {
@@ -514,7 +552,7 @@ impl<C: Clock> Core<C> {
         let mut word = self.load();
         while word.is(Phase::HalfOpen, generation) {
             let succeeded = word.succeeded() + 1;
-            if succeeded >= self.probes {
+            if succeeded >= self.probes() {
                 self.trip.clear();
                 match self.cas(word, Word::closed(generation.wrapping_add(1))) {
                     Ok(()) => return self.announce(BreakerState::HalfOpen, BreakerState::Closed),
@@ -565,9 +603,9 @@ impl<C: Clock> Core<C> {
         tracing::warn!(
             target: "steadfast",
             breaker,
-            lease = ?self.config.open_for,
+            lease = ?self.open_for(),
             "circuit breaker `{breaker}`: no probe ended within {:?}; starting new probes",
-            self.config.open_for
+            self.open_for()
         );
     }
 
@@ -583,7 +621,7 @@ impl<C: Clock> Core<C> {
                 breaker,
                 %from,
                 %to,
-                open_for = ?self.config.open_for,
+                open_for = ?self.open_for(),
                 "circuit breaker `{breaker}` opened"
             ),
             BreakerState::HalfOpen => tracing::info!(
@@ -591,7 +629,7 @@ impl<C: Clock> Core<C> {
                 breaker,
                 %from,
                 %to,
-                probes = self.probes,
+                probes = self.probes(),
                 "circuit breaker `{breaker}` is half-open"
             ),
             BreakerState::Closed => tracing::info!(

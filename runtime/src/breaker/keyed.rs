@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use super::Breaker;
-use super::core::{BreakerState, Core, Exported};
+use super::core::{BreakerState, Config, Core, Exported};
 use super::registry::{BreakerSpec, register_keyed};
 use crate::error::Name;
 
@@ -59,6 +59,9 @@ pub struct KeyedBreakers {
     /// Rejections and transitions of the breakers evicted so far, so that the function's
     /// totals never go down.
     retired: [AtomicU64; 2],
+    /// The settings new keys start with, and whether they are critical: the spec's, until
+    /// `config::apply` retunes them.
+    settings: Mutex<(Config, bool)>,
 }
 
 /// The per-key breakers of one function, counted: what health and the exporters show of
@@ -100,6 +103,7 @@ impl KeyedBreakers {
             ..spec
         };
         KeyedBreakers {
+            settings: Mutex::new((spec.config, spec.critical)),
             spec,
             capacity: capacity.max(1),
             per_key_metrics,
@@ -107,6 +111,33 @@ impl KeyedBreakers {
             map: RwLock::new(HashMap::new()),
             retired: [AtomicU64::new(0), AtomicU64::new(0)],
         }
+    }
+
+    /// The name of the function's breakers (each key's is this and `[key]`).
+    pub(crate) fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// The settings new keys start with, and whether they are critical.
+    pub(crate) fn settings(&self) -> (Config, bool) {
+        *self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether [`retune`](Self::retune) would accept `config`.
+    pub(crate) fn can_retune(&self, config: &Config) -> Result<(), String> {
+        super::trip::can_retune(self.settings().0.trip, config.trip)
+    }
+
+    /// Every key's breaker, and every new one, runs by `config` from the next call on.
+    pub(crate) fn retune(&self, config: Config, critical: bool) -> Result<(), String> {
+        self.can_retune(&config)?;
+        // New keys first (never holding this lock and the map's at once: `get` takes them
+        // the other way round); a key made meanwhile is in the map by the time it is read.
+        *self.settings.lock().unwrap_or_else(PoisonError::into_inner) = (config, critical);
+        for entry in self.read().values().flatten() {
+            entry.core.retune(config, critical)?;
+        }
+        Ok(())
     }
 
     /// Its breakers counted by state, and its totals.
@@ -175,7 +206,8 @@ impl KeyedBreakers {
             return entry.core.clone();
         }
         let name = Name::shared(&format!("{}[{key:?}]", self.spec.name));
-        let core = Core::new(name, self.spec.config).critical(self.spec.critical);
+        let (config, critical) = self.settings();
+        let core = Core::new(name, config).critical(critical);
         let mut len: usize = map.values().map(Vec::len).sum();
         if len >= self.capacity {
             len = evict(
@@ -266,37 +298,38 @@ fn evict(
 
 /// The `static` behind a function with `key = …`.
 #[derive(Debug)]
-pub struct KeyedSlot(OnceLock<KeyedBreakers>);
+pub struct KeyedSlot {
+    keyed: OnceLock<KeyedBreakers>,
+    spec: fn() -> (BreakerSpec, usize, bool),
+}
 
 impl KeyedSlot {
-    /// An empty slot, for a `static`.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        KeyedSlot(OnceLock::new())
+    /// An empty slot, for a `static`: `spec` is the breakers' spec, `max_keys` and
+    /// `per_key_metrics`.
+    pub const fn new(spec: fn() -> (BreakerSpec, usize, bool)) -> Self {
+        KeyedSlot {
+            keyed: OnceLock::new(),
+            spec,
+        }
     }
 
     /// The function's per-key breakers, made and registered on first use.
     #[inline]
-    pub fn get_or_init(
-        &'static self,
-        spec: impl FnOnce() -> (BreakerSpec, usize, bool),
-    ) -> &'static KeyedBreakers {
-        if let Some(keyed) = self.0.get() {
+    pub fn get(&'static self) -> &'static KeyedBreakers {
+        if let Some(keyed) = self.keyed.get() {
             return keyed;
         }
-        self.init(spec())
+        self.init()
     }
 
     /// Not generic: compiled once rather than once per decorated function.
     #[cold]
     #[inline(never)]
-    fn init(
-        &'static self,
-        (spec, capacity, per_key_metrics): (BreakerSpec, usize, bool),
-    ) -> &'static KeyedBreakers {
+    fn init(&'static self) -> &'static KeyedBreakers {
         let mut fresh = false;
-        let keyed = self.0.get_or_init(|| {
+        let keyed = self.keyed.get_or_init(|| {
             fresh = true;
+            let (spec, capacity, per_key_metrics) = (self.spec)();
             KeyedBreakers::new(spec, capacity, per_key_metrics)
         });
         if fresh {

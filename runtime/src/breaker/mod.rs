@@ -23,7 +23,7 @@ pub use self::trip::TripPolicy;
 
 pub(crate) use self::core::{Core, Exported, MAX_IN_WINDOW, Permit};
 pub use self::keyed::KeyedSlot;
-pub(crate) use self::keyed::KeyedSummary;
+pub(crate) use self::keyed::{KeyedBreakers, KeyedSummary};
 pub use self::registry::BreakerSpec;
 pub(crate) use self::registry::{by_function, register};
 pub(crate) use self::word::{MAX_FAILURES, MAX_PROBES};
@@ -99,7 +99,7 @@ impl fmt::Debug for Breaker {
         f.debug_struct("Breaker")
             .field("name", &self.name())
             .field("state", &self.state())
-            .field("config", self.0.config())
+            .field("config", &self.0.config())
             .finish()
     }
 }

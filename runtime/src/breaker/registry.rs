@@ -27,6 +27,19 @@ struct Registry {
     keyed: Vec<&'static KeyedBreakers>,
 }
 
+/// Registers the breaker of every decorated function in the program (listed at link time),
+/// so that every one is known, at zero, before its first call. Cheap once done.
+pub(crate) fn register_all() {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.load(std::sync::atomic::Ordering::Acquire) {
+        return;
+    }
+    for entry in crate::__private::BREAKERS.iter() {
+        entry.register();
+    }
+    DONE.store(true, std::sync::atomic::Ordering::Release);
+}
+
 fn registry() -> MutexGuard<'static, Registry> {
     static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
     REGISTRY
@@ -45,7 +58,7 @@ pub(crate) fn register(spec: BreakerSpec) -> Arc<Core> {
             .iter()
             .find(|(named, core)| *named && core.name() == spec.name)
         {
-            if *core.config() != spec.config || core.is_critical() != spec.critical {
+            if core.config() != spec.config || core.is_critical() != spec.critical {
                 tracing::warn!(
                     target: "steadfast",
                     breaker = spec.name,
@@ -88,6 +101,7 @@ pub(crate) fn register_keyed(keyed: &'static KeyedBreakers) {
 /// assert!(steadfast::breaker("no-such-breaker").is_none());
 /// ```
 pub fn breaker(name: &str) -> Option<Breaker> {
+    register_all();
     let registry = registry();
     if let Some((_, core)) = registry.single.iter().find(|(_, c)| c.name() == name) {
         return Some(Breaker(core.clone()));
@@ -103,6 +117,7 @@ pub fn breaker(name: &str) -> Option<Breaker> {
 /// }
 /// ```
 pub fn breakers() -> Vec<Breaker> {
+    register_all();
     let registry = registry();
     let mut all: Vec<Breaker> = registry
         .single
@@ -119,6 +134,7 @@ pub fn breakers() -> Vec<Breaker> {
 /// what [`health`](crate::health) and the exporters read, so that a thousand keys are one
 /// line, not a thousand.
 pub(crate) fn by_function() -> (Vec<Breaker>, Vec<&'static KeyedBreakers>) {
+    register_all();
     let registry = registry();
     let single = registry
         .single

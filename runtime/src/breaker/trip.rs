@@ -1,6 +1,6 @@
 //! When a closed breaker opens: the three modes of `#[circuit_breaker]`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -47,9 +47,9 @@ impl TripPolicy {
 /// The live counters of a [`TripPolicy`].
 #[derive(Debug)]
 pub(crate) enum Trip {
-    /// Counted in the breaker's state word itself.
+    /// Counted in the breaker's state word itself; the threshold can be retuned live.
     Consecutive {
-        threshold: u32,
+        threshold: AtomicU32,
     },
     Count(CountWindow),
     Rate(RateWindow),
@@ -59,7 +59,7 @@ impl Trip {
     pub(crate) fn new(policy: TripPolicy) -> Trip {
         match policy {
             TripPolicy::Consecutive { threshold } => Trip::Consecutive {
-                threshold: threshold.max(1),
+                threshold: AtomicU32::new(threshold.max(1)),
             },
             TripPolicy::Count { threshold, window } => {
                 Trip::Count(CountWindow::new(threshold.max(1), window))
@@ -72,6 +72,49 @@ impl Trip {
         }
     }
 
+    /// The policy it counts by now.
+    pub(crate) fn policy(&self) -> TripPolicy {
+        match self {
+            Trip::Consecutive { threshold } => TripPolicy::Consecutive {
+                threshold: threshold.load(Relaxed),
+            },
+            Trip::Count(w) => TripPolicy::Count {
+                threshold: w.ring.len() as u32 + 1,
+                window: Duration::from_nanos(w.window),
+            },
+            Trip::Rate(w) => TripPolicy::Rate {
+                rate: f64::from_bits(w.rate.load(Relaxed)),
+                minimum_calls: w.minimum_calls.load(Relaxed) as u32,
+                window: w.window,
+            },
+        }
+    }
+
+    /// Counts by `policy` from now on, keeping every count; an error (changing nothing)
+    /// when that would mean throwing the counts away (see [`can_retune`]).
+    pub(crate) fn retune(&self, policy: TripPolicy) -> Result<(), String> {
+        can_retune(self.policy(), policy)?;
+        match (self, policy) {
+            (Trip::Consecutive { threshold }, TripPolicy::Consecutive { threshold: new }) => {
+                threshold.store(new.max(1), Relaxed);
+            }
+            (
+                Trip::Rate(w),
+                TripPolicy::Rate {
+                    rate,
+                    minimum_calls,
+                    ..
+                },
+            ) => {
+                w.rate.store(clamp_rate(rate).to_bits(), Relaxed);
+                w.minimum_calls
+                    .store(u64::from(minimum_calls.max(1)), Relaxed);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Forget every count; called before the breaker is published as closed.
     pub(crate) fn clear(&self) {
         match self {
@@ -79,6 +122,46 @@ impl Trip {
             Trip::Count(w) => w.clear(),
             Trip::Rate(w) => w.clear(),
         }
+    }
+}
+
+/// Whether a breaker counting by `current` can count by `new` from now on without throwing
+/// its counts away: the same mode, the same window, and within a window the same threshold
+/// (it keeps each failure's time).
+pub(crate) fn can_retune(current: TripPolicy, new: TripPolicy) -> Result<(), String> {
+    match (current, new) {
+        (TripPolicy::Consecutive { .. }, TripPolicy::Consecutive { .. }) => Ok(()),
+        (TripPolicy::Count { .. }, TripPolicy::Count { .. }) if current == new => Ok(()),
+        (TripPolicy::Count { .. }, TripPolicy::Count { .. }) => Err(
+            "`failure_threshold` and `window` of a breaker counting failures within a window are fixed while it runs (it keeps each failure's time); they take effect at the next start".to_owned(),
+        ),
+        (TripPolicy::Rate { window: a, .. }, TripPolicy::Rate { window: b, .. }) if a == b => {
+            Ok(())
+        }
+        (TripPolicy::Rate { .. }, TripPolicy::Rate { .. }) => Err(
+            "`window` of a breaker opening on a failure rate is fixed while it runs; it takes effect at the next start".to_owned(),
+        ),
+        _ => Err(format!(
+            "a breaker cannot change how it opens while it runs ({} now, {} asked); it takes effect at the next start",
+            mode(&current),
+            mode(&new)
+        )),
+    }
+}
+
+fn mode(policy: &TripPolicy) -> &'static str {
+    match policy {
+        TripPolicy::Consecutive { .. } => "consecutive failures",
+        TripPolicy::Count { .. } => "failures within a window",
+        TripPolicy::Rate { .. } => "a failure rate",
+    }
+}
+
+fn clamp_rate(rate: f64) -> f64 {
+    if rate.is_nan() {
+        1.0
+    } else {
+        rate.clamp(f64::MIN_POSITIVE, 1.0)
     }
 }
 
@@ -135,8 +218,10 @@ pub(crate) const BUCKETS: usize = 10;
 /// compare-and-swap. The rate is read over every shard.
 #[derive(Debug)]
 pub(crate) struct RateWindow {
-    rate: f64,
-    minimum_calls: u64,
+    /// The rate's `f64` bits: retuned live.
+    rate: AtomicU64,
+    minimum_calls: AtomicU64,
+    window: Duration,
     bucket_len: u64,
     shards: Box<[CachePadded<Buckets>; SHARDS]>,
 }
@@ -150,12 +235,9 @@ struct Buckets {
 impl RateWindow {
     fn new(rate: f64, minimum_calls: u32, window: Duration) -> Self {
         RateWindow {
-            rate: if rate.is_nan() {
-                1.0
-            } else {
-                rate.clamp(f64::MIN_POSITIVE, 1.0)
-            },
-            minimum_calls: u64::from(minimum_calls.max(1)),
+            rate: AtomicU64::new(clamp_rate(rate).to_bits()),
+            minimum_calls: AtomicU64::new(u64::from(minimum_calls.max(1))),
+            window,
             bucket_len: (duration_nanos(window) / BUCKETS as u64).max(1),
             shards: Box::default(),
         }
@@ -181,7 +263,8 @@ impl RateWindow {
             calls += total(&shard.calls, epoch);
             failures += total(&shard.failures, epoch);
         }
-        calls >= self.minimum_calls && failures as f64 >= self.rate * calls as f64
+        calls >= self.minimum_calls.load(Relaxed)
+            && failures as f64 >= f64::from_bits(self.rate.load(Relaxed)) * calls as f64
     }
 
     fn clear(&self) {

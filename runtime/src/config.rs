@@ -1,0 +1,849 @@
+//! Settings changed without recompiling: [`apply`] (TOML), [`apply_env`] (environment
+//! variables) and [`current`] (the settings in force, as TOML).
+//!
+//! Every named breaker and retry can be changed, at start-up or while the program runs. A
+//! breaker's name is its `name = "…"`, else its policy's name, else the function's path
+//! (`module::fn`); a retry's is its policy's name, else the function's path. Every
+//! decorated function is known from the start (they are listed at link time), so a typo is
+//! an error at start-up, not at the first call.
+//!
+//! ```toml
+//! [breaker.payments]
+//! failure_threshold = 10
+//! open_for = "1m"
+//! critical = true
+//!
+//! [retry."quotes.fetch"]
+//! attempts = 4
+//! delay = "50ms"
+//! ```
+//!
+//! Keys are the attribute's, written as in the attribute (durations as strings). Kinds:
+//! `breaker` (`failure_threshold`, `window`, `failure_rate`, `minimum_calls`, `open_for`,
+//! `half_open_probes`, `critical`) and `retry` (`attempts`, `delay`, `backoff`,
+//! `multiplier`, `max_delay`, `jitter`, `max_elapsed`).
+//!
+//! **All or nothing.** The whole input is checked first: an unknown kind, name or key, a
+//! value of the wrong type or out of range, is an error that names it (and the names it
+//! could have meant), and then nothing is applied.
+//!
+//! **Live.** A change takes effect from the next call; a breaker keeps its state and counts
+//! (one that is open stays open; a new `open_for` applies from its next opening). Changing
+//! *how* a breaker opens (consecutive failures, failures within a window, a rate), its
+//! `window`, or the threshold of one counting within a window would throw its counts away:
+//! that is an error while it runs, and takes effect from the attribute or policy at the
+//! next start. The per-key breakers of a function (`key = …`) change together, new keys
+//! included.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::breaker::{Breaker, Config, TripPolicy};
+use crate::retry::{Backoff, Jitter, RetryPolicy};
+
+/// What [`apply`] or [`apply_env`] changed, one line per setting
+/// (`breaker.payments.open_for = "1m"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    changes: Vec<String>,
+}
+
+impl Applied {
+    /// The settings changed, one per line.
+    pub fn changes(&self) -> &[String] {
+        &self.changes
+    }
+
+    /// True when the input changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.changes.join("\n"))
+    }
+}
+
+/// Why [`apply`] or [`apply_env`] changed nothing: every problem found in the input, each
+/// naming the kind, name, key or variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    /// Every problem, one per entry.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "nothing applied: {}", self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One `kind.name.key = value` of the input, in the input's order.
+struct Setting {
+    kind: String,
+    name: String,
+    key: String,
+    value: Value,
+    /// Where it came from, for messages: `breaker.payments.open_for` or the variable.
+    origin: String,
+}
+
+/// A value as written: TOML's, or an environment variable's text.
+enum Value {
+    Toml(toml::Value),
+    Text(String),
+}
+
+impl Value {
+    fn describe(&self) -> String {
+        match self {
+            Value::Toml(v) => v.to_string(),
+            Value::Text(t) => format!("{t:?}"),
+        }
+    }
+
+    fn int(&self, min: u64, max: u64) -> Result<u64, String> {
+        let n = match self {
+            Value::Toml(toml::Value::Integer(n)) => u64::try_from(*n).ok(),
+            Value::Text(t) => t.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (min..=max).contains(&n) => Ok(n),
+            Some(n) => Err(format!("must be between {min} and {max}, found {n}")),
+            None => Err(format!("takes a whole number, found {}", self.describe())),
+        }
+    }
+
+    fn float(&self) -> Result<f64, String> {
+        match self {
+            Value::Toml(toml::Value::Float(x)) => Ok(*x),
+            Value::Toml(toml::Value::Integer(n)) => Ok(*n as f64),
+            Value::Text(t) => t
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("takes a number, found {t:?}")),
+            other => Err(format!("takes a number, found {}", other.describe())),
+        }
+    }
+
+    fn boolean(&self) -> Result<bool, String> {
+        match self {
+            Value::Toml(toml::Value::Boolean(b)) => Ok(*b),
+            Value::Text(t) if t.trim() == "true" => Ok(true),
+            Value::Text(t) if t.trim() == "false" => Ok(false),
+            other => Err(format!("takes true or false, found {}", other.describe())),
+        }
+    }
+
+    fn text(&self) -> Result<&str, String> {
+        match self {
+            Value::Toml(toml::Value::String(s)) => Ok(s),
+            Value::Text(t) => Ok(t.trim()),
+            other => Err(format!("takes a string, found {}", other.describe())),
+        }
+    }
+
+    fn duration(&self) -> Result<Duration, String> {
+        let text = self.text()?;
+        match parse_duration(text) {
+            Some(d) if !d.is_zero() => Ok(d),
+            Some(_) => Err("must be longer than zero".to_owned()),
+            None => Err(format!(
+                "malformed duration {text:?}; write a number and a unit, such as \"250ms\", \"2s\", \"1.5m\" or \"1h\""
+            )),
+        }
+    }
+}
+
+/// `"250ms"`, `"2s"`, `"1.5m"`, `"1h"` (units `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), as the
+/// attributes take them.
+#[doc(hidden)]
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    const UNITS: &[(&str, u64)] = &[
+        ("ns", 1),
+        ("us", 1_000),
+        ("µs", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+    ];
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))?;
+    let (number, unit) = text.split_at(split);
+    let scale = UNITS.iter().find(|(u, _)| *u == unit.trim())?.1;
+    let number = number.replace('_', "");
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let nanos = match number.split_once('.') {
+        None => number.parse::<u64>().ok()?.checked_mul(scale)?,
+        Some((whole, frac)) => {
+            let whole = whole.parse::<u64>().ok()?.checked_mul(scale)?;
+            let frac: f64 = format!("0.{frac}").parse().ok()?;
+            whole.checked_add((frac * scale as f64).round() as u64)?
+        }
+    };
+    Some(Duration::from_nanos(nanos))
+}
+
+/// A duration as the attributes take it, for [`current`].
+fn show_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    for (unit, scale) in [
+        ("h", 3_600_000_000_000u128),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ] {
+        if nanos >= scale && nanos % scale == 0 {
+            return format!("{}{unit}", nanos / scale);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+const BREAKER_KEYS: &[&str] = &[
+    "failure_threshold",
+    "window",
+    "failure_rate",
+    "minimum_calls",
+    "open_for",
+    "half_open_probes",
+    "critical",
+];
+const RETRY_KEYS: &[&str] = &[
+    "attempts",
+    "delay",
+    "backoff",
+    "multiplier",
+    "max_delay",
+    "jitter",
+    "max_elapsed",
+];
+const KINDS: &[&str] = &["breaker", "retry"];
+
+/// Every breaker that can be changed, by name: a function's breaker, or the per-key
+/// breakers of a function (changed together).
+fn breakers_by_name() -> BTreeMap<String, Target> {
+    let (single, keyed) = crate::breaker::by_function();
+    let mut all = BTreeMap::new();
+    for b in single {
+        all.insert(b.name().to_owned(), Target::Single(b));
+    }
+    for k in keyed {
+        all.insert(k.name().to_owned(), Target::Keyed(k));
+    }
+    all
+}
+
+enum Target {
+    Single(Breaker),
+    Keyed(&'static crate::breaker::KeyedBreakers),
+}
+
+impl Target {
+    fn config(&self) -> (Config, bool) {
+        match self {
+            Target::Single(b) => (b.0.config(), b.is_critical()),
+            Target::Keyed(k) => k.settings(),
+        }
+    }
+}
+
+/// Every `#[retry]` function, by name; functions sharing a named policy share an entry.
+fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::RetryCell>> {
+    let mut all: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
+    for cell in crate::__private::RETRIES.iter() {
+        all.entry(cell.name()).or_default().push(*cell);
+    }
+    all
+}
+
+/// A name that is not there, with the names it could have meant.
+fn unknown(kind: &str, name: &str, known: impl Iterator<Item = String>) -> String {
+    let known: Vec<String> = known.collect();
+    let list = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    format!("{kind} {name:?} is not defined; known: {list}")
+}
+
+/// The changes the settings make, checked as a whole: every problem, or every change.
+enum Plan {
+    Breaker(Target, Config, bool, Vec<String>),
+    Retry(
+        Vec<&'static crate::__private::RetryCell>,
+        RetryPolicy,
+        Vec<String>,
+    ),
+}
+
+fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
+    let mut problems = Vec::new();
+    // Grouped by kind and name, keeping the input's order within each.
+    let mut groups: Vec<((String, String), Vec<Setting>)> = Vec::new();
+    for s in settings {
+        let id = (s.kind.clone(), s.name.clone());
+        match groups.iter_mut().find(|(g, _)| *g == id) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((id, vec![s])),
+        }
+    }
+    let mut breakers = breakers_by_name();
+    let retries = retries_by_name();
+    let mut plans = Vec::new();
+    for ((kind, name), settings) in groups {
+        match kind.as_str() {
+            "breaker" => {
+                let Some(target) = breakers.remove(&name) else {
+                    problems.push(unknown("breaker", &name, breakers_by_name().into_keys()));
+                    continue;
+                };
+                let (current, critical) = target.config();
+                match breaker_settings(current, critical, &settings) {
+                    Ok((config, critical, changes)) => {
+                        let check = match &target {
+                            Target::Single(b) => b.0.can_retune(&config),
+                            Target::Keyed(k) => k.can_retune(&config),
+                        };
+                        match check {
+                            Ok(()) => plans.push(Plan::Breaker(target, config, critical, changes)),
+                            Err(e) => problems.push(format!("breaker {name:?}: {e}")),
+                        }
+                    }
+                    Err(mut e) => problems.append(&mut e),
+                }
+            }
+            "retry" => {
+                let Some(cells) = retries.get(name.as_str()) else {
+                    problems.push(unknown(
+                        "retry",
+                        &name,
+                        retries.keys().map(|k| (*k).to_owned()),
+                    ));
+                    continue;
+                };
+                match retry_settings(cells[0].current(), &settings) {
+                    Ok((policy, changes)) => {
+                        plans.push(Plan::Retry(cells.clone(), policy, changes))
+                    }
+                    Err(mut e) => problems.append(&mut e),
+                }
+            }
+            other => problems.push(format!(
+                "unknown kind {other:?} (in {}); known: {}",
+                settings[0].origin,
+                KINDS.join(", ")
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(plans)
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+fn breaker_settings(
+    current: Config,
+    mut critical: bool,
+    settings: &[Setting],
+) -> Result<(Config, bool, Vec<String>), Vec<String>> {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    let mut config = current;
+    let mut trip = current.trip;
+    // Keys that pick the mode first, then the ones that adjust it.
+    let order = |s: &&Setting| match s.key.as_str() {
+        "failure_threshold" | "failure_rate" => 0,
+        _ => 1,
+    };
+    let mut sorted: Vec<&Setting> = settings.iter().collect();
+    sorted.sort_by_key(order);
+    for s in sorted {
+        let bad = |e: String| format!("{}: {e}", s.origin);
+        let result: Result<(), String> = match s.key.as_str() {
+            "failure_threshold" => s.value.int(1, (1 << 30) - 1).map(|n| {
+                trip = match trip {
+                    TripPolicy::Count { window, .. } => TripPolicy::Count {
+                        threshold: n as u32,
+                        window,
+                    },
+                    _ => TripPolicy::Consecutive {
+                        threshold: n as u32,
+                    },
+                }
+            }),
+            "failure_rate" => s.value.float().and_then(|rate| {
+                if !(rate > 0.0 && rate <= 1.0) {
+                    return Err(format!("must be in (0, 1], found {rate}"));
+                }
+                trip = match trip {
+                    TripPolicy::Rate {
+                        minimum_calls,
+                        window,
+                        ..
+                    } => TripPolicy::Rate {
+                        rate,
+                        minimum_calls,
+                        window,
+                    },
+                    _ => TripPolicy::Rate {
+                        rate,
+                        minimum_calls: TripPolicy::DEFAULT_MINIMUM_CALLS,
+                        window: TripPolicy::DEFAULT_WINDOW,
+                    },
+                };
+                Ok(())
+            }),
+            "minimum_calls" => s
+                .value
+                .int(1, u64::from(u32::MAX))
+                .and_then(|n| match &mut trip {
+                    TripPolicy::Rate { minimum_calls, .. } => {
+                        *minimum_calls = n as u32;
+                        Ok(())
+                    }
+                    _ => Err(
+                        "goes with `failure_rate`, and this breaker does not open on a rate"
+                            .to_owned(),
+                    ),
+                }),
+            "window" => s.value.duration().map(|w| {
+                trip = match trip {
+                    TripPolicy::Consecutive { threshold } => TripPolicy::Count {
+                        threshold,
+                        window: w,
+                    },
+                    TripPolicy::Count { threshold, .. } => TripPolicy::Count {
+                        threshold,
+                        window: w,
+                    },
+                    TripPolicy::Rate {
+                        rate,
+                        minimum_calls,
+                        ..
+                    } => TripPolicy::Rate {
+                        rate,
+                        minimum_calls,
+                        window: w,
+                    },
+                }
+            }),
+            "open_for" => s.value.duration().map(|d| config.open_for = d),
+            "half_open_probes" => s
+                .value
+                .int(1, (1 << 15) - 1)
+                .map(|n| config.half_open_probes = n as u32),
+            "critical" => s.value.boolean().map(|b| critical = b),
+            _ => Err(format!(
+                "unknown key; a breaker takes: {}",
+                BREAKER_KEYS.join(", ")
+            )),
+        };
+        match result {
+            Ok(()) => changes.push(format!("{} = {}", s.origin, s.value.describe())),
+            Err(e) => problems.push(bad(e)),
+        }
+    }
+    config.trip = trip;
+    if let TripPolicy::Count { threshold, .. } = trip {
+        if threshold > crate::breaker::MAX_IN_WINDOW {
+            problems.push(format!(
+                "breaker {:?}: `failure_threshold` within a window must be at most {}",
+                settings[0].name,
+                crate::breaker::MAX_IN_WINDOW
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok((config, critical, changes))
+    } else {
+        Err(problems)
+    }
+}
+
+fn retry_settings(
+    current: RetryPolicy,
+    settings: &[Setting],
+) -> Result<(RetryPolicy, Vec<String>), Vec<String>> {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    let mut p = current;
+    let mut multiplier = None;
+    for s in settings {
+        let result: Result<(), String> = match s.key.as_str() {
+            "attempts" => s
+                .value
+                .int(1, u64::from(u32::MAX))
+                .map(|n| p.attempts = n as u32),
+            "delay" => s.value.duration().map(|d| p.delay = d),
+            "max_delay" => s.value.duration().map(|d| p.max_delay = d),
+            "max_elapsed" => s.value.duration().map(|d| p.max_elapsed = Some(d)),
+            "multiplier" => s.value.float().and_then(|m| {
+                if m >= 1.0 && m.is_finite() {
+                    multiplier = Some(m);
+                    Ok(())
+                } else {
+                    Err(format!("must be a number of at least 1, found {m}"))
+                }
+            }),
+            "backoff" => s.value.text().and_then(|b| {
+                p.backoff = match b {
+                    "constant" => Backoff::Constant,
+                    "linear" => Backoff::Linear,
+                    "exponential" => match p.backoff {
+                        e @ Backoff::Exponential { .. } => e,
+                        _ => Backoff::DEFAULT,
+                    },
+                    other => {
+                        return Err(format!(
+                            "is \"constant\", \"linear\" or \"exponential\", found {other:?}"
+                        ));
+                    }
+                };
+                Ok(())
+            }),
+            "jitter" => s.value.text().and_then(|j| {
+                p.jitter = match j {
+                    "none" => Jitter::None,
+                    "full" => Jitter::Full,
+                    "equal" => Jitter::Equal,
+                    "decorrelated" => Jitter::Decorrelated,
+                    other => {
+                        return Err(format!(
+                            "is \"none\", \"full\", \"equal\" or \"decorrelated\", found {other:?}"
+                        ));
+                    }
+                };
+                Ok(())
+            }),
+            _ => Err(format!(
+                "unknown key; a retry takes: {}",
+                RETRY_KEYS.join(", ")
+            )),
+        };
+        match result {
+            Ok(()) => changes.push(format!("{} = {}", s.origin, s.value.describe())),
+            Err(e) => problems.push(format!("{}: {e}", s.origin)),
+        }
+    }
+    if let Some(m) = multiplier {
+        match p.backoff {
+            Backoff::Exponential { .. } => p.backoff = Backoff::Exponential { multiplier: m },
+            _ => problems.push(format!(
+                "retry {:?}: `multiplier` applies to `backoff = \"exponential\"`",
+                settings[0].name
+            )),
+        }
+    }
+    if p.max_delay < p.delay {
+        problems.push(format!(
+            "retry {:?}: `max_delay` ({}) is shorter than `delay` ({})",
+            settings[0].name,
+            show_duration(p.max_delay),
+            show_duration(p.delay)
+        ));
+    }
+    if problems.is_empty() {
+        Ok((p, changes))
+    } else {
+        Err(problems)
+    }
+}
+
+fn run(settings: Vec<Setting>) -> Result<Applied, ConfigError> {
+    let plans = plan(settings)?;
+    let mut applied = Applied::default();
+    for plan in plans {
+        match plan {
+            Plan::Breaker(target, config, critical, mut changes) => {
+                let result = match &target {
+                    Target::Single(b) => b.0.retune(config, critical),
+                    Target::Keyed(k) => k.retune(config, critical),
+                };
+                // Checked above under the same rules; a breaker cannot change its mode
+                // between the check and here (only `apply` retunes, one at a time).
+                if let Err(e) = result {
+                    tracing::error!(target: "steadfast", "config: {e}");
+                    continue;
+                }
+                applied.changes.append(&mut changes);
+            }
+            Plan::Retry(cells, policy, mut changes) => {
+                for cell in cells {
+                    cell.set(policy);
+                }
+                applied.changes.append(&mut changes);
+            }
+        }
+    }
+    for change in applied.changes() {
+        tracing::info!(target: "steadfast", "config: {change}");
+    }
+    Ok(applied)
+}
+
+/// Only one `apply` at a time, so that a change is checked and made as one.
+static APPLYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Changes the settings of named breakers and retries from TOML (see the module docs):
+/// everything, or nothing and an error naming every problem.
+///
+/// ```
+/// # #[steadfast::circuit_breaker(name = "docs.payments")]
+/// # fn charge() -> Result<(), steadfast::CircuitOpen> { Ok(()) }
+/// let applied = steadfast::config::apply(r#"
+///     [breaker."docs.payments"]
+///     open_for = "1m"
+/// "#).unwrap();
+/// assert_eq!(applied.changes(), [r#"breaker."docs.payments".open_for = "1m""#]);
+///
+/// let err = steadfast::config::apply(r#"[breaker."docs.paymnets"]
+/// open_for = "1m""#).unwrap_err();
+/// assert!(err.to_string().contains(r#"breaker "docs.paymnets" is not defined; known: "#));
+/// ```
+pub fn apply(toml: &str) -> Result<Applied, ConfigError> {
+    let table: toml::Table = toml.parse().map_err(|e: toml::de::Error| ConfigError {
+        problems: vec![format!("not valid TOML: {}", e.message())],
+    })?;
+    let mut settings = Vec::new();
+    let mut problems = Vec::new();
+    for (kind, names) in table {
+        let Some(names) = names.as_table() else {
+            problems.push(format!(
+                "`{kind}` must be a table of names, as in [{kind}.name]"
+            ));
+            continue;
+        };
+        for (name, keys) in names {
+            let Some(keys) = keys.as_table() else {
+                problems.push(format!(
+                    "`{kind}.{name}` must be a table of settings, as in [{kind}.{name:?}]"
+                ));
+                continue;
+            };
+            for (key, value) in keys {
+                settings.push(Setting {
+                    origin: format!("{kind}.{}.{key}", toml_key(name)),
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    key: key.clone(),
+                    value: Value::Toml(value.clone()),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+    let _one = APPLYING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    run(settings)
+}
+
+/// A name as a TOML key: bare when it can be, else quoted.
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+/// The environment variable form of a name: upper-cased, every other character `_`.
+fn env_form(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Changes settings from environment variables named
+/// `<PREFIX>_<KIND>_<NAME>_<KEY>`, each part upper-cased with every other character as
+/// `_`: `STEADFAST_BREAKER_PAYMENTS_OPEN_FOR=1m`, `STEADFAST_RETRY_QUOTES_FETCH_ATTEMPTS=4`.
+/// Values are written as in the attribute, without quotes. Variables that start with the
+/// prefix and match no kind, name and key are errors; as with [`apply`], everything is
+/// applied or nothing is.
+pub fn apply_env(prefix: &str) -> Result<Applied, ConfigError> {
+    apply_vars(
+        prefix,
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    )
+}
+
+fn apply_vars(
+    prefix: &str,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Applied, ConfigError> {
+    let prefix = format!("{}_", env_form(prefix));
+    let breakers: Vec<String> = breakers_by_name().into_keys().collect();
+    let retries: Vec<String> = retries_by_name().into_keys().map(str::to_owned).collect();
+    let mut vars: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with(&prefix)).collect();
+    vars.sort();
+    let mut settings = Vec::new();
+    let mut problems = Vec::new();
+    for (var, value) in vars {
+        let rest = &var[prefix.len()..];
+        let found = [
+            ("breaker", &breakers, BREAKER_KEYS),
+            ("retry", &retries, RETRY_KEYS),
+        ]
+        .into_iter()
+        .find_map(|(kind, names, keys)| {
+            let rest = rest.strip_prefix(&format!("{}_", env_form(kind)))?;
+            // The longest name that fits, then a key.
+            let mut candidates: Vec<&String> = names
+                .iter()
+                .filter(|n| rest.starts_with(&format!("{}_", env_form(n))))
+                .collect();
+            candidates.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            candidates.into_iter().find_map(|name| {
+                let key = &rest[env_form(name).len() + 1..];
+                keys.iter()
+                    .find(|k| env_form(k) == key)
+                    .map(|k| (kind, name.clone(), (*k).to_owned()))
+            })
+        });
+        match found {
+            Some((kind, name, key)) => settings.push(Setting {
+                kind: kind.to_owned(),
+                name,
+                key,
+                value: Value::Text(value),
+                origin: var,
+            }),
+            None => problems.push(format!(
+                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind of {} and a known name (breakers: {}; retries: {})",
+                KINDS.join(", "),
+                if breakers.is_empty() { "none".to_owned() } else { breakers.iter().map(|b| env_form(b)).collect::<Vec<_>>().join(", ") },
+                if retries.is_empty() { "none".to_owned() } else { retries.iter().map(|r| env_form(r)).collect::<Vec<_>>().join(", ") },
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+    let _one = APPLYING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    run(settings)
+}
+
+/// The settings in force of every breaker and retry, as TOML that [`apply`] takes back.
+///
+/// ```
+/// # #[steadfast::circuit_breaker(name = "docs.current", open_for = "45s")]
+/// # fn f() -> Result<(), steadfast::CircuitOpen> { Ok(()) }
+/// let toml = steadfast::config::current();
+/// assert!(toml.contains("[breaker.\"docs.current\"]"));
+/// assert!(toml.contains("open_for = \"45s\""));
+/// ```
+pub fn current() -> String {
+    let mut root = toml::Table::new();
+    let mut breakers = toml::Table::new();
+    for (name, target) in breakers_by_name() {
+        let (config, critical) = target.config();
+        let mut t = toml::Table::new();
+        match config.trip {
+            TripPolicy::Consecutive { threshold } => {
+                t.insert("failure_threshold".into(), i64::from(threshold).into());
+            }
+            TripPolicy::Count { threshold, window } => {
+                t.insert("failure_threshold".into(), i64::from(threshold).into());
+                t.insert("window".into(), show_duration(window).into());
+            }
+            TripPolicy::Rate {
+                rate,
+                minimum_calls,
+                window,
+            } => {
+                t.insert("failure_rate".into(), rate.into());
+                t.insert("minimum_calls".into(), i64::from(minimum_calls).into());
+                t.insert("window".into(), show_duration(window).into());
+            }
+        }
+        t.insert("open_for".into(), show_duration(config.open_for).into());
+        t.insert(
+            "half_open_probes".into(),
+            i64::from(config.half_open_probes).into(),
+        );
+        t.insert("critical".into(), critical.into());
+        breakers.insert(name, t.into());
+    }
+    let mut retries = toml::Table::new();
+    for (name, cells) in retries_by_name() {
+        let p = cells[0].current();
+        let mut t = toml::Table::new();
+        t.insert("attempts".into(), i64::from(p.attempts).into());
+        t.insert("delay".into(), show_duration(p.delay).into());
+        let backoff = match p.backoff {
+            Backoff::Constant => "constant",
+            Backoff::Linear => "linear",
+            Backoff::Exponential { multiplier } => {
+                t.insert("multiplier".into(), multiplier.into());
+                "exponential"
+            }
+        };
+        t.insert("backoff".into(), backoff.into());
+        t.insert("max_delay".into(), show_duration(p.max_delay).into());
+        let jitter = match p.jitter {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+            Jitter::Decorrelated => "decorrelated",
+        };
+        t.insert("jitter".into(), jitter.into());
+        if let Some(d) = p.max_elapsed {
+            t.insert("max_elapsed".into(), show_duration(d).into());
+        }
+        retries.insert(name.to_owned(), t.into());
+    }
+    root.insert("breaker".into(), breakers.into());
+    root.insert("retry".into(), retries.into());
+    toml::to_string(&root).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_and_shown_as_the_attributes_write_them() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5m"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2 s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2"), None);
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("1.s"), None);
+        assert_eq!(show_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(show_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(env_form("quotes.fetch"), "QUOTES_FETCH");
+    }
+}

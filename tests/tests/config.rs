@@ -1,0 +1,279 @@
+//! `steadfast::config`: settings changed without recompiling, all or nothing, live.
+//!
+//! Its own binary: the settings it changes are process-wide.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::Duration;
+
+use steadfast::{BreakerState, CircuitOpen, RetryPolicy, circuit_breaker, config, retry};
+
+#[derive(Debug)]
+enum Error {
+    Down,
+    Open(CircuitOpen),
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(e: CircuitOpen) -> Self {
+        Error::Open(e)
+    }
+}
+
+#[circuit_breaker(name = "payments", failure_threshold = 5, open_for = "1h")]
+fn charge(ok: bool) -> Result<(), Error> {
+    if ok { Ok(()) } else { Err(Error::Down) }
+}
+
+#[circuit_breaker(name = "quotes", failure_rate = 0.5, minimum_calls = 4, window = "1m")]
+fn quote() -> Result<(), Error> {
+    Ok(())
+}
+
+/// The settings are process-wide and `cargo test` runs these tests on threads of one
+/// process: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn open(f: impl Fn() -> Result<(), Error>) -> CircuitOpen {
+    match f() {
+        Err(Error::Open(open)) => open,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_live_change_applies_from_the_next_call_and_keeps_the_state() {
+    let _serial = serial();
+    charge(true).unwrap();
+    let applied = config::apply(
+        r#"
+        [breaker.payments]
+        failure_threshold = 2
+        open_for = "30s"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        applied.changes(),
+        [
+            "breaker.payments.failure_threshold = 2",
+            "breaker.payments.open_for = \"30s\""
+        ]
+    );
+    // Two failures now open it, for 30 s.
+    charge(false).unwrap_err();
+    assert!(matches!(charge(false), Err(Error::Down)));
+    let rejected = open(|| charge(true));
+    assert!(rejected.retry_after() <= Duration::from_secs(30));
+    assert!(rejected.retry_after() > Duration::from_secs(29));
+
+    // Open, it stays open; the new `open_for` applies from its next opening.
+    config::apply("[breaker.payments]\nopen_for = \"2h\"").unwrap();
+    let b = steadfast::breaker("payments").unwrap();
+    assert_eq!(b.state(), BreakerState::Open);
+    assert!(open(|| charge(true)).retry_after() <= Duration::from_secs(30));
+    assert!(config::current().contains("open_for = \"2h\""));
+    b.reset();
+}
+
+#[test]
+fn bad_input_names_what_is_wrong_and_applies_nothing() {
+    let _serial = serial();
+    let before = config::current();
+    let err = config::apply(
+        r#"
+        [breaker.quotes]
+        minimum_calls = 10
+
+        [breaker.paymnets]
+        open_for = "1m"
+        "#,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(r#"breaker "paymnets" is not defined; known: "#) && text.contains("payments"),
+        "{text}"
+    );
+    assert_eq!(config::current(), before, "the valid part was not applied");
+
+    for (input, says) in [
+        (
+            "[breaker.payments]\nopen_fr = \"1m\"",
+            "breaker.payments.open_fr: unknown key",
+        ),
+        (
+            "[breaker.payments]\nopen_for = 30",
+            "breaker.payments.open_for: takes a string",
+        ),
+        (
+            "[breaker.payments]\nopen_for = \"30\"",
+            "malformed duration \"30\"",
+        ),
+        (
+            "[breaker.payments]\nhalf_open_probes = 0",
+            "must be between 1 and 32767, found 0",
+        ),
+        (
+            "[breaker.quotes]\nfailure_rate = 1.5",
+            "must be in (0, 1], found 1.5",
+        ),
+        (
+            "[breaker.quotes]\nwindow = \"2m\"",
+            "`window` of a breaker opening on a failure rate is fixed while it runs",
+        ),
+        (
+            "[breaker.payments]\nfailure_rate = 0.5",
+            "cannot change how it opens while it runs",
+        ),
+        (
+            "[bulkhed.x]\nmax_concurrent = 1",
+            "unknown kind \"bulkhed\"",
+        ),
+        (
+            "[retry.nope]\nattempts = 2",
+            "retry \"nope\" is not defined",
+        ),
+        ("[breaker.payments", "not valid TOML"),
+    ] {
+        let err = config::apply(input).expect_err(input);
+        assert!(err.to_string().contains(says), "{input}: {err}");
+    }
+    assert_eq!(config::current(), before);
+
+    // A change within the same mode is fine, and keeps the counts.
+    config::apply("[breaker.quotes]\nminimum_calls = 10\nfailure_rate = 0.9").unwrap();
+    assert!(config::current().contains("minimum_calls = 10"));
+    quote().unwrap();
+}
+
+const BACKEND: RetryPolicy = RetryPolicy::named("backend")
+    .attempts(2)
+    .delay(Duration::from_millis(1))
+    .jitter(steadfast::Jitter::None);
+
+thread_local! {
+    static ATTEMPTS: Cell<u32> = const { Cell::new(0) };
+}
+
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(policy = BACKEND)]
+fn fetch() -> Result<(), Error> {
+    CALLS.fetch_add(1, SeqCst);
+    ATTEMPTS.with(|a| a.set(a.get() + 1));
+    Err(Error::Down)
+}
+
+#[retry(attempts = 3, delay = "1ms", jitter = "none")]
+fn unnamed() -> Result<(), Error> {
+    Err(Error::Down)
+}
+
+#[test]
+fn retries_are_changed_by_their_policys_name_or_their_path() {
+    let _serial = serial();
+    assert!(config::current().contains("[retry.backend]"));
+    assert!(config::current().contains("[retry.\"config::unnamed\"]"));
+    config::apply("[retry.backend]\nattempts = 2").unwrap();
+    let before = CALLS.load(SeqCst);
+    fetch().unwrap_err();
+    assert_eq!(CALLS.load(SeqCst) - before, 2);
+    config::apply("[retry.backend]\nattempts = 4").unwrap();
+    let before = CALLS.load(SeqCst);
+    fetch().unwrap_err();
+    assert_eq!(CALLS.load(SeqCst) - before, 4);
+    config::apply("[retry.\"config::unnamed\"]\ndelay = \"2ms\"\nmax_delay = \"5ms\"").unwrap();
+    unnamed().unwrap_err();
+    let err = config::apply("[retry.backend]\nmax_delay = \"1ms\"\ndelay = \"1s\"").unwrap_err();
+    assert!(err.to_string().contains("is shorter than `delay`"), "{err}");
+}
+
+#[test]
+fn a_call_runs_by_the_old_settings_or_the_new_never_a_mix() {
+    let _serial = serial();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..200 {
+                let attempts = if i % 2 == 0 { 3 } else { 5 };
+                config::apply(&format!("[retry.backend]\nattempts = {attempts}")).unwrap();
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            stop.store(true, SeqCst);
+        });
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(SeqCst) {
+                    ATTEMPTS.with(|a| a.set(0));
+                    fetch().unwrap_err();
+                    let n = ATTEMPTS.with(Cell::get);
+                    assert!(n == 2 || n == 3 || n == 4 || n == 5, "{n} attempts");
+                }
+            });
+        }
+    });
+}
+
+/// Run by `environment_variables_change_settings_too` in a child process, with the
+/// variables set there (a test cannot set its own environment safely).
+#[test]
+#[ignore = "run by environment_variables_change_settings_too"]
+fn env_child() {
+    match std::env::var("EXPECT").as_deref() {
+        Ok("ok") => {
+            let applied = config::apply_env("STEADFAST").unwrap();
+            println!("APPLIED {}", applied.changes().join(" | "));
+            println!("CURRENT {}", config::current().replace('\n', " "));
+        }
+        _ => {
+            let err = config::apply_env("STEADFAST").unwrap_err();
+            println!("ERROR {err}");
+        }
+    }
+}
+
+fn child(vars: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["env_child", "--exact", "--ignored", "--nocapture"])
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn environment_variables_change_settings_too() {
+    let _serial = serial();
+    let out = child(&[
+        ("EXPECT", "ok"),
+        ("STEADFAST_BREAKER_PAYMENTS_OPEN_FOR", "1m"),
+        ("STEADFAST_RETRY_CONFIG__UNNAMED_ATTEMPTS", "7"),
+    ]);
+    assert!(
+        out.contains("APPLIED STEADFAST_BREAKER_PAYMENTS_OPEN_FOR = \"1m\""),
+        "{out}"
+    );
+    assert!(out.contains("attempts = 7"), "{out}");
+    let out = child(&[
+        ("EXPECT", "err"),
+        ("STEADFAST_BREAKER_PAYMENTS_OPEN_FOR", "1m"),
+        ("STEADFAST_BREAKER_PAYMENT_OPEN_FOR", "1m"),
+    ]);
+    assert!(
+        out.contains("ERROR nothing applied: STEADFAST_BREAKER_PAYMENT_OPEN_FOR names no setting"),
+        "{out}"
+    );
+}
