@@ -10,6 +10,10 @@
 //! `-- --serve SECS` keeps serving for that long afterwards (for a Prometheus to scrape);
 //! `-- --port PORT` (or the environment variable `PORT`) picks the service's port (default
 //! 3000; 0 for any free one); the address is printed at start.
+//!
+//! Settings can be changed without recompiling: `STEADFAST_BREAKER_UPSTREAM_OPEN_FOR=5s`
+//! (any `STEADFAST_<KIND>_<NAME>_<KEY>`, see `steadfast::config`) is applied at start-up
+//! and printed; a variable that names no setting stops it with the reason.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -26,6 +30,21 @@ fn arg(name: &str) -> Option<u64> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Overrides from the environment, checked as a whole before anything starts.
+    match steadfast::config::apply_env("STEADFAST") {
+        Ok(applied) if !applied.is_empty() => {
+            println!("settings from the environment:");
+            for change in applied.changes() {
+                println!("  {change}");
+            }
+            println!();
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
     let upstream = start_upstream().await?;
     let port = arg("--port")
         .or_else(|| std::env::var("PORT").ok()?.parse().ok())

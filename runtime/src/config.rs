@@ -739,7 +739,7 @@ fn apply_vars(
                 origin: var,
             }),
             None => problems.push(format!(
-                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind of {} and a known name (breakers: {}; retries: {})",
+                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind among {} and a known name (breakers: {}; retries: {})",
                 KINDS.join(", "),
                 if breakers.is_empty() { "none".to_owned() } else { breakers.iter().map(|b| env_form(b)).collect::<Vec<_>>().join(", ") },
                 if retries.is_empty() { "none".to_owned() } else { retries.iter().map(|r| env_form(r)).collect::<Vec<_>>().join(", ") },

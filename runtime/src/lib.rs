@@ -165,6 +165,7 @@ pub use retry::{Backoff, Jitter, RetryPolicy};
 /// | `key = expr` | one breaker per value of `expr`, made of the arguments (`Hash + Eq + Debug`; a borrowed `&str` works) | one breaker |
 /// | `max_keys = 1024` | with `key`: how many per-key breakers to keep; idle closed ones are evicted | 1024 |
 /// | `critical` | while it is open, [`health`] is Unhealthy (503); otherwise an open breaker is only Degraded | not critical |
+/// | `policy = PAYMENTS` | a [`BreakerPolicy`] `const` whose settings (and name) the function takes; keys written beside it override them | the defaults |
 /// | `per_key_metrics` | with `key`: also a Prometheus state series per key (by default the per-key breakers of a function are exported as figures of the function, so label sets stay bounded) | per function |
 ///
 /// Durations are string literals with a unit (`"250ms"`, `"2s"`, `"1.5m"`, `"1h"`),
@@ -173,8 +174,10 @@ pub use retry::{Backoff, Jitter, RetryPolicy};
 /// `failure_threshold = THRESHOLD`), checked at the breaker's first call: a value out of
 /// range is logged as an error naming the key, and the nearest valid value is used.
 ///
-/// Functions that name the same breaker share it, with the settings of the one called
-/// first: a later one with different settings uses those, and a warning says so once.
+/// Functions that name the same breaker share it, with the settings of the one registered
+/// first: another with different settings uses those, and a warning names the breaker.
+/// Share a [`BreakerPolicy`] instead (`policy = PAYMENTS`), which cannot disagree with
+/// itself; keys written beside `policy` override it for that function.
 ///
 /// A rejection carries the cause: [`CircuitOpen::last_failure`] is the `Display` (else the
 /// `Debug`) of the failure that opened the breaker, and its own `Display` shows it.
@@ -289,6 +292,7 @@ pub use steadfast_macros::circuit_breaker;
 /// | `jitter = "full"` | on the capped wait `d`: `"none"` = d, `"full"` = U(0, d), `"equal"` = d/2 + U(0, d/2), `"decorrelated"` = min(max_delay, U(delay, 3 × previous wait)) | full |
 /// | `max_elapsed = "30s"` | give up once this much time has passed since the first attempt: a wait that would cross it is not taken | none |
 /// | `retry_if = path::to::fn` | `fn(&E) -> bool`: which errors are retried; the others are returned at once | every `Err` |
+/// | `policy = BACKEND` | a [`RetryPolicy`] `const` whose settings the function takes; keys written beside it override them | the defaults |
 ///
 /// All arithmetic saturates: no `attempts`, `multiplier` or delay overflows, panics or
 /// wraps, and no wait exceeds `max_delay`. `attempts` and `multiplier` take a literal,
@@ -372,6 +376,9 @@ pub use steadfast_macros::retry;
 /// short, so the deadline is enforced at the body's next wait. Needs a tokio runtime with
 /// time enabled, like `tokio::time::timeout`; outside one, the deadline is not enforced
 /// and an error is logged once.
+///
+/// `#[timeout(policy = SLOW)]` takes the deadline of a [`TimeoutPolicy`] `const`; a deadline
+/// written beside it overrides it.
 ///
 /// A sync body cannot be interrupted, so plain `#[timeout]` on a sync function is a compile
 /// error. `#[timeout("2s", detach)]` runs the body on a thread of its own and returns

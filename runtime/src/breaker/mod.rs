@@ -31,8 +31,10 @@ pub(crate) use self::word::{MAX_FAILURES, MAX_PROBES};
 /// A handle on a registered circuit breaker; cheap to clone.
 ///
 /// Get one with [`steadfast::breaker`](crate::breaker) or
-/// [`steadfast::breakers`](crate::breakers). A breaker is registered when its function is
-/// first called.
+/// [`steadfast::breakers`](crate::breakers). Every decorated function's breaker is known
+/// from the start (listed at link time), at zero: it is registered at the function's first
+/// call, or when `breakers()`, `breaker(name)`, `health()`, the metrics or `config` are
+/// first used, whichever comes first.
 ///
 /// ```
 /// use steadfast::{BreakerState, CircuitOpen, circuit_breaker};
