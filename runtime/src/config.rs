@@ -1,9 +1,10 @@
 //! Settings changed without recompiling: [`apply`] (TOML), [`apply_env`] (environment
 //! variables) and [`current`] (the settings in force, as TOML).
 //!
-//! Every named breaker and retry can be changed, at start-up or while the program runs. A
-//! breaker's name is its `name = "…"`, else its policy's name, else the function's path
-//! (`module::fn`); a retry's is its policy's name, else the function's path. Every
+//! Every named breaker, retry and timeout can be changed, at start-up or while the program
+//! runs. A breaker's name is its `name = "…"`, else its policy's name, else the function's
+//! path (`module::fn`); a retry's or a timeout's is its policy's name, else the function's
+//! path. Every
 //! decorated function is known from the start (they are listed at link time), so a typo is
 //! an error at start-up, not at the first call.
 //!
@@ -20,8 +21,9 @@
 //!
 //! Keys are the attribute's, written as in the attribute (durations as strings). Kinds:
 //! `breaker` (`failure_threshold`, `window`, `failure_rate`, `minimum_calls`, `open_for`,
-//! `half_open_probes`, `critical`) and `retry` (`attempts`, `delay`, `backoff`,
-//! `multiplier`, `max_delay`, `jitter`, `max_elapsed`).
+//! `half_open_probes`, `critical`), `retry` (`attempts`, `delay`, `backoff`,
+//! `multiplier`, `max_delay`, `jitter`, `max_elapsed`) and `timeout` (`after`, the
+//! deadline).
 //!
 //! **All or nothing.** The whole input is checked first: an unknown kind, name or key, a
 //! value of the wrong type or out of range, is an error that names it (and the names it
@@ -234,7 +236,8 @@ const RETRY_KEYS: &[&str] = &[
     "jitter",
     "max_elapsed",
 ];
-const KINDS: &[&str] = &["breaker", "retry"];
+const TIMEOUT_KEYS: &[&str] = &["after"];
+const KINDS: &[&str] = &["breaker", "retry", "timeout"];
 
 /// Every breaker that can be changed, by name: a function's breaker, or the per-key
 /// breakers of a function (changed together).
@@ -273,6 +276,15 @@ fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::Re
     all
 }
 
+/// Every `#[timeout]` function, by name; functions sharing a named policy share an entry.
+fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::TimeoutCell>> {
+    let mut all: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
+    for cell in crate::__private::TIMEOUTS.iter() {
+        all.entry(cell.name()).or_default().push(*cell);
+    }
+    all
+}
+
 /// A name that is not there, with the names it could have meant.
 fn unknown(kind: &str, name: &str, known: impl Iterator<Item = String>) -> String {
     let known: Vec<String> = known.collect();
@@ -292,6 +304,11 @@ enum Plan {
         RetryPolicy,
         Vec<String>,
     ),
+    Timeout(
+        Vec<&'static crate::__private::TimeoutCell>,
+        Duration,
+        Vec<String>,
+    ),
 }
 
 fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
@@ -307,6 +324,7 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
     }
     let mut breakers = breakers_by_name();
     let retries = retries_by_name();
+    let timeouts = timeouts_by_name();
     let mut plans = Vec::new();
     for ((kind, name), settings) in groups {
         match kind.as_str() {
@@ -344,6 +362,35 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
                         plans.push(Plan::Retry(cells.clone(), policy, changes))
                     }
                     Err(mut e) => problems.append(&mut e),
+                }
+            }
+            "timeout" => {
+                let Some(cells) = timeouts.get(name.as_str()) else {
+                    problems.push(unknown(
+                        "timeout",
+                        &name,
+                        timeouts.keys().map(|k| (*k).to_owned()),
+                    ));
+                    continue;
+                };
+                let mut after = None;
+                for s in &settings {
+                    match s.key.as_str() {
+                        "after" => match s.value.duration() {
+                            Ok(d) => {
+                                after = Some((d, format!("{} = {}", s.origin, s.value.describe())))
+                            }
+                            Err(e) => problems.push(format!("{}: {e}", s.origin)),
+                        },
+                        _ => problems.push(format!(
+                            "{}: unknown key; a timeout takes: {}",
+                            s.origin,
+                            TIMEOUT_KEYS.join(", ")
+                        )),
+                    }
+                }
+                if let Some((d, change)) = after {
+                    plans.push(Plan::Timeout(cells.clone(), d, vec![change]));
                 }
             }
             other => problems.push(format!(
@@ -590,6 +637,12 @@ fn run(settings: Vec<Setting>) -> Result<Applied, ConfigError> {
                 }
                 applied.changes.append(&mut changes);
             }
+            Plan::Timeout(cells, after, mut changes) => {
+                for cell in cells {
+                    cell.set(after);
+                }
+                applied.changes.append(&mut changes);
+            }
         }
     }
     for change in applied.changes() {
@@ -704,6 +757,7 @@ fn apply_vars(
     let prefix = format!("{}_", env_form(prefix));
     let breakers: Vec<String> = breakers_by_name().into_keys().collect();
     let retries: Vec<String> = retries_by_name().into_keys().map(str::to_owned).collect();
+    let timeouts: Vec<String> = timeouts_by_name().into_keys().map(str::to_owned).collect();
     let mut vars: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with(&prefix)).collect();
     vars.sort();
     let mut settings = Vec::new();
@@ -713,6 +767,7 @@ fn apply_vars(
         let found = [
             ("breaker", &breakers, BREAKER_KEYS),
             ("retry", &retries, RETRY_KEYS),
+            ("timeout", &timeouts, TIMEOUT_KEYS),
         ]
         .into_iter()
         .find_map(|(kind, names, keys)| {
@@ -739,10 +794,11 @@ fn apply_vars(
                 origin: var,
             }),
             None => problems.push(format!(
-                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind among {} and a known name (breakers: {}; retries: {})",
+                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind among {} and a known name (breakers: {}; retries: {}; timeouts: {})",
                 KINDS.join(", "),
-                if breakers.is_empty() { "none".to_owned() } else { breakers.iter().map(|b| env_form(b)).collect::<Vec<_>>().join(", ") },
-                if retries.is_empty() { "none".to_owned() } else { retries.iter().map(|r| env_form(r)).collect::<Vec<_>>().join(", ") },
+                env_list(&breakers),
+                env_list(&retries),
+                env_list(&timeouts),
             )),
         }
     }
@@ -755,7 +811,20 @@ fn apply_vars(
     run(settings)
 }
 
-/// The settings in force of every breaker and retry, as TOML that [`apply`] takes back.
+fn env_list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names
+            .iter()
+            .map(|n| env_form(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The settings in force of every breaker, retry and timeout, as TOML that [`apply`] takes
+/// back.
 ///
 /// ```
 /// # #[steadfast::circuit_breaker(name = "docs.current", open_for = "45s")]
@@ -824,8 +893,15 @@ pub fn current() -> String {
         }
         retries.insert(name.to_owned(), t.into());
     }
+    let mut timeouts = toml::Table::new();
+    for (name, cells) in timeouts_by_name() {
+        let mut t = toml::Table::new();
+        t.insert("after".into(), show_duration(cells[0].get()).into());
+        timeouts.insert(name.to_owned(), t.into());
+    }
     root.insert("breaker".into(), breakers.into());
     root.insert("retry".into(), retries.into());
+    root.insert("timeout".into(), timeouts.into());
     toml::to_string(&root).unwrap_or_default()
 }
 

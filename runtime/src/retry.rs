@@ -188,6 +188,12 @@ impl RetryPolicy {
     }
 
     #[doc(hidden)]
+    pub const fn set_name(mut self, name: &'static str) -> RetryPolicy {
+        self.name = Some(name);
+        self
+    }
+
+    #[doc(hidden)]
     pub const fn set_attempts(mut self, n: u32) -> RetryPolicy {
         self.attempts = n;
         self

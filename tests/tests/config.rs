@@ -277,3 +277,63 @@ fn environment_variables_change_settings_too() {
         "{out}"
     );
 }
+
+#[steadfast::timeout("200ms")]
+async fn lookup(latency: Duration) -> Result<(), steadfast::Elapsed> {
+    tokio::time::sleep(latency).await;
+    Ok(())
+}
+
+#[test]
+fn a_deadline_changes_from_the_next_call() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        lookup(Duration::from_millis(150)).await.unwrap();
+        config::apply("[timeout.\"config::lookup\"]\nafter = \"100ms\"").unwrap();
+        let e = lookup(Duration::from_millis(150)).await.unwrap_err();
+        assert_eq!(e.after(), Duration::from_millis(100));
+        assert!(config::current().contains("after = \"100ms\""));
+        let err = config::apply("[timeout.\"config::lookup\"]\nbefore = \"1s\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown key; a timeout takes: after"),
+            "{err}"
+        );
+        config::apply("[timeout.\"config::lookup\"]\nafter = \"200ms\"").unwrap();
+    });
+}
+
+#[retry(name = "quotes.fetch", attempts = 2, delay = "1ms")]
+#[steadfast::timeout("1s", name = "quotes.deadline")]
+async fn named(ok: bool) -> Result<(), Error> {
+    if ok { Ok(()) } else { Err(Error::Down) }
+}
+
+impl From<steadfast::Elapsed> for Error {
+    fn from(_: steadfast::Elapsed) -> Self {
+        Error::Down
+    }
+}
+
+#[test]
+fn name_written_on_the_attribute_names_it_for_config() {
+    let _serial = serial();
+    let now = config::current();
+    assert!(now.contains("[retry.\"quotes.fetch\"]"), "{now}");
+    assert!(now.contains("[timeout.\"quotes.deadline\"]"), "{now}");
+    config::apply(
+        "[retry.\"quotes.fetch\"]\nattempts = 3\n[timeout.\"quotes.deadline\"]\nafter = \"2s\"",
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async { named(true).await.unwrap() });
+}

@@ -8,6 +8,7 @@ use syn::{Expr, ExprLit, Ident, Lit};
 
 use super::{
     AttributeArgs, Keys, Num, Spanned, callable, duration, each_key_value, int, policy, set_once,
+    string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -24,6 +25,7 @@ pub(crate) const KEYS: Keys = Keys {
         "max_elapsed",
         "retry_if",
         "policy",
+        "name",
     ],
     flags: &[],
 };
@@ -45,6 +47,8 @@ pub(crate) struct RetryArgs {
     pub(crate) retry_if: Option<Spanned<Expr>>,
     /// `policy = BACKEND`: a `RetryPolicy` the other keys override.
     pub(crate) policy: Option<Spanned<Expr>>,
+    /// `name = "…"`: the name `config` knows it by.
+    pub(crate) name: Option<Spanned<syn::LitStr>>,
     present: BTreeSet<String>,
 }
 
@@ -103,6 +107,7 @@ impl AttributeArgs for RetryArgs {
                 ),
                 "retry_if" => set_once(errors, attr, &mut args.retry_if, key, value, callable(key)),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
+                "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 _ => return false,
             }
             true

@@ -15,6 +15,8 @@ pub(crate) struct TimeoutArgs {
     pub(crate) detach: Option<Ident>,
     /// `policy = BACKEND`: a `TimeoutPolicy` whose deadline applies unless one is written.
     pub(crate) policy: Option<syn::Expr>,
+    /// `name = "…"`: the name `config` knows it by.
+    pub(crate) name: Option<syn::LitStr>,
     /// Where to point errors about the attribute as a whole.
     pub(crate) span: Span,
 }
@@ -35,6 +37,7 @@ impl AttributeArgs for TimeoutArgs {
             after: None,
             detach: None,
             policy: None,
+            name: None,
             span,
         };
         let list = match entries(tokens) {
@@ -90,17 +93,28 @@ impl AttributeArgs for TimeoutArgs {
                         Err(e) => bad(&mut bad_entries, errors, e),
                     }
                 }
-                Entry::KeyValue { key, .. } if key == "policy" => bad(
+                Entry::KeyValue { key, value } if key == "name" && args.name.is_none() => {
+                    match super::string(&key)(&value) {
+                        Ok(name) => args.name = Some(name),
+                        Err(e) => bad(&mut bad_entries, errors, e),
+                    }
+                }
+                Entry::KeyValue { key, .. } if key == "policy" || key == "name" => bad(
                     &mut bad_entries,
                     errors,
-                    syn::Error::new(key.span(), "duplicate key `policy` for `#[timeout]`"),
+                    syn::Error::new(
+                        key.span(),
+                        format!("duplicate key `{key}` for `#[timeout]`"),
+                    ),
                 ),
                 Entry::KeyValue { key, .. } => bad(
                     &mut bad_entries,
                     errors,
                     syn::Error::new(
                         key.span(),
-                        format!("`#[timeout]` takes one `key = value` argument, `policy`; {USAGE}"),
+                        format!(
+                            "`#[timeout]` takes two `key = value` arguments, `policy` and `name`; {USAGE}"
+                        ),
                     ),
                 ),
                 Entry::Positional(expr) => bad(

@@ -204,6 +204,14 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream 
             .as_ref()
             .is_none_or(|m| m.value.literal().is_some());
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+    // `name = "…"` names it for `config`, over its policy's name.
+    let value = match &args.name {
+        Some(name) => {
+            let lit = &name.value;
+            quote!(#value.set_name(#lit))
+        }
+        None => value,
+    };
     // A policy known at compile time is a `static`; values known only at run time are built
     // and checked at the first call. Either way `config::apply` can replace it, and it is
     // listed at link time so that its name is known before the first call.

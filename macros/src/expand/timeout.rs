@@ -32,7 +32,8 @@ impl Emit for TimeoutArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        // The deadline written, else the policy's; the parser saw to it that there is one.
+        // The deadline written, else the policy's (the parser saw to it that there is one),
+        // in a cell that `config::apply` can change and that is listed at link time.
         let after = match (&self.after, &self.policy) {
             (Some(after), _) => duration(after),
             (None, Some(policy)) => quote_spanned! {policy.span()=>
@@ -40,6 +41,22 @@ impl Emit for TimeoutArgs {
             },
             (None, None) => quote!(::steadfast::__private::Duration::MAX),
         };
+        let name = match (&self.name, &self.policy) {
+            (Some(name), _) => quote!(::core::option::Option::Some(#name)),
+            (None, Some(policy)) => quote_spanned! {policy.span()=>
+                ::steadfast::__private::timeout_policy_name(#policy)
+            },
+            (None, None) => quote!(::core::option::Option::None),
+        };
+        let ident = cx.func.sig.ident.to_string();
+        let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+        let known = !matches!(self.after, Some(crate::duration::DurationArg::Expr(_)));
+        let cell = if known {
+            quote!(::steadfast::__private::TimeoutCell::new(#after, #name, #default_name))
+        } else {
+            quote!(::steadfast::__private::TimeoutCell::lazy(|| #after, #name, #default_name))
+        };
+        let after = quote!(__STEADFAST_DEADLINE.get());
         let ret_span = item::output_span(cx.func);
         let call = if cx.is_async() {
             let future = as_future(inner);
@@ -55,6 +72,10 @@ impl Emit for TimeoutArgs {
         quote! {
             static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
                 ::steadfast::__private::TimeoutStats::new(#label);
+            static __STEADFAST_DEADLINE: ::steadfast::__private::TimeoutCell = #cell;
+            #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::TIMEOUTS)]
+            #[linkme(crate = ::steadfast::__private::linkme)]
+            static __STEADFAST_DEADLINE_ENTRY: &::steadfast::__private::TimeoutCell = &__STEADFAST_DEADLINE;
             #call
         }
     }
