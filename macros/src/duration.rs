@@ -113,6 +113,22 @@ mod tests {
         parse_literal(&LitStr::new(text, proc_macro2::Span::call_site()), "`x`")
     }
 
+    /// `steadfast::config` reads durations as the attributes take them: the two parsers agree.
+    #[test]
+    fn the_runtime_reads_durations_as_the_macros_do() {
+        for text in [
+            "250ms", "2s", "1m", "1h", "1.5m", "10us", "10µs", "7ns", "1_000ms", "0.25s", "2 s",
+        ] {
+            let ours = parse(text).expect(text);
+            let theirs = steadfast::config::parse_duration(text).expect(text);
+            assert_eq!(u128::from(ours), theirs.as_nanos(), "{text}");
+        }
+        for bad in ["2", "ms", "1.s", ".5s", "1d", "s1"] {
+            assert!(parse(bad).is_err(), "{bad}");
+            assert!(steadfast::config::parse_duration(bad).is_none(), "{bad}");
+        }
+    }
+
     #[test]
     fn units() {
         assert_eq!(parse("250ms").unwrap(), 250_000_000);

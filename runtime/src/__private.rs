@@ -356,18 +356,17 @@ pub const fn number(x: f64) -> f64 {
 /// first call.
 #[derive(Debug)]
 pub struct RetryCell {
-    base: RetryBase,
+    /// The policy as written; for one known only at run time, a placeholder.
+    base: RetryPolicy,
+    /// Built at the first call, for a policy known only at run time.
+    lazy: Option<(OnceLock<RetryPolicy>, fn() -> RetryPolicy)>,
     /// `module::fn`, the name when the policy has none.
     default_name: &'static str,
     stats: &'static RetryStats,
-    overridden: std::sync::atomic::AtomicBool,
+    /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
+    /// it): the one load of the fast path.
+    slow: std::sync::atomic::AtomicBool,
     live: arc_swap::ArcSwapOption<RetryPolicy>,
-}
-
-#[derive(Debug)]
-enum RetryBase {
-    Const(RetryPolicy),
-    Lazy(OnceLock<RetryPolicy>, fn() -> RetryPolicy),
 }
 
 /// The policy one call of a `#[retry]` function runs by.
@@ -396,10 +395,11 @@ impl RetryCell {
         stats: &'static RetryStats,
     ) -> Self {
         RetryCell {
-            base: RetryBase::Const(policy),
+            base: policy,
+            lazy: None,
             default_name,
             stats,
-            overridden: std::sync::atomic::AtomicBool::new(false),
+            slow: std::sync::atomic::AtomicBool::new(false),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
     }
@@ -411,35 +411,44 @@ impl RetryCell {
         stats: &'static RetryStats,
     ) -> Self {
         RetryCell {
-            base: RetryBase::Lazy(OnceLock::new(), make),
+            base: RetryPolicy::DEFAULT,
+            lazy: Some((OnceLock::new(), make)),
             default_name,
             stats,
-            overridden: std::sync::atomic::AtomicBool::new(false),
+            slow: std::sync::atomic::AtomicBool::new(true),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
     }
 
-    /// The policy in force: one load and a branch unless `config::apply` changed it.
+    /// The policy in force: one load and a branch unless it is known only at run time or
+    /// `config::apply` changed it.
     #[inline(always)]
     pub fn get(&'static self) -> PolicyRef {
-        if self.overridden.load(std::sync::atomic::Ordering::Relaxed) {
-            if let Some(live) = self.live.load_full() {
-                return PolicyRef::Live(live);
-            }
+        if self.slow.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.get_slow();
         }
-        PolicyRef::Static(self.base())
+        PolicyRef::Static(&self.base)
     }
 
-    fn base(&'static self) -> &'static RetryPolicy {
-        match &self.base {
-            RetryBase::Const(policy) => policy,
-            RetryBase::Lazy(cell, make) => cell.get_or_init(|| retry_policy(make(), self.stats)),
+    #[inline(never)]
+    fn get_slow(&'static self) -> PolicyRef {
+        match self.live.load_full() {
+            Some(live) => PolicyRef::Live(live),
+            None => PolicyRef::Static(self.written()),
         }
     }
 
-    /// Its name: its policy's, else the function's path.
+    /// The policy as written (built at the first call if need be).
+    fn written(&'static self) -> &'static RetryPolicy {
+        match &self.lazy {
+            None => &self.base,
+            Some((cell, make)) => cell.get_or_init(|| retry_policy(make(), self.stats)),
+        }
+    }
+
+    /// Its name: its policy's (or `name = "…"`), else the function's path.
     pub(crate) fn name(&'static self) -> &'static str {
-        self.base().name().unwrap_or(self.default_name)
+        self.written().name().unwrap_or(self.default_name)
     }
 
     /// The settings in force.
@@ -450,8 +459,7 @@ impl RetryCell {
     /// Runs by `policy` from the next call on.
     pub(crate) fn set(&'static self, policy: RetryPolicy) {
         self.live.store(Some(Arc::new(policy)));
-        self.overridden
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.slow.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 

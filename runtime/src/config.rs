@@ -218,7 +218,8 @@ fn show_duration(d: Duration) -> String {
     format!("{nanos}ns")
 }
 
-const BREAKER_KEYS: &[&str] = &[
+#[doc(hidden)]
+pub const BREAKER_KEYS: &[&str] = &[
     "failure_threshold",
     "window",
     "failure_rate",
@@ -227,7 +228,8 @@ const BREAKER_KEYS: &[&str] = &[
     "half_open_probes",
     "critical",
 ];
-const RETRY_KEYS: &[&str] = &[
+#[doc(hidden)]
+pub const RETRY_KEYS: &[&str] = &[
     "attempts",
     "delay",
     "backoff",
@@ -267,22 +269,41 @@ impl Target {
     }
 }
 
-/// Every `#[retry]` function, by name; functions sharing a named policy share an entry.
-fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::RetryCell>> {
-    let mut all: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
-    for cell in crate::__private::RETRIES.iter() {
-        all.entry(cell.name()).or_default().push(*cell);
+/// Cells (of `#[retry]` or `#[timeout]` functions) by name; functions sharing a named
+/// policy share an entry.
+fn by_name<T>(
+    cells: &'static [&'static T],
+    name: fn(&'static T) -> &'static str,
+) -> BTreeMap<&'static str, Vec<&'static T>> {
+    let mut all: BTreeMap<&'static str, Vec<&'static T>> = BTreeMap::new();
+    for cell in cells {
+        all.entry(name(cell)).or_default().push(*cell);
     }
     all
 }
 
-/// Every `#[timeout]` function, by name; functions sharing a named policy share an entry.
+fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::RetryCell>> {
+    by_name(
+        &crate::__private::RETRIES,
+        crate::__private::RetryCell::name,
+    )
+}
+
 fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::TimeoutCell>> {
-    let mut all: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
-    for cell in crate::__private::TIMEOUTS.iter() {
-        all.entry(cell.name()).or_default().push(*cell);
-    }
-    all
+    by_name(
+        &crate::__private::TIMEOUTS,
+        crate::__private::TimeoutCell::name,
+    )
+}
+
+/// The cells of `name`, or the problem of a name that is not there.
+fn find<'a, T>(
+    kind: &str,
+    name: &str,
+    all: &'a BTreeMap<&'static str, Vec<&'static T>>,
+) -> Result<&'a Vec<&'static T>, String> {
+    all.get(name)
+        .ok_or_else(|| unknown(kind, name, all.keys().map(|k| (*k).to_owned())))
 }
 
 /// A name that is not there, with the names it could have meant.
@@ -349,13 +370,12 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
                 }
             }
             "retry" => {
-                let Some(cells) = retries.get(name.as_str()) else {
-                    problems.push(unknown(
-                        "retry",
-                        &name,
-                        retries.keys().map(|k| (*k).to_owned()),
-                    ));
-                    continue;
+                let cells = match find("retry", &name, &retries) {
+                    Ok(cells) => cells,
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
                 };
                 match retry_settings(cells[0].current(), &settings) {
                     Ok((policy, changes)) => {
@@ -365,13 +385,12 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
                 }
             }
             "timeout" => {
-                let Some(cells) = timeouts.get(name.as_str()) else {
-                    problems.push(unknown(
-                        "timeout",
-                        &name,
-                        timeouts.keys().map(|k| (*k).to_owned()),
-                    ));
-                    continue;
+                let cells = match find("timeout", &name, &timeouts) {
+                    Ok(cells) => cells,
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
                 };
                 let mut after = None;
                 for s in &settings {

@@ -341,3 +341,17 @@ pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
 pub(crate) mod retry;
 pub(crate) mod timeout;
+
+#[cfg(test)]
+mod tests {
+    /// Every key `steadfast::config` changes is a key of the attribute, spelt the same.
+    #[test]
+    fn config_keys_are_the_attributes_keys() {
+        for key in steadfast::config::BREAKER_KEYS {
+            assert!(super::circuit_breaker::KEYS.keys.contains(key), "{key}");
+        }
+        for key in steadfast::config::RETRY_KEYS {
+            assert!(super::retry::KEYS.keys.contains(key), "{key}");
+        }
+    }
+}
