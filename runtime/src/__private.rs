@@ -359,7 +359,7 @@ pub struct RetryCell {
     /// The policy as written; for one known only at run time, a placeholder.
     base: RetryPolicy,
     /// Built at the first call, for a policy known only at run time.
-    lazy: Option<(OnceLock<RetryPolicy>, fn() -> RetryPolicy)>,
+    lazy: Option<LazyPolicy>,
     /// `module::fn`, the name when the policy has none.
     default_name: &'static str,
     stats: &'static RetryStats,
@@ -368,6 +368,9 @@ pub struct RetryCell {
     slow: std::sync::atomic::AtomicBool,
     live: arc_swap::ArcSwapOption<RetryPolicy>,
 }
+
+/// A policy built at the first call, and how to build it.
+type LazyPolicy = (OnceLock<RetryPolicy>, fn() -> RetryPolicy);
 
 /// The policy one call of a `#[retry]` function runs by.
 #[derive(Debug)]
