@@ -25,8 +25,8 @@ pub use crate::policy::{BreakerPolicy, TimeoutPolicy};
 
 /// What a function's breaker is: `policy` (the defaults, or `policy = …` with the keys
 /// written beside it), named `name = "…"` if written, else by the policy's name, else by
-/// the function's path (`default_name`, never shared).
-#[inline]
+/// the function's path (`default_name`, never shared). Evaluated at compile time when every
+/// value is known then; not inlined otherwise (compiled once, in this crate).
 pub const fn breaker_spec(
     policy: BreakerPolicy,
     name: Option<&'static str>,
@@ -72,11 +72,29 @@ pub const DEFAULT_MAX_KEYS: usize = 1024;
 #[derive(Debug)]
 pub struct BreakerSlot {
     core: OnceLock<Arc<Core>>,
-    spec: fn() -> BreakerSpec,
+    spec: Spec<BreakerSpec>,
+}
+
+/// What a slot is made from: a value known at compile time (evaluated there, nothing to
+/// compile per function), or a function run at the first use when a value is known only
+/// then.
+#[derive(Debug, Clone, Copy)]
+pub enum Spec<T: 'static> {
+    Known(&'static T),
+    Lazy(fn() -> T),
+}
+
+impl<T: Copy> Spec<T> {
+    pub(crate) fn get(self) -> T {
+        match self {
+            Spec::Known(spec) => *spec,
+            Spec::Lazy(make) => make(),
+        }
+    }
 }
 
 impl BreakerSlot {
-    pub const fn new(spec: fn() -> BreakerSpec) -> Self {
+    pub const fn new(spec: Spec<BreakerSpec>) -> Self {
         BreakerSlot {
             core: OnceLock::new(),
             spec,
@@ -97,7 +115,7 @@ impl BreakerSlot {
     #[inline(never)]
     fn init(&'static self) -> &'static Core {
         self.core
-            .get_or_init(|| crate::breaker::register((self.spec)()))
+            .get_or_init(|| crate::breaker::register(self.spec.get()))
     }
 }
 

@@ -101,13 +101,27 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
             static __STEADFAST_BREAKER_ENTRY: ::steadfast::__private::BreakerEntry = #entry;
         }
     };
+    // Evaluated at compile time when every value is known then (nothing to compile per
+    // function), else at the first use.
+    let known = known_at_compile_time(args);
+    let source = |ty: TokenStream, value: TokenStream| {
+        if known {
+            quote! {{
+                static __STEADFAST_SPEC: #ty = #value;
+                ::steadfast::__private::Spec::Known(&__STEADFAST_SPEC)
+            }}
+        } else {
+            quote!(::steadfast::__private::Spec::Lazy(|| #value))
+        }
+    };
     let Some(key) = &args.key else {
         let entry = listed(quote!(::steadfast::__private::BreakerEntry::Single(
             &__STEADFAST_BREAKER
         )));
+        let spec = source(quote!(::steadfast::__private::BreakerSpec), spec);
         return quote! {
             static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
-                ::steadfast::__private::BreakerSlot::new(|| #spec);
+                ::steadfast::__private::BreakerSlot::new(#spec);
             #entry
             let #breaker = __STEADFAST_BREAKER.get();
         };
@@ -124,9 +138,13 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let entry = listed(quote!(::steadfast::__private::BreakerEntry::Keyed(
         &__STEADFAST_BREAKERS
     )));
+    let spec = source(
+        quote!((::steadfast::__private::BreakerSpec, usize, bool)),
+        quote!((#spec, #max_keys, #per_key)),
+    );
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
-            ::steadfast::__private::KeyedSlot::new(|| (#spec, #max_keys, #per_key));
+            ::steadfast::__private::KeyedSlot::new(#spec);
         #entry
         let #breaker = {
             #[allow(unused_imports)]
@@ -134,6 +152,29 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
             __STEADFAST_BREAKERS.get().get(#key_value)
         };
     }
+}
+
+/// Whether every value of the breaker's spec is known at compile time: literals, and a
+/// policy (a `const`).
+fn known_at_compile_time(args: &CircuitBreakerArgs) -> bool {
+    let durations = [&args.window, &args.open_for]
+        .into_iter()
+        .flatten()
+        .all(|d| matches!(d.value, crate::duration::DurationArg::Literal(..)));
+    let counts = [
+        &args.failure_threshold,
+        &args.minimum_calls,
+        &args.half_open_probes,
+        &args.max_keys,
+    ]
+    .into_iter()
+    .flatten()
+    .all(|n| n.value.literal().is_some());
+    let rate = args
+        .failure_rate
+        .as_ref()
+        .is_none_or(|r| r.value.literal().is_some());
+    durations && counts && rate
 }
 
 /// `breaker_spec(policy, name, default_name)`, built the first time the function is called:

@@ -300,13 +300,13 @@ fn evict(
 #[derive(Debug)]
 pub struct KeyedSlot {
     keyed: OnceLock<KeyedBreakers>,
-    spec: fn() -> (BreakerSpec, usize, bool),
+    spec: crate::__private::Spec<(BreakerSpec, usize, bool)>,
 }
 
 impl KeyedSlot {
     /// An empty slot, for a `static`: `spec` is the breakers' spec, `max_keys` and
     /// `per_key_metrics`.
-    pub const fn new(spec: fn() -> (BreakerSpec, usize, bool)) -> Self {
+    pub const fn new(spec: crate::__private::Spec<(BreakerSpec, usize, bool)>) -> Self {
         KeyedSlot {
             keyed: OnceLock::new(),
             spec,
@@ -329,7 +329,7 @@ impl KeyedSlot {
         let mut fresh = false;
         let keyed = self.keyed.get_or_init(|| {
             fresh = true;
-            let (spec, capacity, per_key_metrics) = (self.spec)();
+            let (spec, capacity, per_key_metrics) = self.spec.get();
             KeyedBreakers::new(spec, capacity, per_key_metrics)
         });
         if fresh {
