@@ -78,6 +78,12 @@ macro_rules! attributes {
                 }
             }
 
+            pub(crate) fn listed(&self) -> Option<(&'static str, TokenStream)> {
+                match self {
+                    $(Layer::$variant(args) => Emit::listed(args),)*
+                }
+            }
+
             pub(crate) fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
                 match self {
                     $(Layer::$variant(args) => Emit::wrap(args, inner, cx),)*

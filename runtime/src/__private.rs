@@ -140,9 +140,43 @@ impl BreakerEntry {
     }
 }
 
-/// Every decorated function's breaker, gathered at link time.
+/// What one decorated function lists at link time: its breaker(s), its retry policy, its
+/// deadline (one entry per function, however many attributes it has: each entry is a
+/// static the compiler and linker handle, so fewer is faster to build).
+#[derive(Debug, Clone, Copy)]
+pub struct Listed {
+    pub breaker: Option<BreakerEntry>,
+    pub retry: Option<&'static RetryCell>,
+    pub timeout: Option<&'static TimeoutCell>,
+}
+
+impl Listed {
+    /// Nothing listed; generated code sets what the function has.
+    pub const NONE: Listed = Listed {
+        breaker: None,
+        retry: None,
+        timeout: None,
+    };
+}
+
+/// Every decorated function's entry, gathered at link time.
 #[linkme::distributed_slice]
-pub static BREAKERS: [BreakerEntry];
+pub static LISTED: [Listed];
+
+/// Every decorated function's breaker(s).
+pub(crate) fn breakers_listed() -> impl Iterator<Item = BreakerEntry> {
+    LISTED.iter().filter_map(|l| l.breaker)
+}
+
+/// Every `#[retry]` function's policy.
+pub(crate) fn retries_listed() -> impl Iterator<Item = &'static RetryCell> {
+    LISTED.iter().filter_map(|l| l.retry)
+}
+
+/// Every `#[timeout]` function's deadline.
+pub(crate) fn timeouts_listed() -> impl Iterator<Item = &'static TimeoutCell> {
+    LISTED.iter().filter_map(|l| l.timeout)
+}
 
 pub use ::linkme;
 
@@ -560,19 +594,11 @@ impl TimeoutCell {
     }
 }
 
-/// Every `#[timeout]` function's deadline, gathered at link time.
-#[linkme::distributed_slice]
-pub static TIMEOUTS: [&'static TimeoutCell];
-
 /// `policy = …` of `#[timeout]`: its name.
 #[inline]
 pub const fn timeout_policy_name(policy: TimeoutPolicy) -> Option<&'static str> {
     policy.name()
 }
-
-/// Every `#[retry]` function's policy, gathered at link time.
-#[linkme::distributed_slice]
-pub static RETRIES: [&'static RetryCell];
 
 /// A `#[retry]` policy with a value known only at run time: checked at the function's first
 /// call (an error logged for each value out of range, naming the key), and used with each

@@ -272,26 +272,26 @@ impl Target {
 /// Cells (of `#[retry]` or `#[timeout]` functions) by name; functions sharing a named
 /// policy share an entry.
 fn by_name<T>(
-    cells: &'static [&'static T],
+    cells: impl Iterator<Item = &'static T>,
     name: fn(&'static T) -> &'static str,
 ) -> BTreeMap<&'static str, Vec<&'static T>> {
     let mut all: BTreeMap<&'static str, Vec<&'static T>> = BTreeMap::new();
     for cell in cells {
-        all.entry(name(cell)).or_default().push(*cell);
+        all.entry(name(cell)).or_default().push(cell);
     }
     all
 }
 
 fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::RetryCell>> {
     by_name(
-        &crate::__private::RETRIES,
+        crate::__private::retries_listed(),
         crate::__private::RetryCell::name,
     )
 }
 
 fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::TimeoutCell>> {
     by_name(
-        &crate::__private::TIMEOUTS,
+        crate::__private::timeouts_listed(),
         crate::__private::TimeoutCell::name,
     )
 }

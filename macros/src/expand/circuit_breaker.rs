@@ -15,7 +15,7 @@ use crate::item;
 //     fn fetch(host: &str) -> Result<Page, Error> {
 //         static BREAKER: BreakerSlot = BreakerSlot::new(|| breaker_spec(  // built at first use
 //             BreakerPolicy::DEFAULT.set_failure_threshold(3), None, "module::fetch"));
-//         #[distributed_slice(BREAKERS)] static ENTRY = Single(&BREAKER); // known before the first call
+//         (listed at link time in the function's one entry: known before the first call)
 //         let breaker = BREAKER.get();                                     // one atomic load
 //         'gate: {
 //             let call = match circuit_breaker_call(breaker, rejection) {   // R: BreakerReturn
@@ -37,6 +37,23 @@ impl Emit for CircuitBreakerArgs {
             rejects: true,
             ..Needs::default()
         }
+    }
+
+    /// Listed at link time, so that the breaker is known before the function's first call.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        Some((
+            "breaker",
+            match self.key {
+                None => quote!(::steadfast::__private::BreakerEntry::Single(
+                    &__STEADFAST_BREAKER
+                )),
+                Some(_) => {
+                    quote!(::steadfast::__private::BreakerEntry::Keyed(
+                        &__STEADFAST_BREAKERS
+                    ))
+                }
+            },
+        ))
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
@@ -93,14 +110,6 @@ impl Emit for CircuitBreakerArgs {
 fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let breaker = Cx::local("__steadfast_breaker");
     let spec = spec(args, cx);
-    // Listed at link time, so that the breaker is known before the function's first call.
-    let listed = |entry: TokenStream| {
-        quote! {
-            #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::BREAKERS)]
-            #[linkme(crate = ::steadfast::__private::linkme)]
-            static __STEADFAST_BREAKER_ENTRY: ::steadfast::__private::BreakerEntry = #entry;
-        }
-    };
     // Evaluated at compile time when every value is known then (nothing to compile per
     // function), else at the first use.
     let known = known_at_compile_time(args);
@@ -115,14 +124,10 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         }
     };
     let Some(key) = &args.key else {
-        let entry = listed(quote!(::steadfast::__private::BreakerEntry::Single(
-            &__STEADFAST_BREAKER
-        )));
         let spec = source(quote!(::steadfast::__private::BreakerSpec), spec);
         return quote! {
             static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
                 ::steadfast::__private::BreakerSlot::new(#spec);
-            #entry
             let #breaker = __STEADFAST_BREAKER.get();
         };
     };
@@ -135,9 +140,6 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let key_value = quote_spanned! {key.span=>
         (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
     };
-    let entry = listed(quote!(::steadfast::__private::BreakerEntry::Keyed(
-        &__STEADFAST_BREAKERS
-    )));
     let spec = source(
         quote!((::steadfast::__private::BreakerSpec, usize, bool)),
         quote!((#spec, #max_keys, #per_key)),
@@ -145,7 +147,6 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
             ::steadfast::__private::KeyedSlot::new(#spec);
-        #entry
         let #breaker = {
             #[allow(unused_imports)]
             use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};

@@ -33,6 +33,13 @@ pub(crate) trait Emit {
         None
     }
 
+    /// What this layer lists at link time, as a field of the function's one entry
+    /// (`__private::Listed`): `("retry", expr)`. The expression may name the layer's
+    /// statics: the entry is declared inside every layer's block.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        None
+    }
+
     /// This layer around `inner`: its statements, then its value.
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream;
 }
@@ -104,6 +111,10 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     }
     quote!(async { #(#tokens)* })
 }
+
+/// The fields of the runtime's `Listed`, the one link-time entry of a function; a test's
+/// exhaustive pattern stops compiling when the runtime's struct changes.
+pub(crate) const LISTED_FIELDS: [&str; 3] = ["breaker", "retry", "timeout"];
 
 /// The rejection slots of one layer: `Option<Rejected>` locals through which a gate tells
 /// the layers above that it turned the call away.
@@ -178,5 +189,18 @@ pub(crate) fn number(n: &Num<f64>) -> TokenStream {
             quote!(#n)
         }
         Num::Expr(expr) => quote_spanned!(expr.span()=> ::steadfast::__private::number(#expr)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_listed_fields_are_the_runtimes() {
+        let steadfast::__private::Listed {
+            breaker: _,
+            retry: _,
+            timeout: _,
+        } = steadfast::__private::Listed::NONE;
+        assert_eq!(super::LISTED_FIELDS, ["breaker", "retry", "timeout"]);
     }
 }

@@ -19,7 +19,7 @@ use crate::item::{self, Func};
 //         static STATS: RetryStats = RetryStats::new("module::fetch");
 //         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
 //             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
-//         #[distributed_slice(RETRIES)] static ENTRY = &POLICY;           // known before the first call
+//         (listed at link time in the function's one entry: known before the first call)
 //         let policy = POLICY.get();                                      // one load and a branch
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {
@@ -47,6 +47,11 @@ impl Emit for RetryArgs {
             figures: true,
             ..Needs::default()
         }
+    }
+
+    /// Listed at link time, so that `config` knows it before the function's first call.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        Some(("retry", quote!(&__STEADFAST_POLICY)))
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
@@ -223,9 +228,6 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream 
     let held = Cx::local("__steadfast_policy_ref");
     quote! {
         static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
-        #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::RETRIES)]
-        #[linkme(crate = ::steadfast::__private::linkme)]
-        static __STEADFAST_RETRY_ENTRY: &::steadfast::__private::RetryCell = &__STEADFAST_POLICY;
         let #held = __STEADFAST_POLICY.get();
         let #policy: &::steadfast::__private::RetryPolicy = &#held;
     }

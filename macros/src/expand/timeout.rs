@@ -31,6 +31,11 @@ impl Emit for TimeoutArgs {
         }
     }
 
+    /// Listed at link time, so that `config` knows it before the function's first call.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        Some(("timeout", quote!(&__STEADFAST_DEADLINE)))
+    }
+
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         // The deadline written, else the policy's (the parser saw to it that there is one),
         // in a cell that `config::apply` can change and that is listed at link time.
@@ -73,9 +78,6 @@ impl Emit for TimeoutArgs {
             static __STEADFAST_TIMEOUT: ::steadfast::__private::TimeoutStats =
                 ::steadfast::__private::TimeoutStats::new(#label);
             static __STEADFAST_DEADLINE: ::steadfast::__private::TimeoutCell = #cell;
-            #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::TIMEOUTS)]
-            #[linkme(crate = ::steadfast::__private::linkme)]
-            static __STEADFAST_DEADLINE_ENTRY: &::steadfast::__private::TimeoutCell = &__STEADFAST_DEADLINE;
             #call
         }
     }
