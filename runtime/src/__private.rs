@@ -4,21 +4,24 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use crate::breaker::{BreakerKey, Core, Permit};
 
-pub use crate::breaker::{BreakerSpec, Config, KeyedSlot, TripPolicy};
+pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::figures::Function;
 pub use crate::gate::Rejected;
+pub use crate::listed::{LISTED, Listed};
 pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
+pub use crate::retry::{PolicyRef, RetryCell, retry_policy};
 use crate::returns::{BreakerReturn, RetryReturn};
 pub use crate::stats::{RetryStats, TimeoutStats};
+pub use crate::timeout::TimeoutCell;
 pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
+pub use ::linkme;
 pub use ::tracing;
 
 pub use crate::policy::{BreakerPolicy, TimeoutPolicy};
@@ -65,120 +68,6 @@ pub const fn timeout_policy(policy: TimeoutPolicy) -> Duration {
 
 /// Per-key breakers one function keeps unless `max_keys` says otherwise.
 pub const DEFAULT_MAX_KEYS: usize = 1024;
-
-/// The `static` behind a function's breaker: one atomic load once initialised. It is also
-/// listed at link time in `BREAKERS`, so that every breaker is known before its first
-/// call.
-#[derive(Debug)]
-pub struct BreakerSlot {
-    core: OnceLock<Arc<Core>>,
-    spec: Spec<BreakerSpec>,
-}
-
-/// What a slot is made from: a value known at compile time (evaluated there, nothing to
-/// compile per function), or a function run at the first use when a value is known only
-/// then.
-#[derive(Debug, Clone, Copy)]
-pub enum Spec<T: 'static> {
-    Known(&'static T),
-    Lazy(fn() -> T),
-}
-
-impl<T: Copy> Spec<T> {
-    pub(crate) fn get(self) -> T {
-        match self {
-            Spec::Known(spec) => *spec,
-            Spec::Lazy(make) => make(),
-        }
-    }
-}
-
-impl BreakerSlot {
-    pub const fn new(spec: Spec<BreakerSpec>) -> Self {
-        BreakerSlot {
-            core: OnceLock::new(),
-            spec,
-        }
-    }
-
-    #[inline]
-    pub fn get(&'static self) -> &'static Core {
-        match self.core.get() {
-            Some(core) => core,
-            None => self.init(),
-        }
-    }
-
-    /// Not generic: the part of the first call that every function shares, compiled once
-    /// rather than once per decorated function.
-    #[cold]
-    #[inline(never)]
-    fn init(&'static self) -> &'static Core {
-        self.core
-            .get_or_init(|| crate::breaker::register(self.spec.get()))
-    }
-}
-
-/// One decorated function's breaker(s), in the link-time list `BREAKERS`.
-#[derive(Debug, Clone, Copy)]
-pub enum BreakerEntry {
-    Single(&'static BreakerSlot),
-    Keyed(&'static KeyedSlot),
-}
-
-impl BreakerEntry {
-    /// Registers it (a no-op once done).
-    pub(crate) fn register(self) {
-        match self {
-            BreakerEntry::Single(slot) => {
-                slot.get();
-            }
-            BreakerEntry::Keyed(slot) => {
-                slot.get();
-            }
-        }
-    }
-}
-
-/// What one decorated function lists at link time: its breaker(s), its retry policy, its
-/// deadline (one entry per function, however many attributes it has: each entry is a
-/// static the compiler and linker handle, so fewer is faster to build).
-#[derive(Debug, Clone, Copy)]
-pub struct Listed {
-    pub breaker: Option<BreakerEntry>,
-    pub retry: Option<&'static RetryCell>,
-    pub timeout: Option<&'static TimeoutCell>,
-}
-
-impl Listed {
-    /// Nothing listed; generated code sets what the function has.
-    pub const NONE: Listed = Listed {
-        breaker: None,
-        retry: None,
-        timeout: None,
-    };
-}
-
-/// Every decorated function's entry, gathered at link time.
-#[linkme::distributed_slice]
-pub static LISTED: [Listed];
-
-/// Every decorated function's breaker(s).
-pub(crate) fn breakers_listed() -> impl Iterator<Item = BreakerEntry> {
-    LISTED.iter().filter_map(|l| l.breaker)
-}
-
-/// Every `#[retry]` function's policy.
-pub(crate) fn retries_listed() -> impl Iterator<Item = &'static RetryCell> {
-    LISTED.iter().filter_map(|l| l.retry)
-}
-
-/// Every `#[timeout]` function's deadline.
-pub(crate) fn timeouts_listed() -> impl Iterator<Item = &'static TimeoutCell> {
-    LISTED.iter().filter_map(|l| l.timeout)
-}
-
-pub use ::linkme;
 
 /// Admits a call to a function whose breaker is `core`, or returns the value the
 /// rejected call returns (`Err(CircuitOpen.into())`), leaving the rejection's summary in
@@ -402,214 +291,10 @@ pub const fn number(x: f64) -> f64 {
     x
 }
 
-/// The `static` behind a `#[retry]` function's policy: the policy as written (a `const`, or
-/// built at the first call when a value is known only then), unless `config::apply`
-/// changed it. Listed at link time in `RETRIES`, so that its name is known before its
-/// first call.
-#[derive(Debug)]
-pub struct RetryCell {
-    /// The policy as written; for one known only at run time, a placeholder.
-    base: RetryPolicy,
-    /// Built at the first call, for a policy known only at run time.
-    lazy: Option<LazyPolicy>,
-    /// `module::fn`, the name when the policy has none.
-    default_name: &'static str,
-    stats: &'static RetryStats,
-    /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
-    /// it): the one load of the fast path.
-    slow: std::sync::atomic::AtomicBool,
-    live: arc_swap::ArcSwapOption<RetryPolicy>,
-}
-
-/// A policy built at the first call, and how to build it.
-type LazyPolicy = (OnceLock<RetryPolicy>, fn() -> RetryPolicy);
-
-/// The policy one call of a `#[retry]` function runs by.
-#[derive(Debug)]
-pub enum PolicyRef {
-    Static(&'static RetryPolicy),
-    Live(Arc<RetryPolicy>),
-}
-
-impl std::ops::Deref for PolicyRef {
-    type Target = RetryPolicy;
-    #[inline(always)]
-    fn deref(&self) -> &RetryPolicy {
-        match self {
-            PolicyRef::Static(p) => p,
-            PolicyRef::Live(p) => p,
-        }
-    }
-}
-
-impl RetryCell {
-    /// A policy known at compile time.
-    pub const fn new(
-        policy: RetryPolicy,
-        default_name: &'static str,
-        stats: &'static RetryStats,
-    ) -> Self {
-        RetryCell {
-            base: policy,
-            lazy: None,
-            default_name,
-            stats,
-            slow: std::sync::atomic::AtomicBool::new(false),
-            live: arc_swap::ArcSwapOption::const_empty(),
-        }
-    }
-
-    /// A policy with a value known only at run time: built and checked at the first call.
-    pub const fn lazy(
-        make: fn() -> RetryPolicy,
-        default_name: &'static str,
-        stats: &'static RetryStats,
-    ) -> Self {
-        RetryCell {
-            base: RetryPolicy::DEFAULT,
-            lazy: Some((OnceLock::new(), make)),
-            default_name,
-            stats,
-            slow: std::sync::atomic::AtomicBool::new(true),
-            live: arc_swap::ArcSwapOption::const_empty(),
-        }
-    }
-
-    /// The policy in force: one load and a branch unless it is known only at run time or
-    /// `config::apply` changed it.
-    #[inline(always)]
-    pub fn get(&'static self) -> PolicyRef {
-        if self.slow.load(std::sync::atomic::Ordering::Relaxed) {
-            return self.get_slow();
-        }
-        PolicyRef::Static(&self.base)
-    }
-
-    #[inline(never)]
-    fn get_slow(&'static self) -> PolicyRef {
-        match self.live.load_full() {
-            Some(live) => PolicyRef::Live(live),
-            None => PolicyRef::Static(self.written()),
-        }
-    }
-
-    /// The policy as written (built at the first call if need be).
-    fn written(&'static self) -> &'static RetryPolicy {
-        match &self.lazy {
-            None => &self.base,
-            Some((cell, make)) => cell.get_or_init(|| retry_policy(make(), self.stats)),
-        }
-    }
-
-    /// Its name: its policy's (or `name = "…"`), else the function's path.
-    pub(crate) fn name(&'static self) -> &'static str {
-        self.written().name().unwrap_or(self.default_name)
-    }
-
-    /// The settings in force.
-    pub(crate) fn current(&'static self) -> RetryPolicy {
-        *self.get()
-    }
-
-    /// Runs by `policy` from the next call on.
-    pub(crate) fn set(&'static self, policy: RetryPolicy) {
-        self.live.store(Some(Arc::new(policy)));
-        self.slow.store(true, std::sync::atomic::Ordering::Release);
-    }
-}
-
-/// The `static` behind a `#[timeout]` function's deadline: as written (or its policy's),
-/// unless `config::apply` changed it. One load per call.
-#[derive(Debug)]
-pub struct TimeoutCell {
-    /// The deadline in nanoseconds; 0 until a deadline known only at run time is read.
-    nanos: std::sync::atomic::AtomicU64,
-    make: Option<fn() -> Duration>,
-    name: Option<&'static str>,
-    default_name: &'static str,
-}
-
-impl TimeoutCell {
-    /// A deadline known at compile time, from a literal or a policy (`name`: the policy's).
-    pub const fn new(
-        after: Duration,
-        name: Option<&'static str>,
-        default_name: &'static str,
-    ) -> Self {
-        let nanos = after.as_nanos();
-        TimeoutCell {
-            nanos: std::sync::atomic::AtomicU64::new(if nanos > u64::MAX as u128 {
-                u64::MAX
-            } else if nanos == 0 {
-                1
-            } else {
-                nanos as u64
-            }),
-            make: None,
-            name,
-            default_name,
-        }
-    }
-
-    /// A deadline known only at run time: read at the first call.
-    pub const fn lazy(
-        make: fn() -> Duration,
-        name: Option<&'static str>,
-        default_name: &'static str,
-    ) -> Self {
-        TimeoutCell {
-            nanos: std::sync::atomic::AtomicU64::new(0),
-            make: Some(make),
-            name,
-            default_name,
-        }
-    }
-
-    /// The deadline in force.
-    #[inline(always)]
-    pub fn get(&self) -> Duration {
-        match self.nanos.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => self.first(),
-            nanos => Duration::from_nanos(nanos),
-        }
-    }
-
-    #[cold]
-    fn first(&self) -> Duration {
-        let after = self.make.map_or(Duration::MAX, |make| make());
-        self.set(after);
-        after
-    }
-
-    /// Its name: its policy's, else the function's path.
-    pub(crate) fn name(&self) -> &'static str {
-        self.name.unwrap_or(self.default_name)
-    }
-
-    /// The deadline from the next call on.
-    pub(crate) fn set(&self, after: Duration) {
-        let nanos = crate::clock::duration_nanos(after).max(1);
-        self.nanos
-            .store(nanos, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// `policy = …` of `#[timeout]`: its name.
 #[inline]
 pub const fn timeout_policy_name(policy: TimeoutPolicy) -> Option<&'static str> {
     policy.name()
-}
-
-/// A `#[retry]` policy with a value known only at run time: checked at the function's first
-/// call (an error logged for each value out of range, naming the key), and used with each
-/// such value replaced by the nearest valid one. Never a panic.
-#[inline]
-pub fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPolicy {
-    let checked = policy.checked();
-    if checked != policy {
-        stats.report_policy(&policy);
-    }
-    checked
 }
 
 // `key = expr` takes owned keys and references alike, so that `&str` works: the

@@ -282,18 +282,12 @@ fn by_name<T>(
     all
 }
 
-fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::RetryCell>> {
-    by_name(
-        crate::__private::retries_listed(),
-        crate::__private::RetryCell::name,
-    )
+fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::retry::RetryCell>> {
+    by_name(crate::listed::retries(), crate::retry::RetryCell::name)
 }
 
-fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::__private::TimeoutCell>> {
-    by_name(
-        crate::__private::timeouts_listed(),
-        crate::__private::TimeoutCell::name,
-    )
+fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::timeout::TimeoutCell>> {
+    by_name(crate::listed::timeouts(), crate::timeout::TimeoutCell::name)
 }
 
 /// The cells of `name`, or the problem of a name that is not there.
@@ -321,12 +315,12 @@ fn unknown(kind: &str, name: &str, known: impl Iterator<Item = String>) -> Strin
 enum Plan {
     Breaker(Target, Config, bool, Vec<String>),
     Retry(
-        Vec<&'static crate::__private::RetryCell>,
+        Vec<&'static crate::retry::RetryCell>,
         RetryPolicy,
         Vec<String>,
     ),
     Timeout(
-        Vec<&'static crate::__private::TimeoutCell>,
+        Vec<&'static crate::timeout::TimeoutCell>,
         Duration,
         Vec<String>,
     ),

@@ -6,8 +6,8 @@
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
 use crate::BreakerState;
-use crate::breaker::Exported;
 use crate::figures::Count;
+use crate::labels::{Exported, key_of};
 
 /// The handles of one `#[monitored]` function.
 #[derive(Debug)]
@@ -69,7 +69,7 @@ pub(crate) fn breaker_state(
             breaker_keys(function, from, -1.0);
             breaker_keys(function, to, 1.0);
             if per_key_metrics {
-                let key = crate::metrics::key_of(breaker, function).to_owned();
+                let key = key_of(breaker, function).to_owned();
                 gauge!("steadfast_breaker_state", "breaker" => function, "key" => key).set(value);
             }
         }

@@ -123,6 +123,8 @@ mod facade;
 mod figures;
 mod gate;
 mod health;
+mod labels;
+mod listed;
 pub mod metrics;
 mod monitor;
 mod observe;

@@ -32,6 +32,7 @@ use std::time::Duration;
 use crate::breaker::KeyedSummary;
 pub use crate::figures::RetryMetrics;
 pub use crate::figures::{FunctionMetrics, Latency};
+use crate::labels::key_of;
 use crate::{Breaker, BreakerState};
 
 /// Every function's figures, as values: one entry per `#[monitored]` function called so
@@ -311,19 +312,6 @@ fn state_value(state: BreakerState) -> u8 {
         BreakerState::Open => 1,
         BreakerState::HalfOpen => 2,
     }
-}
-
-/// The key of a per-key breaker named `function[key]`, as a label value: `db-1` for the
-/// breaker `fleet::ping["db-1"]` (a string key loses its quotes).
-pub(crate) fn key_of<'a>(breaker: &'a str, function: &str) -> &'a str {
-    let key = breaker
-        .strip_prefix(function)
-        .and_then(|k| k.strip_prefix('['))
-        .and_then(|k| k.strip_suffix(']'))
-        .unwrap_or(breaker);
-    key.strip_prefix('"')
-        .and_then(|k| k.strip_suffix('"'))
-        .unwrap_or(key)
 }
 
 /// A label value as the exposition format wants it: `\`, `"` and newlines escaped.

@@ -4,8 +4,8 @@
 //! facade, with the feature of that name). Nothing else in the runtime knows an exporter.
 
 use crate::BreakerState;
-use crate::breaker::Exported;
 use crate::figures::Count;
+use crate::labels::Exported;
 
 /// What the recorders keep for one `#[monitored]` function: handles taken once, at its
 /// first call, so the hot path does no lookup.

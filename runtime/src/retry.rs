@@ -3,6 +3,7 @@
 //! Every step saturates: no multiplier, attempt count or delay can overflow, panic or wrap
 //! to zero, and no wait exceeds `max_delay`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::clock::{Nanos, Waits};
@@ -437,6 +438,136 @@ pub(crate) fn after_rejection(
         (Step::Stop, Exhausted::No) => Count::Nothing,
     });
     step
+}
+
+/// The `static` behind a `#[retry]` function's policy: the policy as written (a `const`, or
+/// built at the first call when a value is known only then), unless `config::apply`
+/// changed it. Listed at link time in `RETRIES`, so that its name is known before its
+/// first call.
+#[derive(Debug)]
+pub struct RetryCell {
+    /// The policy as written; for one known only at run time, a placeholder.
+    base: RetryPolicy,
+    /// Built at the first call, for a policy known only at run time.
+    lazy: Option<LazyPolicy>,
+    /// `module::fn`, the name when the policy has none.
+    default_name: &'static str,
+    stats: &'static RetryStats,
+    /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
+    /// it): the one load of the fast path.
+    slow: std::sync::atomic::AtomicBool,
+    live: arc_swap::ArcSwapOption<RetryPolicy>,
+}
+
+/// A policy built at the first call, and how to build it.
+type LazyPolicy = (OnceLock<RetryPolicy>, fn() -> RetryPolicy);
+
+/// The policy one call of a `#[retry]` function runs by.
+#[derive(Debug)]
+pub enum PolicyRef {
+    /// The policy as written.
+    Static(&'static RetryPolicy),
+    /// A policy `config::apply` set.
+    Live(Arc<RetryPolicy>),
+}
+
+impl std::ops::Deref for PolicyRef {
+    type Target = RetryPolicy;
+    #[inline(always)]
+    fn deref(&self) -> &RetryPolicy {
+        match self {
+            PolicyRef::Static(p) => p,
+            PolicyRef::Live(p) => p,
+        }
+    }
+}
+
+impl RetryCell {
+    /// A policy known at compile time.
+    pub const fn new(
+        policy: RetryPolicy,
+        default_name: &'static str,
+        stats: &'static RetryStats,
+    ) -> Self {
+        RetryCell {
+            base: policy,
+            lazy: None,
+            default_name,
+            stats,
+            slow: std::sync::atomic::AtomicBool::new(false),
+            live: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// A policy with a value known only at run time: built and checked at the first call.
+    pub const fn lazy(
+        make: fn() -> RetryPolicy,
+        default_name: &'static str,
+        stats: &'static RetryStats,
+    ) -> Self {
+        RetryCell {
+            base: RetryPolicy::DEFAULT,
+            lazy: Some((OnceLock::new(), make)),
+            default_name,
+            stats,
+            slow: std::sync::atomic::AtomicBool::new(true),
+            live: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The policy in force: one load and a branch unless it is known only at run time or
+    /// `config::apply` changed it.
+    #[inline(always)]
+    pub fn get(&'static self) -> PolicyRef {
+        if self.slow.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.get_slow();
+        }
+        PolicyRef::Static(&self.base)
+    }
+
+    #[inline(never)]
+    fn get_slow(&'static self) -> PolicyRef {
+        match self.live.load_full() {
+            Some(live) => PolicyRef::Live(live),
+            None => PolicyRef::Static(self.written()),
+        }
+    }
+
+    /// The policy as written (built at the first call if need be).
+    fn written(&'static self) -> &'static RetryPolicy {
+        match &self.lazy {
+            None => &self.base,
+            Some((cell, make)) => cell.get_or_init(|| retry_policy(make(), self.stats)),
+        }
+    }
+
+    /// Its name: its policy's (or `name = "…"`), else the function's path.
+    pub(crate) fn name(&'static self) -> &'static str {
+        self.written().name().unwrap_or(self.default_name)
+    }
+
+    /// The settings in force.
+    pub(crate) fn current(&'static self) -> RetryPolicy {
+        *self.get()
+    }
+
+    /// Runs by `policy` from the next call on.
+    pub(crate) fn set(&'static self, policy: RetryPolicy) {
+        self.live.store(Some(Arc::new(policy)));
+        self.slow.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// A `#[retry]` policy with a value known only at run time: checked at the function's first
+/// call (an error logged for each value out of range, naming the key), and used with each
+/// such value replaced by the nearest valid one. Never a panic.
+#[inline]
+pub fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPolicy {
+    let checked = policy.checked();
+    if checked != policy {
+        stats.report_policy(|| policy.problems());
+    }
+    checked
 }
 
 #[cfg(test)]

@@ -63,12 +63,12 @@ impl RetryStats {
 
     /// Logs, once per function, what is wrong with a policy given at run time.
     #[cold]
-    pub(crate) fn report_policy(&'static self, policy: &crate::retry::RetryPolicy) {
+    pub(crate) fn report_policy(&'static self, problems: impl FnOnce() -> Vec<String>) {
         if self.reported.swap(true, Relaxed) {
             return;
         }
         let function = self.function.name();
-        for problem in policy.problems() {
+        for problem in problems() {
             tracing::error!(target: "steadfast", function, "#[retry] of `{function}`: {problem}");
         }
     }

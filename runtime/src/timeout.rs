@@ -232,3 +232,79 @@ fn detach(after: Duration, stats: &'static TimeoutStats, body: ErasedBody) -> De
         },
     }
 }
+
+/// The `static` behind a `#[timeout]` function's deadline: as written (or its policy's),
+/// unless `config::apply` changed it. One load per call.
+#[derive(Debug)]
+pub struct TimeoutCell {
+    /// The deadline in nanoseconds; 0 until a deadline known only at run time is read.
+    nanos: std::sync::atomic::AtomicU64,
+    make: Option<fn() -> Duration>,
+    name: Option<&'static str>,
+    default_name: &'static str,
+}
+
+impl TimeoutCell {
+    /// A deadline known at compile time, from a literal or a policy (`name`: the policy's).
+    pub const fn new(
+        after: Duration,
+        name: Option<&'static str>,
+        default_name: &'static str,
+    ) -> Self {
+        let nanos = after.as_nanos();
+        TimeoutCell {
+            nanos: std::sync::atomic::AtomicU64::new(if nanos > u64::MAX as u128 {
+                u64::MAX
+            } else if nanos == 0 {
+                1
+            } else {
+                nanos as u64
+            }),
+            make: None,
+            name,
+            default_name,
+        }
+    }
+
+    /// A deadline known only at run time: read at the first call.
+    pub const fn lazy(
+        make: fn() -> Duration,
+        name: Option<&'static str>,
+        default_name: &'static str,
+    ) -> Self {
+        TimeoutCell {
+            nanos: std::sync::atomic::AtomicU64::new(0),
+            make: Some(make),
+            name,
+            default_name,
+        }
+    }
+
+    /// The deadline in force.
+    #[inline(always)]
+    pub fn get(&self) -> Duration {
+        match self.nanos.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => self.first(),
+            nanos => Duration::from_nanos(nanos),
+        }
+    }
+
+    #[cold]
+    fn first(&self) -> Duration {
+        let after = self.make.map_or(Duration::MAX, |make| make());
+        self.set(after);
+        after
+    }
+
+    /// Its name: its policy's, else the function's path.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name.unwrap_or(self.default_name)
+    }
+
+    /// The deadline from the next call on.
+    pub(crate) fn set(&self, after: Duration) {
+        let nanos = crate::clock::duration_nanos(after).max(1);
+        self.nanos
+            .store(nanos, std::sync::atomic::Ordering::Relaxed);
+    }
+}

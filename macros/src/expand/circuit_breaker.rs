@@ -44,14 +44,8 @@ impl Emit for CircuitBreakerArgs {
         Some((
             "breaker",
             match self.key {
-                None => quote!(::steadfast::__private::BreakerEntry::Single(
-                    &__STEADFAST_BREAKER
-                )),
-                Some(_) => {
-                    quote!(::steadfast::__private::BreakerEntry::Keyed(
-                        &__STEADFAST_BREAKERS
-                    ))
-                }
+                None => quote!(&__STEADFAST_BREAKER),
+                Some(_) => quote!(&__STEADFAST_BREAKERS),
             },
         ))
     }

@@ -28,6 +28,7 @@ use super::trip::{Trip, TripPolicy};
 use super::word::{MAX_FAILURES, MAX_PROBES, Phase, Word};
 use crate::clock::{Clock, Nanos, RECENT_MARGIN, SystemClock, duration_nanos};
 use crate::error::{CircuitOpen, Name, Why};
+pub(crate) use crate::labels::Exported;
 use crate::shard::ShardedCounter;
 
 /// Everything that configures one breaker.
@@ -147,33 +148,6 @@ impl std::fmt::Display for BreakerState {
             BreakerState::Open => "open",
             BreakerState::HalfOpen => "half-open",
         })
-    }
-}
-
-/// Under which name the exporters count a breaker: its own, or, for one of the per-key
-/// breakers of a function, the function's (so that label sets stay bounded), with a series
-/// per key only when `per_key_metrics` asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exported {
-    Own,
-    Key {
-        function: &'static str,
-        per_key_metrics: bool,
-    },
-    /// A per-key breaker made for one call when the map was full, and not kept: counted
-    /// under its function, in no keys-per-state figure.
-    Unkept {
-        function: &'static str,
-    },
-}
-
-impl Exported {
-    /// The `breaker` label of its counters.
-    pub(crate) fn label<'a>(&self, own: &'a str) -> &'a str {
-        match *self {
-            Exported::Own => own,
-            Exported::Key { function, .. } | Exported::Unkept { function } => function,
-        }
     }
 }
 

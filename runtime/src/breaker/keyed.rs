@@ -300,13 +300,13 @@ fn evict(
 #[derive(Debug)]
 pub struct KeyedSlot {
     keyed: OnceLock<KeyedBreakers>,
-    spec: crate::__private::Spec<(BreakerSpec, usize, bool)>,
+    spec: super::Spec<(BreakerSpec, usize, bool)>,
 }
 
 impl KeyedSlot {
     /// An empty slot, for a `static`: `spec` is the breakers' spec, `max_keys` and
     /// `per_key_metrics`.
-    pub const fn new(spec: crate::__private::Spec<(BreakerSpec, usize, bool)>) -> Self {
+    pub const fn new(spec: super::Spec<(BreakerSpec, usize, bool)>) -> Self {
         KeyedSlot {
             keyed: OnceLock::new(),
             spec,
@@ -336,5 +336,11 @@ impl KeyedSlot {
             register_keyed(keyed);
         }
         keyed
+    }
+}
+
+impl crate::listed::Register for KeyedSlot {
+    fn register(&'static self) {
+        self.get();
     }
 }

@@ -3,6 +3,7 @@
 mod core;
 mod keyed;
 mod registry;
+mod slot;
 mod trip;
 mod word;
 
@@ -21,11 +22,12 @@ pub use self::keyed::BreakerKey;
 pub use self::registry::{breaker, breakers};
 pub use self::trip::TripPolicy;
 
-pub(crate) use self::core::{Core, Exported, MAX_IN_WINDOW, Permit};
+pub(crate) use self::core::{Core, MAX_IN_WINDOW, Permit};
 pub use self::keyed::KeyedSlot;
 pub(crate) use self::keyed::{KeyedBreakers, KeyedSummary};
 pub use self::registry::BreakerSpec;
 pub(crate) use self::registry::{by_function, register};
+pub use self::slot::{BreakerSlot, Spec};
 pub(crate) use self::word::{MAX_FAILURES, MAX_PROBES};
 
 /// A handle on a registered circuit breaker; cheap to clone.

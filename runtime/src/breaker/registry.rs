@@ -34,7 +34,7 @@ pub(crate) fn register_all() {
     if DONE.load(std::sync::atomic::Ordering::Acquire) {
         return;
     }
-    for entry in crate::__private::breakers_listed() {
+    for entry in crate::listed::breakers() {
         entry.register();
     }
     DONE.store(true, std::sync::atomic::Ordering::Release);

@@ -1,0 +1,69 @@
+//! The `static` behind a decorated function's breaker.
+
+use std::sync::{Arc, OnceLock};
+
+use super::core::Core;
+use super::registry::BreakerSpec;
+
+/// The `static` behind a function's breaker: one atomic load once initialised. It is also
+/// listed at link time (`crate::listed`), so that every breaker is known before its
+/// first call.
+#[derive(Debug)]
+pub struct BreakerSlot {
+    core: OnceLock<Arc<Core>>,
+    spec: Spec<BreakerSpec>,
+}
+
+/// What a slot is made from: a value known at compile time (evaluated there, nothing to
+/// compile per function), or a function run at the first use when a value is known only
+/// then.
+#[derive(Debug, Clone, Copy)]
+pub enum Spec<T: 'static> {
+    /// Evaluated at compile time.
+    Known(&'static T),
+    /// Made at the first use.
+    Lazy(fn() -> T),
+}
+
+impl<T: Copy> Spec<T> {
+    pub(crate) fn get(self) -> T {
+        match self {
+            Spec::Known(spec) => *spec,
+            Spec::Lazy(make) => make(),
+        }
+    }
+}
+
+impl BreakerSlot {
+    /// An empty slot, for a `static`.
+    pub const fn new(spec: Spec<BreakerSpec>) -> Self {
+        BreakerSlot {
+            core: OnceLock::new(),
+            spec,
+        }
+    }
+
+    #[inline]
+    /// The function's breaker, registered on first use.
+    pub fn get(&'static self) -> &'static Core {
+        match self.core.get() {
+            Some(core) => core,
+            None => self.init(),
+        }
+    }
+
+    /// Not generic: the part of the first call that every function shares, compiled once
+    /// rather than once per decorated function.
+    #[cold]
+    #[inline(never)]
+    fn init(&'static self) -> &'static Core {
+        self.core
+            .get_or_init(|| crate::breaker::register(self.spec.get()))
+    }
+}
+
+impl crate::listed::Register for BreakerSlot {
+    fn register(&'static self) {
+        self.get();
+    }
+}
