@@ -438,17 +438,21 @@ fn breaker_settings(
     for s in sorted {
         let bad = |e: String| format!("{}: {e}", s.origin);
         let result: Result<(), String> = match s.key.as_str() {
-            "failure_threshold" => s.value.int(1, (1 << 30) - 1).map(|n| {
-                trip = match trip {
-                    TripPolicy::Count { window, .. } => TripPolicy::Count {
-                        threshold: n as u32,
-                        window,
-                    },
-                    _ => TripPolicy::Consecutive {
-                        threshold: n as u32,
-                    },
-                }
-            }),
+            "failure_threshold" => {
+                s.value
+                    .int(1, u64::from(crate::breaker::MAX_FAILURES))
+                    .map(|n| {
+                        trip = match trip {
+                            TripPolicy::Count { window, .. } => TripPolicy::Count {
+                                threshold: n as u32,
+                                window,
+                            },
+                            _ => TripPolicy::Consecutive {
+                                threshold: n as u32,
+                            },
+                        }
+                    })
+            }
             "failure_rate" => s.value.float().and_then(|rate| {
                 if !(rate > 0.0 && rate <= 1.0) {
                     return Err(format!("must be in (0, 1], found {rate}"));
@@ -508,7 +512,7 @@ fn breaker_settings(
             "open_for" => s.value.duration().map(|d| config.open_for = d),
             "half_open_probes" => s
                 .value
-                .int(1, (1 << 15) - 1)
+                .int(1, u64::from(crate::breaker::MAX_PROBES))
                 .map(|n| config.half_open_probes = n as u32),
             "critical" => s.value.boolean().map(|b| critical = b),
             _ => Err(format!(

@@ -196,8 +196,12 @@ fn retries_are_changed_by_their_policys_name_or_their_path() {
 }
 
 #[test]
+/// A call reads its policy once, as one value (`RetryCell::get`): under changes made while
+/// calls run, every call runs exactly one of the applied attempt counts. (Only `attempts`
+/// is observable without timing; that fields cannot mix follows from the one read.)
 fn a_call_runs_by_the_old_settings_or_the_new_never_a_mix() {
     let _serial = serial();
+    config::apply("[retry.backend]\nattempts = 3").unwrap();
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -214,7 +218,7 @@ fn a_call_runs_by_the_old_settings_or_the_new_never_a_mix() {
                     ATTEMPTS.with(|a| a.set(0));
                     fetch().unwrap_err();
                     let n = ATTEMPTS.with(Cell::get);
-                    assert!(n == 2 || n == 3 || n == 4 || n == 5, "{n} attempts");
+                    assert!(n == 3 || n == 5, "{n} attempts");
                 }
             });
         }
