@@ -26,14 +26,7 @@ pin_project! {
     pub struct Timeout<F, R> {
         #[pin]
         body: F,
-        // Boxed, and only once the body waits: a body that is ready at once pays for
-        // neither the timer nor the room for it in its future.
-        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-        after: Duration,
-        // A raw reading of the clock when the call started (`Clock::raw`).
-        started: u64,
-        stats: &'static TimeoutStats,
-        no_timer: bool,
+        deadline: Deadline,
         _output: PhantomData<fn() -> R>,
     }
 }
@@ -47,26 +40,51 @@ impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
         if let Poll::Ready(out) = this.body.poll(cx) {
             return Poll::Ready(out);
         }
-        if this.sleep.is_none() {
-            if *this.no_timer || tokio::runtime::Handle::try_current().is_err() {
-                *this.no_timer = true;
+        // Everything past the body's poll is the same for every body: one function in
+        // the runtime, not one copy per decorated function.
+        match this.deadline.poll_elapsed(cx) {
+            Poll::Ready(elapsed) => Poll::Ready(R::elapsed(elapsed)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The deadline of one async `#[timeout]` call.
+#[derive(Debug)]
+struct Deadline {
+    // Boxed, and only once the body waits: a body that is ready at once pays for
+    // neither the timer nor the room for it in its future.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    after: Duration,
+    // A raw reading of the clock when the call started (`Clock::raw`).
+    started: u64,
+    stats: &'static TimeoutStats,
+    no_timer: bool,
+}
+
+impl Deadline {
+    /// After the body said it is not ready: `Ready` once the deadline has passed.
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Elapsed> {
+        if self.sleep.is_none() {
+            if self.no_timer || tokio::runtime::Handle::try_current().is_err() {
+                self.no_timer = true;
                 no_runtime_warning();
                 return Poll::Pending;
             }
             // The deadline runs from the call's start: time the body spent before its
             // first wait counts, as it does for `tokio::time::timeout`.
-            let spent = SystemClock.raw_delta_nanos(*this.started, SystemClock.raw());
-            let left = this.after.saturating_sub(Duration::from_nanos(spent));
+            let spent = SystemClock.raw_delta_nanos(self.started, SystemClock.raw());
+            let left = self.after.saturating_sub(Duration::from_nanos(spent));
             if left.is_zero() {
-                this.stats.elapsed();
-                return Poll::Ready(R::elapsed(Elapsed::new(*this.after)));
+                self.stats.elapsed();
+                return Poll::Ready(Elapsed::new(self.after));
             }
-            *this.sleep = Some(Box::pin(tokio::time::sleep(left)));
+            self.sleep = Some(Box::pin(tokio::time::sleep(left)));
         }
-        match this.sleep.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
+        match self.sleep.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
             Some(Poll::Ready(())) => {
-                this.stats.elapsed();
-                Poll::Ready(R::elapsed(Elapsed::new(*this.after)))
+                self.stats.elapsed();
+                Poll::Ready(Elapsed::new(self.after))
             }
             _ => Poll::Pending,
         }
@@ -82,11 +100,13 @@ pub fn timeout_call<R: TimeoutReturn, F: Future<Output = R>>(
 ) -> Timeout<F, R> {
     Timeout {
         body,
-        sleep: None,
-        after,
-        started: SystemClock.raw(),
-        stats,
-        no_timer: false,
+        deadline: Deadline {
+            sleep: None,
+            after,
+            started: SystemClock.raw(),
+            stats,
+            no_timer: false,
+        },
         _output: PhantomData,
     }
 }
