@@ -15,7 +15,7 @@ pub use crate::gate::Rejected;
 pub use crate::listed::{LISTED, Listed};
 pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
-pub use crate::retry::{PolicyRef, RetryCell, retry_policy};
+pub use crate::retry::{RetryCell, retry_policy};
 use crate::returns::{BreakerReturn, RetryReturn};
 pub use crate::stats::{RetryStats, TimeoutStats};
 pub use crate::timeout::TimeoutCell;

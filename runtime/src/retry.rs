@@ -3,7 +3,8 @@
 //! Every step saturates: no multiplier, attempt count or delay can overflow, panic or wrap
 //! to zero, and no wait exceeds `max_delay`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Nanos, Waits};
@@ -442,8 +443,12 @@ pub(crate) fn after_rejection(
 
 /// The `static` behind a `#[retry]` function's policy: the policy as written (a `const`, or
 /// built at the first call when a value is known only then), unless `config::apply`
-/// changed it. Listed at link time in `RETRIES`, so that its name is known before its
-/// first call.
+/// changed it. Listed before `main`, so that its name is known before its first call.
+///
+/// A policy set by `config::apply` is kept for the life of the process (a few dozen bytes
+/// per change), so a call reads the policy in force with one load and holds a plain
+/// reference to it: no reference count to move, and nothing to drop in every decorated
+/// function.
 #[derive(Debug)]
 pub struct RetryCell {
     /// The policy as written; for one known only at run time, a placeholder.
@@ -455,32 +460,13 @@ pub struct RetryCell {
     stats: &'static RetryStats,
     /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
     /// it): the one load of the fast path.
-    slow: std::sync::atomic::AtomicBool,
-    live: arc_swap::ArcSwapOption<RetryPolicy>,
+    slow: AtomicBool,
+    /// The policy `config::apply` set last (leaked: see above).
+    live: arc_swap::ArcSwapOption<&'static RetryPolicy>,
 }
 
 /// A policy built at the first call, and how to build it.
 type LazyPolicy = (OnceLock<RetryPolicy>, fn() -> RetryPolicy);
-
-/// The policy one call of a `#[retry]` function runs by.
-#[derive(Debug)]
-pub enum PolicyRef {
-    /// The policy as written.
-    Static(&'static RetryPolicy),
-    /// A policy `config::apply` set.
-    Live(Arc<RetryPolicy>),
-}
-
-impl std::ops::Deref for PolicyRef {
-    type Target = RetryPolicy;
-    #[inline(always)]
-    fn deref(&self) -> &RetryPolicy {
-        match self {
-            PolicyRef::Static(p) => p,
-            PolicyRef::Live(p) => p,
-        }
-    }
-}
 
 impl RetryCell {
     /// A policy known at compile time.
@@ -494,7 +480,7 @@ impl RetryCell {
             lazy: None,
             default_name,
             stats,
-            slow: std::sync::atomic::AtomicBool::new(false),
+            slow: AtomicBool::new(false),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
     }
@@ -510,7 +496,7 @@ impl RetryCell {
             lazy: Some((OnceLock::new(), make)),
             default_name,
             stats,
-            slow: std::sync::atomic::AtomicBool::new(true),
+            slow: AtomicBool::new(true),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
     }
@@ -518,18 +504,18 @@ impl RetryCell {
     /// The policy in force: one load and a branch unless it is known only at run time or
     /// `config::apply` changed it.
     #[inline(always)]
-    pub fn get(&'static self) -> PolicyRef {
-        if self.slow.load(std::sync::atomic::Ordering::Relaxed) {
+    pub fn get(&'static self) -> &'static RetryPolicy {
+        if self.slow.load(Ordering::Relaxed) {
             return self.get_slow();
         }
-        PolicyRef::Static(&self.base)
+        &self.base
     }
 
     #[inline(never)]
-    fn get_slow(&'static self) -> PolicyRef {
-        match self.live.load_full() {
-            Some(live) => PolicyRef::Live(live),
-            None => PolicyRef::Static(self.written()),
+    fn get_slow(&'static self) -> &'static RetryPolicy {
+        match self.live.load().as_deref() {
+            Some(live) => live,
+            None => self.written(),
         }
     }
 
@@ -553,8 +539,12 @@ impl RetryCell {
 
     /// Runs by `policy` from the next call on.
     pub(crate) fn set(&'static self, policy: RetryPolicy) {
-        self.live.store(Some(Arc::new(policy)));
-        self.slow.store(true, std::sync::atomic::Ordering::Release);
+        if *self.get() == policy {
+            return;
+        }
+        let kept: &'static RetryPolicy = Box::leak(Box::new(policy));
+        self.live.store(Some(std::sync::Arc::new(kept)));
+        self.slow.store(true, Ordering::Release);
     }
 }
 

@@ -19,7 +19,7 @@ use crate::item::{self, Func};
 //         static STATS: RetryStats = RetryStats::new("module::fetch");
 //         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
 //             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
-//         (listed at link time in the function's one entry: known before the first call)
+//         (listed before `main` in the function's one entry: known before the first call)
 //         let policy = POLICY.get();                                      // one load and a branch
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {
@@ -49,7 +49,7 @@ impl Emit for RetryArgs {
         }
     }
 
-    /// Listed at link time, so that `config` knows it before the function's first call.
+    /// Listed before `main`, so that `config` knows it before the function's first call.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
         Some(("retry", quote!(&__STEADFAST_POLICY)))
     }
@@ -219,17 +219,15 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream 
     };
     // A policy known at compile time is a `static`; values known only at run time are built
     // and checked at the first call. Either way `config::apply` can replace it, and it is
-    // listed at link time so that its name is known before the first call.
+    // listed before `main` so that its name is known before the first call.
     let cell = if constant {
         quote!(::steadfast::__private::RetryCell::new(#value, #default_name, &__STEADFAST_RETRY))
     } else {
         quote!(::steadfast::__private::RetryCell::lazy(|| #value, #default_name, &__STEADFAST_RETRY))
     };
-    let held = Cx::local("__steadfast_policy_ref");
     quote! {
         static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
-        let #held = __STEADFAST_POLICY.get();
-        let #policy: &::steadfast::__private::RetryPolicy = &#held;
+        let #policy: &'static ::steadfast::__private::RetryPolicy = __STEADFAST_POLICY.get();
     }
 }
 
