@@ -76,11 +76,12 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
     let function = quote!(&__STEADFAST_FUNCTION);
     let repeats = needs.iter().any(|n| n.repeats);
     let out_type = body::out_type(kind, func);
-    let mut expr = body::innermost(kind, func, repeats);
-    // One link-time entry for the whole function, declared innermost so that it sees every
+    // One entry (made before `main`) for the whole function, declared innermost so that it sees every
     // layer's statics.
     let listed: Vec<(&str, TokenStream)> = layers.iter().filter_map(Layer::listed).collect();
-    if !listed.is_empty() {
+    let entry = if listed.is_empty() {
+        TokenStream::new()
+    } else {
         let fields = expand::LISTED_FIELDS.iter().map(|field| {
             let value = listed.iter().find(|(f, _)| f == field).map_or_else(
                 || quote!(::core::option::Option::None),
@@ -89,14 +90,13 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
             let field = proc_macro2::Ident::new(field, proc_macro2::Span::call_site());
             quote!(#field: #value,)
         });
-        expr = quote! {{
-            #[::steadfast::__private::linkme::distributed_slice(::steadfast::__private::LISTED)]
-            #[linkme(crate = ::steadfast::__private::linkme)]
-            static __STEADFAST_LISTED: ::steadfast::__private::Listed =
-                ::steadfast::__private::Listed { #(#fields)* };
-            #expr
-        }};
-    }
+        quote! {
+            ::steadfast::__private::inventory::submit! {
+                ::steadfast::__private::Listed { #(#fields)* }
+            }
+        }
+    };
+    let mut expr = body::innermost(kind, func, repeats, entry);
     for (layer, rejection) in layers.iter().zip(slots).rev() {
         let cx = Cx {
             func,

@@ -12,7 +12,7 @@ pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, Trip
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::figures::Function;
 pub use crate::gate::Rejected;
-pub use crate::listed::{LISTED, Listed};
+pub use crate::listed::Listed;
 pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
 pub use crate::retry::{RetryCell, retry_policy};
@@ -21,7 +21,7 @@ pub use crate::stats::{RetryStats, TimeoutStats};
 pub use crate::timeout::TimeoutCell;
 pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
-pub use ::linkme;
+pub use ::inventory;
 pub use ::tracing;
 
 pub use crate::policy::{BreakerPolicy, TimeoutPolicy};

@@ -5,7 +5,7 @@
 //! runs. A breaker's name is its `name = "…"`, else its policy's name, else the function's
 //! path (`module::fn`); a retry's or a timeout's is its policy's name, else the function's
 //! path. Every
-//! decorated function is known from the start (they are listed at link time), so a typo is
+//! decorated function is known from the start (they are listed before `main`), so a typo is
 //! an error at start-up, not at the first call.
 //!
 //! ```toml

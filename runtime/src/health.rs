@@ -45,7 +45,7 @@ pub struct Health {
     /// The verdict.
     pub status: HealthStatus,
     /// Why it is not healthy, one line per breaker or function (per-key breakers are one
-    /// line per function), the weightiest first.
+    /// line per function), the weightiest first, then in the order of names.
     pub reasons: Vec<String>,
 }
 
@@ -116,7 +116,8 @@ static SAMPLES: Mutex<Option<HashMap<String, VecDeque<Sample>>>> = Mutex::new(No
 /// The per-key breakers of a function (`key = …`) are one reason for the function,
 /// however many keys are open: `3 of 40 keys of `fleet::ping` are open`. Every reason
 /// names the breaker or function and the figure behind it; reasons that make the process
-/// unhealthy come first.
+/// unhealthy come first, then the breakers', then the functions', each in the order of
+/// their names.
 ///
 /// "The last minute" is measured between calls of `health`: each call keeps a sample of
 /// every function's counters (at most one a second), and compares with the newest sample
@@ -135,7 +136,12 @@ pub fn health() -> Health {
     let mut critical = Vec::new();
     let mut reasons = Vec::new();
 
-    let (single, keyed) = crate::breaker::by_function();
+    // In the order of names, not of registration (which depends on the order in which the
+    // linker and the first calls met them).
+    let (mut single, keyed) = crate::breaker::by_function();
+    single.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut keyed: Vec<_> = keyed.iter().map(|k| k.summary()).collect();
+    keyed.sort_by(|a, b| a.name.cmp(b.name));
     for b in &single {
         let state = b.state();
         match (state, b.is_critical()) {
@@ -151,7 +157,7 @@ pub fn health() -> Health {
             }
         }
     }
-    for group in keyed.iter().map(|k| k.summary()) {
+    for group in keyed {
         if group.open + group.half_open == 0 {
             continue;
         }
@@ -175,6 +181,7 @@ pub fn health() -> Health {
     }
     critical.append(&mut reasons);
     let mut reasons = critical;
+    let functions_from = reasons.len();
 
     let now = SystemClock.now();
     let mut samples = SAMPLES.lock().unwrap_or_else(PoisonError::into_inner);
@@ -219,5 +226,6 @@ pub fn health() -> Health {
             history.push_back(current);
         }
     }
+    reasons[functions_from..].sort_unstable();
     Health { status, reasons }
 }

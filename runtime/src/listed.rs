@@ -1,4 +1,4 @@
-//! The link-time list of every decorated function: its breaker(s), its retry policy, its
+//! The list of every decorated function: its breaker(s), its retry policy, its
 //! deadline. One entry per function (however many attributes it has): each entry is a
 //! static the compiler and linker handle, so fewer is faster to build.
 
@@ -11,7 +11,7 @@ pub trait Register: Sync + std::fmt::Debug {
     fn register(&'static self);
 }
 
-/// What one decorated function lists at link time.
+/// What one decorated function lists before `main`.
 #[derive(Debug, Clone, Copy)]
 pub struct Listed {
     /// Its breaker slot (`#[circuit_breaker]`, with or without `key`).
@@ -31,21 +31,26 @@ impl Listed {
     };
 }
 
-/// Every decorated function's entry, gathered at link time.
-#[linkme::distributed_slice]
-pub static LISTED: [Listed];
+inventory::collect!(Listed);
+
+/// Every decorated function's entry, gathered before `main` (one small static and one
+/// constructor per function, from a declarative macro: cheaper to compile than a
+/// link-section attribute macro per function).
+fn listed() -> impl Iterator<Item = &'static Listed> {
+    inventory::iter::<Listed>.into_iter()
+}
 
 /// Every decorated function's breaker(s).
 pub(crate) fn breakers() -> impl Iterator<Item = &'static dyn Register> {
-    LISTED.iter().filter_map(|l| l.breaker)
+    listed().filter_map(|l| l.breaker)
 }
 
 /// Every `#[retry]` function's policy.
 pub(crate) fn retries() -> impl Iterator<Item = &'static RetryCell> {
-    LISTED.iter().filter_map(|l| l.retry)
+    listed().filter_map(|l| l.retry)
 }
 
 /// Every `#[timeout]` function's deadline.
 pub(crate) fn timeouts() -> impl Iterator<Item = &'static TimeoutCell> {
-    LISTED.iter().filter_map(|l| l.timeout)
+    listed().filter_map(|l| l.timeout)
 }

@@ -94,9 +94,10 @@ async fn every_rule() {
     assert_eq!(
         h.reasons,
         [
-            "circuit breaker `payments` is open",
-            "circuit breaker `inventory` is open"
-        ]
+            "circuit breaker `inventory` is open",
+            "circuit breaker `payments` is open"
+        ],
+        "in the order of their names"
     );
 
     // Per-key breakers: one reason for the function, however many keys are open.

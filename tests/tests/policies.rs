@@ -166,7 +166,7 @@ fn never_called() -> Result<(), Error> {
 
 #[test]
 fn every_breaker_is_known_before_its_first_call() {
-    let b = steadfast::breaker("policies.never_called").expect("listed at link time");
+    let b = steadfast::breaker("policies.never_called").expect("listed before `main`");
     assert_eq!(b.state(), BreakerState::Closed);
     assert_eq!(b.rejections(), 0);
     assert!(

@@ -17,7 +17,16 @@ use crate::kind::Kind;
 /// `repeated`: the body runs once per attempt of a `#[retry]`. Then the closure or
 /// block is not `move`: it borrows what it only reads (`&mut self` included) and takes
 /// by value only what the body consumes, which the retry clones for every attempt.
-pub(crate) fn innermost(kind: &Kind, func: &Func, repeated: bool) -> TokenStream {
+///
+/// `items`: item statements (the entry made before `main`) put first inside the closure or async
+/// block, where every layer's statics are in scope, without a block of their own (which
+/// would cost `#[timeout]` and `#[monitored]` a second async block around the body's).
+pub(crate) fn innermost(
+    kind: &Kind,
+    func: &Func,
+    repeated: bool,
+    items: TokenStream,
+) -> TokenStream {
     let stmts = &func.block.stmts;
     let capture = (!repeated).then(|| quote!(move));
     match kind {
@@ -27,21 +36,29 @@ pub(crate) fn innermost(kind: &Kind, func: &Func, repeated: bool) -> TokenStream
         Kind::Sync => {
             let pin = pin_output_type(func);
             quote! {
-                ::steadfast::__private::call_once(#capture || { #pin #(#stmts)* })
+                ::steadfast::__private::call_once(#capture || { #items #pin #(#stmts)* })
             }
         }
         Kind::Async => {
             let pin = pin_output_type(func);
             quote! {
-                (async #capture { #pin #(#stmts)* }).await
+                (async #capture { #items #pin #(#stmts)* }).await
             }
         }
         // `#[async_trait]` pinned the type itself.
-        Kind::BoxedAsync(inner) if repeated => {
-            let inner = reborrowing(inner, func);
+        Kind::BoxedAsync(inner) => {
+            let mut inner = inner.clone();
+            if repeated {
+                inner = reborrowing(inner, func);
+            }
+            if !items.is_empty() {
+                inner
+                    .block
+                    .stmts
+                    .insert(0, syn::Stmt::Item(syn::Item::Verbatim(items)));
+            }
             quote!((#inner).await)
         }
-        Kind::BoxedAsync(inner) => quote!((#inner).await),
     }
 }
 
@@ -49,8 +66,7 @@ pub(crate) fn innermost(kind: &Kind, func: &Func, repeated: bool) -> TokenStream
 /// attempt: not `move` (it borrows what it only reads, as `&mut` arguments), and with a
 /// `&mut self` receiver reborrowed (`&mut *self`) instead of moved, so the next attempt
 /// has it again.
-fn reborrowing(block: &syn::ExprAsync, func: &Func) -> syn::ExprAsync {
-    let mut block = block.clone();
+fn reborrowing(mut block: syn::ExprAsync, func: &Func) -> syn::ExprAsync {
     block.capture = None;
     let mutable_receiver = match func.sig.inputs.first() {
         Some(syn::FnArg::Receiver(receiver)) => match &receiver.kind {

@@ -15,7 +15,7 @@ use crate::item;
 //     fn fetch(host: &str) -> Result<Page, Error> {
 //         static BREAKER: BreakerSlot = BreakerSlot::new(|| breaker_spec(  // built at first use
 //             BreakerPolicy::DEFAULT.set_failure_threshold(3), None, "module::fetch"));
-//         (listed at link time in the function's one entry: known before the first call)
+//         (listed before `main` in the function's one entry: known before the first call)
 //         let breaker = BREAKER.get();                                     // one atomic load
 //         'gate: {
 //             let call = match circuit_breaker_call(breaker, rejection) {   // R: BreakerReturn
@@ -39,7 +39,7 @@ impl Emit for CircuitBreakerArgs {
         }
     }
 
-    /// Listed at link time, so that the breaker is known before the function's first call.
+    /// Listed before `main`, so that the breaker is known before the function's first call.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
         Some((
             "breaker",

@@ -33,7 +33,7 @@ pub(crate) trait Emit {
         None
     }
 
-    /// What this layer lists at link time, as a field of the function's one entry
+    /// What this layer lists before `main`, as a field of the function's one entry
     /// (`__private::Listed`): `("retry", expr)`. The expression may name the layer's
     /// statics: the entry is declared inside every layer's block.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
@@ -112,7 +112,7 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     quote!(async { #(#tokens)* })
 }
 
-/// The fields of the runtime's `Listed`, the one link-time entry of a function; a test's
+/// The fields of the runtime's `Listed`, the one entry, made before `main`, of a function; a test's
 /// exhaustive pattern stops compiling when the runtime's struct changes.
 pub(crate) const LISTED_FIELDS: [&str; 3] = ["breaker", "retry", "timeout"];
 

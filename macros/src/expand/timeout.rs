@@ -31,14 +31,14 @@ impl Emit for TimeoutArgs {
         }
     }
 
-    /// Listed at link time, so that `config` knows it before the function's first call.
+    /// Listed before `main`, so that `config` knows it before the function's first call.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
         Some(("timeout", quote!(&__STEADFAST_DEADLINE)))
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         // The deadline written, else the policy's (the parser saw to it that there is one),
-        // in a cell that `config::apply` can change and that is listed at link time.
+        // in a cell that `config::apply` can change and that is listed before `main`.
         let after = match (&self.after, &self.policy) {
             (Some(after), _) => duration(after),
             (None, Some(policy)) => quote_spanned! {policy.span()=>

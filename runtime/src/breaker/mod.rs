@@ -34,7 +34,7 @@ pub(crate) use self::word::{MAX_FAILURES, MAX_PROBES};
 ///
 /// Get one with [`steadfast::breaker`](crate::breaker) or
 /// [`steadfast::breakers`](crate::breakers). Every decorated function's breaker is known
-/// from the start (listed at link time), at zero: it is registered at the function's first
+/// from the start (listed before `main`), at zero: it is registered at the function's first
 /// call, or when `breakers()`, `breaker(name)`, `health()`, the metrics or `config` are
 /// first used, whichever comes first.
 ///

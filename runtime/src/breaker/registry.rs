@@ -27,7 +27,7 @@ struct Registry {
     keyed: Vec<&'static KeyedBreakers>,
 }
 
-/// Registers the breaker of every decorated function in the program (listed at link time),
+/// Registers the breaker of every decorated function in the program (listed before `main`),
 /// so that every one is known, at zero, before its first call. Cheap once done.
 pub(crate) fn register_all() {
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

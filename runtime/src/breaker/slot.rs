@@ -6,7 +6,7 @@ use super::core::Core;
 use super::registry::BreakerSpec;
 
 /// The `static` behind a function's breaker: one atomic load once initialised. It is also
-/// listed at link time (`crate::listed`), so that every breaker is known before its
+/// listed before `main` (`crate::listed`), so that every breaker is known before its
 /// first call.
 #[derive(Debug)]
 pub struct BreakerSlot {
