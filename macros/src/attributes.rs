@@ -98,4 +98,5 @@ attributes! {
     Retry(crate::args::retry::RetryArgs),
     Timeout(crate::args::timeout::TimeoutArgs),
     Monitored(crate::args::monitored::MonitoredArgs),
+    RateLimit(crate::args::rate_limit::RateLimitArgs),
 }

@@ -41,6 +41,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(Attr::Retry, args.into(), item.into()).into()
 }
 
+/// A rate limit on the calls of a function; see `steadfast::rate_limit`.
+#[proc_macro_attribute]
+pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
+    pipeline::run(Attr::RateLimit, args.into(), item.into()).into()
+}
+
 /// Metrics and a `tracing` span for every call; see `steadfast::monitored`.
 #[proc_macro_attribute]
 pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -25,6 +25,27 @@ pub use ::inventory;
 pub use ::tracing;
 
 pub use crate::policy::{BreakerPolicy, TimeoutPolicy};
+pub use crate::rate_limit::{LimitSpec, LimiterSlot};
+
+/// Takes a turn of a `#[rate_limit]` function's limiter: `Ok(wait)` (zero: go at once; the
+/// caller sleeps it, on the thread or on tokio), or the function's `Err(RateLimited)`, told
+/// to a waiting layer above through `rejection`.
+#[inline]
+pub fn rate_limit_take<R: crate::returns::RateLimitReturn>(
+    limiter: &'static LimiterSlot,
+    max_wait: Duration,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<Duration, R> {
+    match limiter.take(max_wait) {
+        Ok(wait) => Ok(wait),
+        Err(limited) => {
+            if let Some(slot) = rejection {
+                *slot = Some(Rejected::of(&limited));
+            }
+            Err(R::limited(limited))
+        }
+    }
+}
 
 /// What a function's breaker is: `policy` (the defaults, or `policy = …` with the keys
 /// written beside it), named `name = "…"` if written, else by the policy's name, else by

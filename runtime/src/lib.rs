@@ -129,6 +129,7 @@ pub mod metrics;
 mod monitor;
 mod observe;
 mod policy;
+mod rate_limit;
 mod retry;
 pub mod returns;
 mod shard;
@@ -144,6 +145,7 @@ pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
 pub use policy::{BreakerPolicy, TimeoutPolicy};
+pub use rate_limit::{RateLimited, RateLimiter, rate_limiter, rate_limiters};
 pub use retry::{Backoff, Jitter, RetryPolicy};
 /// Puts a circuit breaker in front of a function, sync or `async`.
 ///
@@ -493,3 +495,53 @@ pub use steadfast_macros::timeout;
 /// fn fetch() {}
 /// ```
 pub use steadfast_macros::monitored;
+
+/// Limits how often the function runs: `rate` calls `per` period, sync or `async`.
+///
+/// GCRA (the generic cell rate algorithm): one atomic word per limiter, no timer thread and
+/// no window, so never twice the burst across a boundary. A call whose turn has come runs
+/// at once; one whose turn is at most `max_wait` away reserves it (callers are served in
+/// arrival order) and waits for it (async: a tokio timer; sync: its thread sleeps); any
+/// other returns `Err(RateLimited)` at once, without waiting, with
+/// [`retry_after`](RateLimited::retry_after) exactly how long until a turn.
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `rate = 100` | calls per `per` (1 to 2^32 − 1) | required |
+/// | `per = "1s"` | the period of `rate` | one second |
+/// | `burst = 10` | calls admitted back to back from idle | `rate` |
+/// | `max_wait = "2s"` | how long a call may wait for its turn | not at all |
+/// | `name = "quotes.api"` | its name; functions that name one limiter share it | `module_path!()::fn_name` |
+///
+/// The function must return `Result<T, E>` with `impl From<RateLimited> for E`
+/// (`io::Error`, `anyhow::Error` and `Box<dyn Error + Send + Sync>` have it). With other
+/// attributes: a [`retry`] above waits a turn out without spending an attempt (when it
+/// fits the retry's `max_delay`); a [`circuit_breaker`] above counts a rejection for
+/// nothing (it is this process's own limit, not a sign that the dependency is down); a
+/// [`monitored`] above counts it among rejections without logging it. Read it with
+/// [`rate_limiter`] and [`rate_limiters`] and in [`metrics::prometheus`]
+/// (`steadfast_rate_limited_total{limiter}`).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{RateLimited, rate_limit};
+///
+/// #[rate_limit(rate = 2, per = "1m", name = "docs.quotes")]
+/// fn quote(symbol: &str) -> Result<u32, RateLimited> {
+///     Ok(symbol.len() as u32)
+/// }
+///
+/// assert!(quote("A").is_ok());
+/// assert!(quote("B").is_ok());
+/// let limited = quote("C").unwrap_err();
+/// assert!(limited.retry_after() <= Duration::from_secs(30));
+/// assert_eq!(steadfast::rate_limiter("docs.quotes").unwrap().limited(), 1);
+/// ```
+///
+/// A zero `rate`, `burst` or `per` is a compile error on the value:
+///
+/// ```compile_fail
+/// #[steadfast::rate_limit(rate = 0)]
+/// fn never() -> Result<(), steadfast::RateLimited> { Ok(()) }
+/// ```
+pub use steadfast_macros::rate_limit;

@@ -22,6 +22,8 @@
 //! | `steadfast_retry_gate_waits_total` | counter | `function` | waits on a gate below the retry (an open breaker), no attempt spent |
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
 //! | `steadfast_timeouts_total` | counter | `function` | calls whose deadline passed |
+//! | `steadfast_rate_limited_total` | counter | `limiter` | calls a `#[rate_limit]` turned away |
+//! | `steadfast_rate_limit_admitted_total` | counter | `limiter` | calls it admitted (those that waited for their turn included) |
 //!
 //! Serve [`prometheus`] on `/metrics` with any HTTP server; the `service` example does it
 //! with axum.
@@ -260,6 +262,37 @@ pub fn prometheus() -> String {
         },
     );
 
+    let limiters = crate::rate_limiters();
+    family(
+        "steadfast_rate_limited_total",
+        "counter",
+        "Calls a #[rate_limit] turned away.",
+        &mut |o| {
+            for l in &limiters {
+                let _ = writeln!(
+                    o,
+                    "steadfast_rate_limited_total{{limiter=\"{}\"}} {}",
+                    escape(l.name()),
+                    l.limited()
+                );
+            }
+        },
+    );
+    family(
+        "steadfast_rate_limit_admitted_total",
+        "counter",
+        "Calls a #[rate_limit] admitted, those that waited for their turn included.",
+        &mut |o| {
+            for l in &limiters {
+                let _ = writeln!(
+                    o,
+                    "steadfast_rate_limit_admitted_total{{limiter=\"{}\"}} {}",
+                    escape(l.name()),
+                    l.admitted()
+                );
+            }
+        },
+    );
     let retries: Vec<(&str, RetryMetrics)> = all
         .iter()
         .filter_map(|f| f.retry.map(|r| (f.name.as_str(), r)))

@@ -7,12 +7,13 @@
 //! |---|---|
 //! | `#[circuit_breaker]` | `Result<T, E>` with `impl From<steadfast::CircuitOpen> for E` ([`BreakerReturn`], [`BreakerError`]) |
 //! | `#[timeout]` | `Result<T, E>` with `impl From<steadfast::Elapsed> for E` ([`TimeoutReturn`], [`TimeoutError`]) |
+//! | `#[rate_limit]` | `Result<T, E>` with `impl From<steadfast::RateLimited> for E` ([`RateLimitReturn`], [`RateLimitError`]) |
 //! | `#[retry]` | any `Result<T, E>` ([`RetryReturn`]) |
 //! | `#[monitored]` | any return type |
 //!
 //! `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have both `From`s.
 
-use crate::{CircuitOpen, Elapsed};
+use crate::{CircuitOpen, Elapsed, RateLimited};
 
 mod sealed {
     pub trait Sealed {}
@@ -113,5 +114,37 @@ impl<T, E: TimeoutError> TimeoutReturn for Result<T, E> {
     #[inline]
     fn elapsed(elapsed: Elapsed) -> Self {
         Err(E::from(elapsed))
+    }
+}
+
+/// What `#[rate_limit]` needs of a return type: a `Result<T, E>` whose `E` can be made from
+/// a [`RateLimited`].
+#[diagnostic::on_unimplemented(
+    message = "`#[rate_limit]` needs the function to return a `Result`, found `{Self}`",
+    label = "a call the limiter turns away is returned as an `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait RateLimitReturn: Outcome {
+    /// The value returned in place of calling the body.
+    fn limited(limited: RateLimited) -> Self;
+}
+
+/// What `#[rate_limit]` needs of the error type `E` of `Result<T, E>`:
+/// `impl From<RateLimited> for E`.
+#[diagnostic::on_unimplemented(
+    message = "`#[rate_limit]` needs `impl From<steadfast::RateLimited> for {Self}`",
+    label = "a call the limiter turns away is returned as `Err({Self}::from(RateLimited))`",
+    note = "add a variant for it: `impl From<steadfast::RateLimited> for {Self} {{ fn from(e: steadfast::RateLimited) -> Self {{ … }} }}`",
+    note = "`anyhow::Error`, `io::Error` and `Box<dyn Error + Send + Sync>` already have it"
+)]
+pub trait RateLimitError: From<RateLimited> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<RateLimited>> RateLimitError for E {}
+
+impl<T, E: RateLimitError> RateLimitReturn for Result<T, E> {
+    #[inline]
+    fn limited(limited: RateLimited) -> Self {
+        Err(E::from(limited))
     }
 }

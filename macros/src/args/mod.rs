@@ -339,6 +339,7 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
 
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
+pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 

@@ -35,6 +35,7 @@ impl Emit for CircuitBreakerArgs {
     fn needs(&self) -> Needs {
         Needs {
             rejects: true,
+            ignores_overload: true,
             ..Needs::default()
         }
     }
@@ -85,6 +86,27 @@ impl Emit for CircuitBreakerArgs {
         // (which holds the function's return type) is gone before `inner` awaits, so the
         // future stays `Send` when the error type is not.
         let gate = syn::Lifetime::new("'__steadfast_breaker", proc_macro2::Span::mixed_site());
+        // A gate below that turned the call away for this process's own overload (a rate
+        // limit) says nothing about the dependency: the permit is let go unrecorded, and
+        // the rejection passed on to a reader above.
+        let (declare, record) = match &cx.rejection.read {
+            None => (TokenStream::new(), quote!(#record;)),
+            Some(read) => {
+                let forward = cx.rejection.forward(&quote!(#read));
+                (
+                    quote!(let mut #read: ::core::option::Option<::steadfast::__private::Rejected> = ::core::option::Option::None;),
+                    quote! {
+                        match #read {
+                            ::core::option::Option::Some(::steadfast::__private::Rejected { overload: true, .. }) => {
+                                ::core::mem::drop(#call)
+                            }
+                            _ => #record,
+                        }
+                        #forward
+                    },
+                )
+            }
+        };
         quote! {
             #gate: {
                 #lookup
@@ -92,8 +114,9 @@ impl Emit for CircuitBreakerArgs {
                     ::core::result::Result::Ok(#call) => #call,
                     ::core::result::Result::Err(#rejected) => break #gate #rejected,
                 };
+                #declare
                 let #out #out_type = #inner;
-                #record;
+                #record
                 #out
             }
         }

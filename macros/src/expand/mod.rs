@@ -8,6 +8,7 @@
 pub(crate) mod body;
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
+pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
@@ -56,8 +57,11 @@ pub(crate) struct Needs {
     /// Counts the rejections of a gate below it apart from the function's own errors
     /// (`#[monitored]`: a rejection is counted, not logged): it reads the rejection slot.
     pub(crate) counts_rejections: bool,
+    /// Counts a gate below it that turned the call away for this process's own overload
+    /// (`#[rate_limit]`) for nothing (`#[circuit_breaker]`): it reads the rejection slot.
+    pub(crate) ignores_overload: bool,
     /// Turns calls away with an error that says when to try again (`#[circuit_breaker]`,
-    /// and the gates to come): it fills the rejection slot of a layer above that reads it.
+    /// `#[rate_limit]`): it fills the rejection slot of a layer above that reads it.
     pub(crate) rejects: bool,
     /// Runs the layers below on another thread (`#[timeout(…, detach)]`): no slot can
     /// cross it.

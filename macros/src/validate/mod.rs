@@ -3,6 +3,7 @@
 
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
+pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 

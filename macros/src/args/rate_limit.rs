@@ -1,0 +1,75 @@
+//! `#[rate_limit(rate = 100, per = "1s", burst = 10, max_wait = "2s", name = "…")]`
+
+use proc_macro2::{Span, TokenStream};
+
+use super::{AttributeArgs, Keys, Num, Spanned, duration, each_key_value, int, set_once, string};
+use crate::duration::DurationArg;
+use crate::errors::Errors;
+
+pub(crate) const KEYS: Keys = Keys {
+    attribute: "rate_limit",
+    keys: &["rate", "per", "burst", "max_wait", "name"],
+    flags: &[],
+};
+
+pub(crate) struct RateLimitArgs {
+    /// Calls per `per`; required.
+    pub(crate) rate: Option<Spanned<Num<u64>>>,
+    /// The period of `rate`; default one second.
+    pub(crate) per: Option<Spanned<DurationArg>>,
+    /// Calls admitted back to back from idle; default `rate`.
+    pub(crate) burst: Option<Spanned<Num<u64>>>,
+    /// How long a call may wait for its turn; default: not at all.
+    pub(crate) max_wait: Option<Spanned<DurationArg>>,
+    /// `name = "…"`: shared by every function that names it.
+    pub(crate) name: Option<Spanned<syn::LitStr>>,
+    /// Whether `rate` was written at all (a bad value already has its error).
+    pub(crate) rate_written: bool,
+    /// Where to point errors about the attribute as a whole.
+    pub(crate) span: Span,
+}
+
+impl AttributeArgs for RateLimitArgs {
+    const NAME: &'static str = "rate_limit";
+    const ONCE: &'static str = "a function has one rate limit; to share one, give it a `name`";
+
+    fn parse(tokens: TokenStream, at: Span, errors: &mut Errors) -> RateLimitArgs {
+        let mut args = RateLimitArgs {
+            rate: None,
+            per: None,
+            burst: None,
+            max_wait: None,
+            name: None,
+            rate_written: false,
+            span: at,
+        };
+        let attr = KEYS.attribute;
+        let present = each_key_value(tokens, &KEYS, errors, |key, value, errors| {
+            match key.to_string().as_str() {
+                "rate" => set_once(
+                    errors,
+                    attr,
+                    &mut args.rate,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
+                "per" => set_once(errors, attr, &mut args.per, key, value, duration(key)),
+                "burst" => set_once(
+                    errors,
+                    attr,
+                    &mut args.burst,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
+                "max_wait" => set_once(errors, attr, &mut args.max_wait, key, value, duration(key)),
+                "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
+                _ => return false,
+            }
+            true
+        });
+        args.rate_written = present.contains("rate");
+        args
+    }
+}

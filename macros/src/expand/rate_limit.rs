@@ -1,0 +1,108 @@
+//! `#[rate_limit]`
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::{Cx, Emit, Needs, count_u32, duration};
+use crate::args::rate_limit::RateLimitArgs;
+use crate::item;
+
+// Input:
+//     #[rate_limit(rate = 100, per = "1s", max_wait = "2s")]
+//     async fn fetch(url: &str) -> Result<Page, Error> { body }
+//
+// Output:
+//     async fn fetch(url: &str) -> Result<Page, Error> {
+//         static LIMITER: LimiterSlot = LimiterSlot::new(LimitSpec { rate: 100, per: 1s, … });
+//         'gate: {
+//             let wait = match rate_limit_take(&LIMITER, 2s, rejection) {   // R: RateLimitReturn
+//                 Ok(wait) => wait,                               // its turn, reserved
+//                 Err(limited) => break 'gate limited,            // Err(From::from(RateLimited))
+//             };
+//             if !wait.is_zero() { sleep(wait).await }
+//             <inner>                                             // the body, or the next layer
+//         }
+//     }
+//
+// A sync function sleeps its thread. `rejection` is the slot of a layer above that reads
+// rejections (`#[retry]` waits the turn out; `#[circuit_breaker]` counts it for nothing).
+impl Emit for RateLimitArgs {
+    fn needs(&self) -> Needs {
+        Needs {
+            rejects: true,
+            ..Needs::default()
+        }
+    }
+
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        let name = match &self.name {
+            Some(name) => {
+                let lit = &name.value;
+                quote!(::core::option::Option::Some(#lit))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let ident = cx.func.sig.ident.to_string();
+        // `rate` is required: the validator reported its absence, this only keeps going.
+        let rate = self
+            .rate
+            .as_ref()
+            .map_or_else(|| quote!(1), |r| count_u32(&r.value));
+        let per = self.per.as_ref().map_or_else(
+            || quote!(::steadfast::__private::LimitSpec::DEFAULT_PER),
+            |p| duration(&p.value),
+        );
+        let burst = match &self.burst {
+            Some(b) => {
+                let b = count_u32(&b.value);
+                quote!(::core::option::Option::Some(#b))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let max_wait = self.max_wait.as_ref().map_or_else(
+            || quote!(::steadfast::__private::Duration::ZERO),
+            |w| duration(&w.value),
+        );
+        let slot = match &cx.rejection.fill {
+            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (wait, limited) = (
+            Cx::local("__steadfast_wait"),
+            Cx::local("__steadfast_limited"),
+        );
+        let sleep = if cx.is_async() {
+            quote!(::steadfast::__private::sleep(#wait).await)
+        } else {
+            quote!(::steadfast::__private::sleep_blocking(#wait))
+        };
+        // Spanned at the return type: a return type that cannot take the rejection is
+        // reported there.
+        let take = quote_spanned!(item::output_span(cx.func)=>
+            ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #max_wait, #slot)
+        );
+        let gate = syn::Lifetime::new("'__steadfast_limit", proc_macro2::Span::mixed_site());
+        quote! {
+            static __STEADFAST_LIMITER: ::steadfast::__private::LimiterSlot =
+                ::steadfast::__private::LimiterSlot::new(::steadfast::__private::LimitSpec {
+                    name: #name,
+                    default_name: ::core::concat!(::core::module_path!(), "::", #ident),
+                    rate: #rate,
+                    per: #per,
+                    burst: #burst,
+                });
+            #gate: {
+                // Settled before any await: the `Result` holds the return type, which need
+                // not be `Send`.
+                let #wait = match #take {
+                    ::core::result::Result::Ok(#wait) => #wait,
+                    ::core::result::Result::Err(#limited) => break #gate #limited,
+                };
+                if !#wait.is_zero() {
+                    #sleep;
+                }
+                #inner
+            }
+        }
+    }
+}

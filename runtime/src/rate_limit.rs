@@ -1,0 +1,453 @@
+//! `#[rate_limit]`: GCRA in one atomic word per limiter, no timer thread.
+//!
+//! A limiter of `rate` calls `per` period with a `burst` keeps one number, the
+//! *theoretical arrival time* (TAT): when the limiter would be back to idle if every call
+//! admitted so far had come exactly on schedule, one every `interval = per / rate`. A call
+//! at `now` moves it to `max(TAT, now) + interval` and is admitted at once when that is at
+//! most `burst × interval` ahead of `now`; when it is further ahead, the call may wait for
+//! the difference (if that fits its `max_wait`: its turn is reserved by the same
+//! compare-and-swap, so waiters are served in arrival order), or is rejected with exactly
+//! that difference as its `retry_after`. There is no window, so never twice the burst
+//! across a boundary; time is counted in nanoseconds of the runtime's clock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::gate::Rejection;
+
+/// A call `#[rate_limit]` turned away: its turn was further away than `max_wait`.
+///
+/// ```
+/// use std::time::Duration;
+/// #[steadfast::rate_limit(rate = 1, per = "1h", name = "docs.once_an_hour")]
+/// fn report() -> Result<(), steadfast::RateLimited> { Ok(()) }
+///
+/// report().unwrap();
+/// let limited = report().unwrap_err();
+/// assert_eq!(limited.name(), "docs.once_an_hour");
+/// assert!(limited.retry_after() > Duration::from_secs(3590));
+/// assert!(limited.retry_after() <= Duration::from_secs(3600));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimited {
+    name: Arc<str>,
+    rate: u32,
+    per: Duration,
+    retry_after: Duration,
+}
+
+impl RateLimited {
+    /// The limiter's name (`name = "…"`, else the function's path).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The limit: `rate` calls per `per`.
+    pub fn limit(&self) -> (u32, Duration) {
+        (self.rate, self.per)
+    }
+
+    /// How long until a call would be admitted without waiting (if nobody else takes the
+    /// turn first): exact, in nanoseconds, never less than the real wait.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rate limit `{}` ({} per {:?}) reached; retry in {:?}",
+            self.name, self.rate, self.per, self.retry_after
+        )
+    }
+}
+
+impl std::error::Error for RateLimited {}
+
+impl Rejection for RateLimited {
+    fn try_again_in(&self) -> Option<Duration> {
+        Some(self.retry_after)
+    }
+
+    /// A rate limit is this process's own limit, not a sign that a dependency is down.
+    fn is_overload(&self) -> bool {
+        true
+    }
+}
+
+impl From<RateLimited> for std::io::Error {
+    fn from(limited: RateLimited) -> Self {
+        std::io::Error::new(std::io::ErrorKind::WouldBlock, limited)
+    }
+}
+
+/// A limiter's settings, as the attribute (or its defaults) gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSpec {
+    /// `name = "…"`, if written.
+    pub name: Option<&'static str>,
+    /// `module::fn`, the name when none is written.
+    pub default_name: &'static str,
+    /// Calls per `per`.
+    pub rate: u32,
+    /// The period of `rate`.
+    pub per: Duration,
+    /// Calls admitted back to back from idle; `None`: `rate`.
+    pub burst: Option<u32>,
+}
+
+impl LimitSpec {
+    /// `per` when `per` is not written.
+    pub const DEFAULT_PER: Duration = Duration::from_secs(1);
+
+    fn name(&self) -> &'static str {
+        self.name.unwrap_or(self.default_name)
+    }
+}
+
+/// One rate limiter: its settings and its one atomic word.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    name: Arc<str>,
+    rate: u32,
+    per: Duration,
+    burst: u32,
+    /// `per / rate` in nanoseconds (at least 1).
+    interval: u64,
+    /// `burst × interval`: how far ahead of now the TAT may run for a call to pass at once.
+    tolerance: u64,
+    /// The theoretical arrival time, in the runtime clock's nanoseconds.
+    tat: AtomicU64,
+    admitted: AtomicU64,
+    limited: AtomicU64,
+}
+
+/// What a limiter says to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Admitted; wait this long first (zero: go now). The turn is reserved.
+    After(u64),
+    /// Rejected: a turn is this far away.
+    Limited(u64),
+}
+
+impl Limiter {
+    fn new(spec: &LimitSpec) -> Limiter {
+        let rate = spec.rate.max(1);
+        let burst = spec.burst.unwrap_or(rate).max(1);
+        let per = duration_nanos(spec.per).max(1);
+        let interval = (per / u64::from(rate)).max(1);
+        Limiter {
+            name: Arc::from(spec.name()),
+            rate,
+            per: spec.per,
+            burst,
+            interval,
+            tolerance: interval.saturating_mul(u64::from(burst)),
+            tat: AtomicU64::new(0),
+            admitted: AtomicU64::new(0),
+            limited: AtomicU64::new(0),
+        }
+    }
+
+    /// One call at `now` that may wait up to `max_wait` nanoseconds for its turn.
+    #[inline]
+    pub(crate) fn take(&self, now: u64, max_wait: u64) -> Turn {
+        let mut tat = self.tat.load(Relaxed);
+        loop {
+            let next = tat.max(now).saturating_add(self.interval);
+            let wait = (next - now).saturating_sub(self.tolerance);
+            if wait > max_wait {
+                self.limited.fetch_add(1, Relaxed);
+                return Turn::Limited(wait);
+            }
+            match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
+                Ok(_) => {
+                    self.admitted.fetch_add(1, Relaxed);
+                    return Turn::After(wait);
+                }
+                Err(current) => tat = current,
+            }
+        }
+    }
+
+    /// Calls that would be admitted at once at `now`, back to back.
+    fn available(&self, now: u64) -> u32 {
+        let tat = self.tat.load(Relaxed).max(now);
+        let used = tat - now;
+        let free = self.tolerance.saturating_sub(used) / self.interval;
+        u32::try_from(free).unwrap_or(u32::MAX).min(self.burst)
+    }
+
+    fn rejection(&self, retry_after: u64) -> RateLimited {
+        RateLimited {
+            name: self.name.clone(),
+            rate: self.rate,
+            per: self.per,
+            retry_after: Duration::from_nanos(retry_after),
+        }
+    }
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<Arc<Limiter>>> {
+    static ALL: OnceLock<Mutex<Vec<Arc<Limiter>>>> = OnceLock::new();
+    ALL.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The limiter of `spec`: the one already registered under its name (functions that share
+/// a name share a limiter; the first settings win, and a different one is warned about),
+/// else a new one.
+fn limiter(spec: &LimitSpec) -> Arc<Limiter> {
+    let mut all = registry();
+    let name = spec.name();
+    if let Some(found) = all.iter().find(|l| &*l.name == name) {
+        let wanted = Limiter::new(spec);
+        if (found.rate, found.per, found.burst) != (wanted.rate, wanted.per, wanted.burst) {
+            tracing::warn!(
+                target: "steadfast",
+                limiter = name,
+                "rate limiter `{name}` is shared by functions with different settings; the first one's ({} per {:?}, burst {}) apply",
+                found.rate,
+                found.per,
+                found.burst
+            );
+        }
+        return found.clone();
+    }
+    let made = Arc::new(Limiter::new(spec));
+    all.push(made.clone());
+    made
+}
+
+/// The `static` behind a `#[rate_limit]` function: its settings, and its limiter from the
+/// first call on.
+#[derive(Debug)]
+pub struct LimiterSlot {
+    spec: LimitSpec,
+    limiter: OnceLock<Arc<Limiter>>,
+}
+
+impl LimiterSlot {
+    /// A function's limiter, made (or found by name) at its first call.
+    pub const fn new(spec: LimitSpec) -> LimiterSlot {
+        LimiterSlot {
+            spec,
+            limiter: OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&'static self) -> &'static Limiter {
+        self.limiter.get_or_init(|| limiter(&self.spec))
+    }
+
+    /// Takes a turn now: `Ok(wait)` (zero: go at once), or the rejection.
+    #[inline]
+    pub(crate) fn take(&'static self, max_wait: Duration) -> Result<Duration, RateLimited> {
+        let limiter = self.get();
+        let now = SystemClock.now().0;
+        match limiter.take(now, duration_nanos(max_wait)) {
+            Turn::After(wait) => Ok(Duration::from_nanos(wait)),
+            Turn::Limited(retry_after) => Err(limiter.rejection(retry_after)),
+        }
+    }
+}
+
+/// A rate limiter, by name: what it allows and how much of it is in use.
+///
+/// ```
+/// #[steadfast::rate_limit(rate = 5, per = "1s", name = "docs.quota")]
+/// fn call() -> Result<(), steadfast::RateLimited> { Ok(()) }
+///
+/// call().unwrap();
+/// let quota = steadfast::rate_limiter("docs.quota").unwrap();
+/// assert_eq!(quota.rate(), 5);
+/// assert_eq!(quota.admitted(), 1);
+/// assert!(quota.available() <= 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimiter(Arc<Limiter>);
+
+impl RateLimiter {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Calls per [`per`](Self::per).
+    pub fn rate(&self) -> u32 {
+        self.0.rate
+    }
+
+    /// The period of [`rate`](Self::rate).
+    pub fn per(&self) -> Duration {
+        self.0.per
+    }
+
+    /// Calls admitted back to back from idle.
+    pub fn burst(&self) -> u32 {
+        self.0.burst
+    }
+
+    /// Calls that would be admitted now, back to back, without waiting.
+    pub fn available(&self) -> u32 {
+        self.0.available(SystemClock.now().0)
+    }
+
+    /// Calls admitted so far (those that waited for their turn included).
+    pub fn admitted(&self) -> u64 {
+        self.0.admitted.load(Relaxed)
+    }
+
+    /// Calls rejected so far.
+    pub fn limited(&self) -> u64 {
+        self.0.limited.load(Relaxed)
+    }
+}
+
+/// The rate limiter called `name`, once a function using it has been called.
+pub fn rate_limiter(name: &str) -> Option<RateLimiter> {
+    registry()
+        .iter()
+        .find(|l| &*l.name == name)
+        .map(|l| RateLimiter(l.clone()))
+}
+
+/// Every rate limiter in use, in the order of their names.
+pub fn rate_limiters() -> Vec<RateLimiter> {
+    let mut all: Vec<RateLimiter> = registry().iter().map(|l| RateLimiter(l.clone())).collect();
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    all
+}
+
+/// Names of limiters, for duplicate checks in tests.
+#[cfg(test)]
+fn names() -> std::collections::HashMap<String, usize> {
+    let mut seen = std::collections::HashMap::new();
+    for l in registry().iter() {
+        *seen.entry(l.name.to_string()).or_default() += 1;
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(rate: u32, per: Duration, burst: Option<u32>) -> LimitSpec {
+        LimitSpec {
+            name: None,
+            default_name: "t",
+            rate,
+            per,
+            burst,
+        }
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn a_burst_from_idle_then_one_per_interval() {
+        // 10 per second, burst 3: interval 100 ms.
+        let l = Limiter::new(&spec(10, Duration::from_secs(1), Some(3)));
+        let t0 = 5_000 * MS;
+        for _ in 0..3 {
+            assert_eq!(l.take(t0, 0), Turn::After(0));
+        }
+        // The fourth is 100 ms away, exactly.
+        assert_eq!(l.take(t0, 0), Turn::Limited(100 * MS));
+        assert_eq!(l.take(t0 + 40 * MS, 0), Turn::Limited(60 * MS));
+        assert_eq!(l.take(t0 + 100 * MS, 0), Turn::After(0));
+        assert_eq!(l.take(t0 + 100 * MS, 0), Turn::Limited(100 * MS));
+        assert_eq!(l.admitted.load(Relaxed), 4);
+        assert_eq!(l.limited.load(Relaxed), 3);
+    }
+
+    #[test]
+    fn never_twice_the_burst_across_a_boundary() {
+        // 5 per second, burst 5: however the calls are placed, no second holds more than
+        // 5 + (its length / interval) admissions; here: 5 at t0, then at most 1 per 200 ms.
+        let l = Limiter::new(&spec(5, Duration::from_secs(1), None));
+        let t0 = 1_000 * MS;
+        let mut admitted = 0;
+        for step in 0..=1000u64 {
+            while l.take(t0 + step * MS, 0) == Turn::After(0) {
+                admitted += 1;
+            }
+        }
+        // 5 at once, then one at 200, 400, 600, 800, 1000 ms.
+        assert_eq!(admitted, 10);
+    }
+
+    #[test]
+    fn a_waiter_reserves_its_turn_in_arrival_order() {
+        let l = Limiter::new(&spec(10, Duration::from_secs(1), Some(1)));
+        let t0 = 1_000 * MS;
+        assert_eq!(l.take(t0, 500 * MS), Turn::After(0));
+        assert_eq!(l.take(t0, 500 * MS), Turn::After(100 * MS));
+        assert_eq!(l.take(t0, 500 * MS), Turn::After(200 * MS));
+        // One that cannot wait long enough is told at once how long it would have been.
+        assert_eq!(l.take(t0, 250 * MS), Turn::Limited(300 * MS));
+        // Its rejection reserved nothing: the next with enough patience gets 300 ms.
+        assert_eq!(l.take(t0, 300 * MS), Turn::After(300 * MS));
+    }
+
+    #[test]
+    fn available_counts_down_and_refills() {
+        let l = Limiter::new(&spec(4, Duration::from_secs(1), None));
+        let t0 = 1_000 * MS;
+        assert_eq!(l.available(t0), 4);
+        assert_eq!(l.take(t0, 0), Turn::After(0));
+        assert_eq!(l.take(t0, 0), Turn::After(0));
+        assert_eq!(l.available(t0), 2);
+        assert_eq!(l.available(t0 + 250 * MS), 3);
+        assert_eq!(l.available(t0 + 10_000 * MS), 4);
+    }
+
+    #[test]
+    fn huge_rates_and_long_periods_do_not_overflow() {
+        let l = Limiter::new(&spec(u32::MAX, Duration::from_nanos(1), None));
+        assert_eq!(l.interval, 1);
+        assert_eq!(l.take(u64::MAX - 1, 0), Turn::After(0));
+        let l = Limiter::new(&spec(
+            1,
+            Duration::from_secs(365 * 24 * 3600),
+            Some(u32::MAX),
+        ));
+        assert_eq!(l.take(0, 0), Turn::After(0));
+    }
+
+    #[test]
+    fn functions_sharing_a_name_share_one_limiter() {
+        static A: LimiterSlot = LimiterSlot::new(LimitSpec {
+            name: Some("rate_limit.tests.shared"),
+            default_name: "a",
+            rate: 2,
+            per: Duration::from_secs(3600),
+            burst: None,
+        });
+        static B: LimiterSlot = LimiterSlot::new(LimitSpec {
+            name: Some("rate_limit.tests.shared"),
+            default_name: "b",
+            rate: 2,
+            per: Duration::from_secs(3600),
+            burst: None,
+        });
+        assert!(A.take(Duration::ZERO).is_ok());
+        assert!(B.take(Duration::ZERO).is_ok());
+        let limited = A.take(Duration::ZERO).unwrap_err();
+        assert_eq!(limited.name(), "rate_limit.tests.shared");
+        assert_eq!(names()["rate_limit.tests.shared"], 1);
+        assert_eq!(
+            rate_limiter("rate_limit.tests.shared").unwrap().limited(),
+            1
+        );
+    }
+}
