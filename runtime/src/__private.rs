@@ -36,15 +36,33 @@ pub fn rate_limit_take<R: crate::returns::RateLimitReturn>(
     max_wait: Duration,
     rejection: Option<&mut Option<Rejected>>,
 ) -> Result<Duration, R> {
-    match limiter.take(max_wait) {
-        Ok(wait) => Ok(wait),
-        Err(limited) => {
-            if let Some(slot) = rejection {
-                *slot = Some(Rejected::of(&limited));
-            }
-            Err(R::limited(limited))
+    limiter_answer(limiter.take(max_wait), rejection)
+}
+
+/// [`rate_limit_take`] for the limit of this call's `key`.
+#[inline]
+pub fn rate_limit_take_key<R: crate::returns::RateLimitReturn, K: ?Sized + BreakerKey>(
+    limiter: &'static LimiterSlot,
+    key: &K,
+    max_wait: Duration,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<Duration, R> {
+    limiter_answer(limiter.take_key(key, max_wait), rejection)
+}
+
+/// A limiter's answer as the function's: a rejection told to a waiting layer above
+/// through `rejection`, and returned as the function's `Err`.
+#[inline]
+fn limiter_answer<R: crate::returns::RateLimitReturn>(
+    answer: Result<Duration, crate::RateLimited>,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<Duration, R> {
+    answer.map_err(|limited| {
+        if let Some(slot) = rejection {
+            *slot = Some(Rejected::of(&limited));
         }
-    }
+        R::limited(limited)
+    })
 }
 
 /// What a function's breaker is: `policy` (the defaults, or `policy = …` with the keys

@@ -10,10 +10,16 @@
 //! that difference as its `retry_after`. There is no window, so never twice the burst
 //! across a boundary; time is counted in nanoseconds of the runtime's clock.
 
+use std::any::Any;
+use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
+
+use crate::breaker::BreakerKey;
 
 use crate::clock::{Clock, SystemClock, duration_nanos};
 use crate::gate::Rejection;
@@ -99,11 +105,15 @@ pub struct LimitSpec {
     pub per: Duration,
     /// Calls admitted back to back from idle; `None`: `rate`.
     pub burst: Option<u32>,
+    /// With `key = …`: at most this many keys kept (one limit per key); `None`: one limit.
+    pub max_keys: Option<usize>,
 }
 
 impl LimitSpec {
     /// `per` when `per` is not written.
     pub const DEFAULT_PER: Duration = Duration::from_secs(1);
+    /// `max_keys` when `key` is written without it.
+    pub const DEFAULT_MAX_KEYS: usize = 10_000;
 
     fn name(&self) -> &'static str {
         self.name.unwrap_or(self.default_name)
@@ -125,6 +135,40 @@ pub(crate) struct Limiter {
     tat: AtomicU64,
     admitted: AtomicU64,
     limited: AtomicU64,
+    /// With `key = …`: one theoretical arrival time per key.
+    keys: Option<Keys>,
+}
+
+/// The per-key state of a keyed limiter: a TAT per key, at most `capacity` of them.
+struct Keys {
+    capacity: usize,
+    map: RwLock<HashMap<u64, Vec<KeyEntry>>>,
+    hasher: RandomState,
+    warned: AtomicBool,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keys")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+struct KeyEntry {
+    key: Box<dyn Any + Send + Sync>,
+    tat: AtomicU64,
+}
+
+impl Keys {
+    fn len(&self) -> usize {
+        self.read().values().map(Vec::len).sum()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Vec<KeyEntry>>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What a limiter says to one call.
@@ -152,13 +196,80 @@ impl Limiter {
             tat: AtomicU64::new(0),
             admitted: AtomicU64::new(0),
             limited: AtomicU64::new(0),
+            keys: spec.max_keys.map(|capacity| Keys {
+                capacity: capacity.max(1),
+                map: RwLock::new(HashMap::new()),
+                hasher: RandomState::new(),
+                warned: AtomicBool::new(false),
+            }),
         }
     }
 
     /// One call at `now` that may wait up to `max_wait` nanoseconds for its turn.
     #[inline]
     pub(crate) fn take(&self, now: u64, max_wait: u64) -> Turn {
-        let mut tat = self.tat.load(Relaxed);
+        self.take_on(&self.tat, now, max_wait)
+    }
+
+    /// [`take`](Self::take) on the TAT of `key`. A key is evicted only when its state is a
+    /// fresh key's (its TAT not after now): an eviction never hands out a new burst. With
+    /// every kept key active and the map full, the call is limited by a fresh state that is
+    /// not kept (and a warning is logged once).
+    fn take_key<K: ?Sized + BreakerKey>(
+        &self,
+        keys: &Keys,
+        key: &K,
+        now: u64,
+        max_wait: u64,
+    ) -> Turn {
+        let hash = keys.hasher.hash_one(key);
+        let matches = |entry: &KeyEntry| {
+            entry
+                .key
+                .downcast_ref::<K::Owned>()
+                .is_some_and(|owned| owned.borrow() == key)
+        };
+        if let Some(entry) = keys
+            .read()
+            .get(&hash)
+            .and_then(|b| b.iter().find(|e| matches(e)))
+        {
+            return self.take_on(&entry.tat, now, max_wait);
+        }
+        let mut map = keys.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
+            return self.take_on(&entry.tat, now, max_wait);
+        }
+        let mut len: usize = map.values().map(Vec::len).sum();
+        if len >= keys.capacity {
+            map.retain(|_, bucket| {
+                bucket.retain(|e| e.tat.load(Relaxed) > now);
+                !bucket.is_empty()
+            });
+            len = map.values().map(Vec::len).sum();
+        }
+        let entry = KeyEntry {
+            key: Box::new(key.to_owned_key()),
+            tat: AtomicU64::new(0),
+        };
+        let turn = self.take_on(&entry.tat, now, max_wait);
+        if len < keys.capacity {
+            map.entry(hash).or_default().push(entry);
+        } else if !keys.warned.swap(true, Relaxed) {
+            tracing::warn!(
+                target: "steadfast",
+                limiter = &*self.name,
+                "rate limiter `{}` keeps {} keys and every one is in use: new keys are limited from a fresh state that is not kept (raise `max_keys`)",
+                self.name,
+                keys.capacity
+            );
+        }
+        turn
+    }
+
+    #[inline]
+    fn take_on(&self, word: &AtomicU64, now: u64, max_wait: u64) -> Turn {
+        let mut tat = word.load(Relaxed);
         loop {
             let next = tat.max(now).saturating_add(self.interval);
             let wait = (next - now).saturating_sub(self.tolerance);
@@ -166,7 +277,7 @@ impl Limiter {
                 self.limited.fetch_add(1, Relaxed);
                 return Turn::Limited(wait);
             }
-            match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
+            match word.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
                 Ok(_) => {
                     self.admitted.fetch_add(1, Relaxed);
                     return Turn::After(wait);
@@ -182,6 +293,13 @@ impl Limiter {
         let used = tat - now;
         let free = self.tolerance.saturating_sub(used) / self.interval;
         u32::try_from(free).unwrap_or(u32::MAX).min(self.burst)
+    }
+
+    fn answer(&self, turn: Turn) -> Result<Duration, RateLimited> {
+        match turn {
+            Turn::After(wait) => Ok(Duration::from_nanos(wait)),
+            Turn::Limited(retry_after) => Err(self.rejection(retry_after)),
+        }
     }
 
     fn rejection(&self, retry_after: u64) -> RateLimited {
@@ -253,10 +371,23 @@ impl LimiterSlot {
     pub(crate) fn take(&'static self, max_wait: Duration) -> Result<Duration, RateLimited> {
         let limiter = self.get();
         let now = SystemClock.now().0;
-        match limiter.take(now, duration_nanos(max_wait)) {
-            Turn::After(wait) => Ok(Duration::from_nanos(wait)),
-            Turn::Limited(retry_after) => Err(limiter.rejection(retry_after)),
-        }
+        limiter.answer(limiter.take(now, duration_nanos(max_wait)))
+    }
+
+    /// [`take`](Self::take) for the limit of `key`.
+    #[inline]
+    pub(crate) fn take_key<K: ?Sized + BreakerKey>(
+        &'static self,
+        key: &K,
+        max_wait: Duration,
+    ) -> Result<Duration, RateLimited> {
+        let limiter = self.get();
+        let now = SystemClock.now().0;
+        let turn = match &limiter.keys {
+            Some(keys) => limiter.take_key(keys, key, now, duration_nanos(max_wait)),
+            None => limiter.take(now, duration_nanos(max_wait)),
+        };
+        limiter.answer(turn)
     }
 }
 
@@ -310,6 +441,11 @@ impl RateLimiter {
     pub fn limited(&self) -> u64 {
         self.0.limited.load(Relaxed)
     }
+
+    /// With `key = …`: the keys kept now (at most `max_keys`); `None` for one limit.
+    pub fn keys(&self) -> Option<usize> {
+        self.0.keys.as_ref().map(Keys::len)
+    }
 }
 
 /// The rate limiter called `name`, once a function using it has been called.
@@ -329,8 +465,8 @@ pub fn rate_limiters() -> Vec<RateLimiter> {
 
 /// Names of limiters, for duplicate checks in tests.
 #[cfg(test)]
-fn names() -> std::collections::HashMap<String, usize> {
-    let mut seen = std::collections::HashMap::new();
+fn names() -> HashMap<String, usize> {
+    let mut seen = HashMap::new();
     for l in registry().iter() {
         *seen.entry(l.name.to_string()).or_default() += 1;
     }
@@ -348,6 +484,7 @@ mod tests {
             rate,
             per,
             burst,
+            max_keys: None,
         }
     }
 
@@ -425,6 +562,35 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_independent_and_only_fresh_keys_are_evicted() {
+        // 10 an hour per key, at most 2 keys kept.
+        let l = Limiter::new(&LimitSpec {
+            max_keys: Some(2),
+            ..spec(10, Duration::from_secs(3600), None)
+        });
+        let keys = l.keys.as_ref().unwrap();
+        let t0 = 1_000 * MS;
+        for _ in 0..10 {
+            assert_eq!(l.take_key(keys, "a", t0, 0), Turn::After(0));
+        }
+        assert!(matches!(l.take_key(keys, "a", t0, 0), Turn::Limited(_)));
+        assert_eq!(l.take_key(keys, "b", t0, 0), Turn::After(0));
+        // "a" and "b" are both active: a third key is limited from a fresh state that is
+        // not kept, and neither is evicted.
+        assert_eq!(l.take_key(keys, "c", t0, 0), Turn::After(0));
+        assert_eq!(keys.len(), 2);
+        // The classic bug: evicting "a" now would hand it a new burst (10/hour → more).
+        assert!(matches!(l.take_key(keys, "a", t0, 0), Turn::Limited(_)));
+        // Six minutes later "b" (one call, one interval) is back to fresh, "a" is not:
+        // "b" is evicted to make room for "c".
+        let later = t0 + 360_000 * MS;
+        assert_eq!(l.take_key(keys, "c", later, 0), Turn::After(0));
+        assert_eq!(keys.len(), 2);
+        assert!(matches!(l.take_key(keys, "a", later, 0), Turn::After(0)));
+        assert!(matches!(l.take_key(keys, "a", later, 0), Turn::Limited(_)));
+    }
+
+    #[test]
     fn functions_sharing_a_name_share_one_limiter() {
         static A: LimiterSlot = LimiterSlot::new(LimitSpec {
             name: Some("rate_limit.tests.shared"),
@@ -432,6 +598,7 @@ mod tests {
             rate: 2,
             per: Duration::from_secs(3600),
             burst: None,
+            max_keys: None,
         });
         static B: LimiterSlot = LimiterSlot::new(LimitSpec {
             name: Some("rate_limit.tests.shared"),
@@ -439,6 +606,7 @@ mod tests {
             rate: 2,
             per: Duration::from_secs(3600),
             burst: None,
+            max_keys: None,
         });
         assert!(A.take(Duration::ZERO).is_ok());
         assert!(B.take(Duration::ZERO).is_ok());

@@ -291,3 +291,29 @@ fn the_error_says_what_and_when() {
     let io: std::io::Error = e.into();
     assert_eq!(io.kind(), std::io::ErrorKind::WouldBlock);
 }
+
+#[rate_limit(rate = 3, per = "1h", key = host, max_keys = 100)]
+fn per_host(host: &str) -> Result<(), RateLimited> {
+    let _ = host;
+    Ok(())
+}
+
+#[test]
+fn each_key_has_its_own_limit_and_the_map_stays_bounded() {
+    for host in ["a", "b"] {
+        for _ in 0..3 {
+            per_host(host).unwrap();
+        }
+        assert!(per_host(host).is_err(), "{host}: three an hour");
+    }
+    // A flood of new keys: each is admitted from a fresh state, and at most 100 are kept.
+    let flood: Vec<String> = (0..1000).map(|i| format!("flood-{i}")).collect();
+    for host in &flood {
+        per_host(host).unwrap();
+    }
+    let l = steadfast::rate_limiter("rate_limit::per_host").unwrap();
+    assert!(l.keys().unwrap() <= 100, "{:?}", l.keys());
+    // Neither "a" nor "b" was evicted to make room: they are not back to fresh.
+    assert!(per_host("a").is_err());
+    assert!(per_host("b").is_err());
+}

@@ -2,13 +2,17 @@
 
 use proc_macro2::{Span, TokenStream};
 
-use super::{AttributeArgs, Keys, Num, Spanned, duration, each_key_value, int, set_once, string};
+use super::{
+    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, set_once, string,
+};
 use crate::duration::DurationArg;
 use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "rate_limit",
-    keys: &["rate", "per", "burst", "max_wait", "name"],
+    keys: &[
+        "rate", "per", "burst", "max_wait", "name", "key", "max_keys",
+    ],
     flags: &[],
 };
 
@@ -23,6 +27,12 @@ pub(crate) struct RateLimitArgs {
     pub(crate) max_wait: Option<Spanned<DurationArg>>,
     /// `name = "…"`: shared by every function that names it.
     pub(crate) name: Option<Spanned<syn::LitStr>>,
+    /// `key = host`: one limit per value of this expression of the arguments.
+    pub(crate) key: Option<Spanned<syn::Expr>>,
+    /// `max_keys = 10_000`: the keys kept at most (needs `key`).
+    pub(crate) max_keys: Option<Spanned<Num<u64>>>,
+    /// Whether `key` was written, valid or not.
+    pub(crate) key_written: bool,
     /// Whether `rate` was written at all (a bad value already has its error).
     pub(crate) rate_written: bool,
     /// Where to point errors about the attribute as a whole.
@@ -40,6 +50,9 @@ impl AttributeArgs for RateLimitArgs {
             burst: None,
             max_wait: None,
             name: None,
+            key: None,
+            max_keys: None,
+            key_written: false,
             rate_written: false,
             span: at,
         };
@@ -65,11 +78,21 @@ impl AttributeArgs for RateLimitArgs {
                 ),
                 "max_wait" => set_once(errors, attr, &mut args.max_wait, key, value, duration(key)),
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
+                "key" => set_once(errors, attr, &mut args.key, key, value, expr),
+                "max_keys" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_keys,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
                 _ => return false,
             }
             true
         });
         args.rate_written = present.contains("rate");
+        args.key_written = present.contains("key");
         args
     }
 }

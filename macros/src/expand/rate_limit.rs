@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, duration};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration};
 use crate::args::rate_limit::RateLimitArgs;
 use crate::item;
 
@@ -63,6 +63,16 @@ impl Emit for RateLimitArgs {
             || quote!(::steadfast::__private::Duration::ZERO),
             |w| duration(&w.value),
         );
+        let max_keys = match (&self.key, &self.max_keys) {
+            (None, _) => quote!(::core::option::Option::None),
+            (Some(_), None) => quote!(::core::option::Option::Some(
+                ::steadfast::__private::LimitSpec::DEFAULT_MAX_KEYS
+            )),
+            (Some(_), Some(m)) => {
+                let m = count_usize(&m.value);
+                quote!(::core::option::Option::Some(#m))
+            }
+        };
         let slot = match &cx.rejection.fill {
             Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
             None => quote!(::core::option::Option::None),
@@ -78,9 +88,25 @@ impl Emit for RateLimitArgs {
         };
         // Spanned at the return type: a return type that cannot take the rejection is
         // reported there.
-        let take = quote_spanned!(item::output_span(cx.func)=>
-            ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #max_wait, #slot)
-        );
+        let take = match &self.key {
+            None => quote_spanned!(item::output_span(cx.func)=>
+                ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #max_wait, #slot)
+            ),
+            Some(key) => {
+                let key_expr = &key.value;
+                let key_value = quote_spanned! {key.span=>
+                    (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
+                };
+                let call = quote_spanned!(item::output_span(cx.func)=>
+                    ::steadfast::__private::rate_limit_take_key(&__STEADFAST_LIMITER, #key_value, #max_wait, #slot)
+                );
+                quote! {{
+                    #[allow(unused_imports)]
+                    use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
+                    #call
+                }}
+            }
+        };
         let gate = syn::Lifetime::new("'__steadfast_limit", proc_macro2::Span::mixed_site());
         quote! {
             static __STEADFAST_LIMITER: ::steadfast::__private::LimiterSlot =
@@ -90,6 +116,7 @@ impl Emit for RateLimitArgs {
                     rate: #rate,
                     per: #per,
                     burst: #burst,
+                    max_keys: #max_keys,
                 });
             #gate: {
                 // Settled before any await: the `Result` holds the return type, which need

@@ -1,4 +1,5 @@
-// Zero rates, bursts and periods, and a missing rate: one error each, on the value.
+// Zero rates, bursts and periods, a missing rate, a misspelt key, `max_keys` without
+// `key`, a `key` that is not made of arguments: one error each, on the token at fault.
 use steadfast::{RateLimited, rate_limit};
 
 #[rate_limit(rate = 0)]
@@ -23,6 +24,17 @@ fn rate_missing() -> Result<(), RateLimited> {
 
 #[rate_limit(rate = 10, max_wiat = "1s")]
 fn misspelt() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[rate_limit(rate = 10, max_keys = 100)]
+fn keys_without_key() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[rate_limit(rate = 10, key = tenant)]
+fn key_not_an_argument(host: &str) -> Result<(), RateLimited> {
+    let _ = host;
     Ok(())
 }
 
