@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use steadfast::{CircuitOpen, Elapsed, circuit_breaker, monitored, retry, timeout};
+use steadfast::{
+    CircuitOpen, Elapsed, RateLimited, circuit_breaker, monitored, rate_limit, retry, timeout,
+};
 
 // ---------------------------------------------------------------------------------------
 // The functions under test. Every variant does the same work: add one to its argument.
@@ -68,6 +70,25 @@ fn sf_open(x: u64) -> Result<u64, Error> {
 #[inline(never)]
 #[retry(attempts = 3, delay = "100ms")]
 fn sf_retry(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+impl From<RateLimited> for Error {
+    fn from(_: RateLimited) -> Self {
+        Error
+    }
+}
+
+// A rate so high that a turn is always free: what admission costs when tokens are there.
+#[inline(never)]
+#[rate_limit(rate = 4_000_000_000, per = "1s", name = "b.limit")]
+fn sf_limited(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[rate_limit(rate = 4_000_000_000, per = "1s", name = "b.limit_keyed", key = x % 16)]
+fn sf_limited_keyed(x: u64) -> Result<u64, Error> {
     bare(x)
 }
 
@@ -468,6 +489,52 @@ fn main() {
             })
         },
     );
+
+    // --- rate limit, a turn free: GCRA against governor's (direct and keyed).
+    let quota = governor::Quota::per_second(std::num::NonZeroU32::new(4_000_000_000).unwrap());
+    let gov_direct = governor::RateLimiter::direct(quota);
+    let gov_keyed = governor::RateLimiter::<u64, _, _>::keyed(quota);
+    for threads in [1, 2] {
+        add("rate limit, turn free", "steadfast", threads, true, &|| {
+            sync_on(threads, &|x| drop(black_box(sf_limited(x))))
+        });
+        add(
+            "rate limit, turn free",
+            "governor (direct)",
+            threads,
+            false,
+            &|| {
+                sync_on(threads, &|x| {
+                    drop(black_box(
+                        gov_direct.check().map_err(|_| Error).and_then(|()| bare(x)),
+                    ))
+                })
+            },
+        );
+        add(
+            "rate limit, keyed, turn free",
+            "steadfast",
+            threads,
+            true,
+            &|| sync_on(threads, &|x| drop(black_box(sf_limited_keyed(x)))),
+        );
+        add(
+            "rate limit, keyed, turn free",
+            "governor (keyed)",
+            threads,
+            false,
+            &|| {
+                sync_on(threads, &|x| {
+                    drop(black_box(
+                        gov_keyed
+                            .check_key(&(x % 16))
+                            .map_err(|_| Error)
+                            .and_then(|()| bare(x)),
+                    ))
+                })
+            },
+        );
+    }
 
     // --- timeout, body ready at once.
     add("timeout, ready body", "bare await", 1, false, &|| {
