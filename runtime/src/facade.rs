@@ -94,6 +94,11 @@ pub(crate) fn breaker_rejection(breaker: &str) {
     counter!("steadfast_breaker_rejections_total", "breaker" => breaker.to_owned()).increment(1);
 }
 
+/// A rate limiter rejected a call.
+pub(crate) fn rate_limited(limiter: &str) {
+    counter!("steadfast_rate_limited_total", "limiter" => limiter.to_owned()).increment(1);
+}
+
 /// A retrying call took a step: another attempt, a wait on a gate, or giving up.
 pub(crate) fn retry(function: &'static str, what: Count) {
     let name = match what {

@@ -86,6 +86,14 @@ pub(crate) fn breaker_rejected(breaker: &str) {
     crate::facade::breaker_rejection(breaker);
 }
 
+/// A rate limiter turned a call away.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn rate_limited(limiter: &str) {
+    #[cfg(feature = "metrics")]
+    crate::facade::rate_limited(limiter);
+}
+
 /// A retrying call took a step worth counting.
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]

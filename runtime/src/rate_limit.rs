@@ -275,6 +275,7 @@ impl Limiter {
             let wait = (next - now).saturating_sub(self.tolerance);
             if wait > max_wait {
                 self.limited.fetch_add(1, Relaxed);
+                crate::observe::rate_limited(&self.name);
                 return Turn::Limited(wait);
             }
             match word.compare_exchange_weak(tat, next, Relaxed, Relaxed) {

@@ -2,7 +2,9 @@
 //! recorder that captures (installed before any decorated function is called).
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use steadfast::{CircuitOpen, Elapsed, circuit_breaker, monitored, retry, timeout};
+use steadfast::{
+    CircuitOpen, Elapsed, RateLimited, circuit_breaker, monitored, rate_limit, retry, timeout,
+};
 
 #[derive(Debug)]
 struct Error;
@@ -17,6 +19,17 @@ impl From<Elapsed> for Error {
     fn from(_: Elapsed) -> Self {
         Error
     }
+}
+
+impl From<RateLimited> for Error {
+    fn from(_: RateLimited) -> Self {
+        Error
+    }
+}
+
+#[rate_limit(rate = 1, per = "1h", name = "facade.limit")]
+fn limited() -> Result<(), Error> {
+    Ok(())
 }
 
 /// A metric's name, its labels, its value.
@@ -40,6 +53,9 @@ async fn every_figure_reaches_the_facade() {
 
     call(false).await.unwrap();
     call(true).await.unwrap_err(); // fails, opens; the retry's 2nd attempt is rejected
+    limited().unwrap();
+    limited().unwrap_err();
+    limited().unwrap_err();
     let seen: Vec<Seen> = snapshotter
         .snapshot()
         .into_vec()
@@ -75,6 +91,10 @@ async fn every_figure_reaches_the_facade() {
     );
     assert!(
         matches!(value("steadfast_call_duration_seconds", function), DebugValue::Histogram(h) if h.len() == 2)
+    );
+    assert_eq!(
+        value("steadfast_rate_limited_total", ("limiter", "facade.limit")),
+        &DebugValue::Counter(2)
     );
     let breaker = ("breaker", "facade.breaker");
     assert!(
