@@ -99,4 +99,5 @@ attributes! {
     Timeout(crate::args::timeout::TimeoutArgs),
     Monitored(crate::args::monitored::MonitoredArgs),
     RateLimit(crate::args::rate_limit::RateLimitArgs),
+    Bulkhead(crate::args::bulkhead::BulkheadArgs),
 }

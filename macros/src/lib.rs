@@ -41,6 +41,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(Attr::Retry, args.into(), item.into()).into()
 }
 
+/// A bound on the calls of a function inside at once; see `steadfast::bulkhead`.
+#[proc_macro_attribute]
+pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
+    pipeline::run(Attr::Bulkhead, args.into(), item.into()).into()
+}
+
 /// A rate limit on the calls of a function; see `steadfast::rate_limit`.
 #[proc_macro_attribute]
 pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -24,8 +24,24 @@ pub use ::core::time::Duration;
 pub use ::inventory;
 pub use ::tracing;
 
+pub use crate::bulkhead::{BulkheadPermit, BulkheadSlot, BulkheadSpec};
 pub use crate::policy::{BreakerPolicy, TimeoutPolicy};
 pub use crate::rate_limit::{LimitSpec, LimiterSlot};
+
+/// A `#[bulkhead]` call's way in, as the function's: the permit, or the function's
+/// `Err(BulkheadFull)`, told to a reading layer above through `rejection`.
+#[inline]
+pub fn bulkhead_admit<R: crate::returns::BulkheadReturn>(
+    entered: Result<BulkheadPermit, crate::BulkheadFull>,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<BulkheadPermit, R> {
+    entered.map_err(|full| {
+        if let Some(slot) = rejection {
+            *slot = Some(Rejected::of(&full));
+        }
+        R::full(full)
+    })
+}
 
 /// Takes a turn of a `#[rate_limit]` function's limiter: `Ok(wait)` (zero: go at once; the
 /// caller sleeps it, on the thread or on tokio), or the function's `Err(RateLimited)`, told

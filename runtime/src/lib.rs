@@ -115,6 +115,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod breaker;
+mod bulkhead;
 mod clock;
 pub mod config;
 mod error;
@@ -141,6 +142,7 @@ mod timeout;
 pub mod __private;
 
 pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
+pub use bulkhead::{Bulkhead, BulkheadFull, FullReason, bulkhead_named as bulkhead, bulkheads};
 pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
@@ -545,3 +547,54 @@ pub use steadfast_macros::monitored;
 /// fn never() -> Result<(), steadfast::RateLimited> { Ok(()) }
 /// ```
 pub use steadfast_macros::rate_limit;
+
+/// Bounds the calls of the function inside at once, sync or `async`.
+///
+/// A slot is taken when the call starts and given back when it ends, panics or is dropped.
+/// Callers that find every slot in use wait up to `max_wait` (async: the task; sync: the
+/// thread), served strictly first come, first served, sync and async callers of one named
+/// bulkhead alike: a newcomer never takes a slot while others wait. Otherwise the call
+/// returns `Err(BulkheadFull)` at once, with [`reason()`](BulkheadFull::reason) `Full` (no
+/// wait allowed), `QueueFull` (`max_queue` callers already waiting) or `WaitedOut`.
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `max_concurrent = 10` | calls inside at once | required |
+/// | `max_wait = "250ms"` | how long a call may wait for a slot | not at all |
+/// | `max_queue = 100` | callers allowed to wait at once; only with `max_wait` | bounded by `max_wait` alone |
+/// | `name = "converter"` | its name; functions that name one bulkhead share it | `module_path!()::fn_name` |
+///
+/// The function must return `Result<T, E>` with `impl From<BulkheadFull> for E`. A
+/// [`circuit_breaker`] above counts a `BulkheadFull` for nothing (this process's own limit);
+/// a [`retry`] above returns it at once (when a slot frees up is not known); a
+/// [`monitored`] above counts it as a rejection, not logged. A sync bulkhead with
+/// `max_wait` called on a tokio runtime's thread blocks it: a warning says so once. Read it
+/// with [`bulkhead()`](fn@bulkhead) and [`bulkheads`].
+///
+/// ```
+/// use steadfast::{BulkheadFull, FullReason, bulkhead};
+///
+/// #[bulkhead(max_concurrent = 1, name = "docs.converter")]
+/// fn convert(inner: Option<fn() -> Result<(), BulkheadFull>>) -> Result<(), BulkheadFull> {
+///     match inner {
+///         Some(f) => f(), // a second call while this one is inside
+///         None => Ok(()),
+///     }
+/// }
+///
+/// fn again() -> Result<(), BulkheadFull> {
+///     convert(None)
+/// }
+///
+/// let full = convert(Some(again)).unwrap_err();
+/// assert_eq!(full.reason(), FullReason::Full);
+/// assert_eq!(steadfast::bulkhead("docs.converter").unwrap().in_use(), 0);
+/// ```
+///
+/// A queue without a wait is a compile error:
+///
+/// ```compile_fail
+/// #[steadfast::bulkhead(max_concurrent = 4, max_queue = 10)]
+/// fn convert() -> Result<(), steadfast::BulkheadFull> { Ok(()) }
+/// ```
+pub use steadfast_macros::bulkhead;

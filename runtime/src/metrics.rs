@@ -22,6 +22,9 @@
 //! | `steadfast_retry_gate_waits_total` | counter | `function` | waits on a gate below the retry (an open breaker), no attempt spent |
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
 //! | `steadfast_timeouts_total` | counter | `function` | calls whose deadline passed |
+//! | `steadfast_bulkhead_in_use` | gauge | `bulkhead` | calls inside a `#[bulkhead]` |
+//! | `steadfast_bulkhead_queued` | gauge | `bulkhead` | calls waiting for a slot |
+//! | `steadfast_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls turned away (`full`, `queue_full`, `waited_out`) |
 //! | `steadfast_rate_limited_total` | counter | `limiter` | calls a `#[rate_limit]` turned away |
 //! | `steadfast_rate_limit_admitted_total` | counter | `limiter` | calls it admitted (those that waited for their turn included) |
 //!
@@ -262,6 +265,47 @@ pub fn prometheus() -> String {
         },
     );
 
+    let bulkheads = crate::bulkheads();
+    for (name, help, read) in [
+        (
+            "steadfast_bulkhead_in_use",
+            "Calls inside a #[bulkhead].",
+            (|b: &crate::Bulkhead| u64::from(b.in_use())) as fn(&crate::Bulkhead) -> u64,
+        ),
+        (
+            "steadfast_bulkhead_queued",
+            "Calls waiting for a slot of a #[bulkhead].",
+            |b| u64::from(b.queued()),
+        ),
+    ] {
+        family(name, "gauge", help, &mut |o| {
+            for b in &bulkheads {
+                let _ = writeln!(o, "{name}{{bulkhead=\"{}\"}} {}", escape(b.name()), read(b));
+            }
+        });
+    }
+    family(
+        "steadfast_bulkhead_rejections_total",
+        "counter",
+        "Calls a #[bulkhead] turned away, by reason.",
+        &mut |o| {
+            for b in &bulkheads {
+                for reason in [
+                    crate::FullReason::Full,
+                    crate::FullReason::QueueFull,
+                    crate::FullReason::WaitedOut,
+                ] {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_bulkhead_rejections_total{{bulkhead=\"{}\",reason=\"{}\"}} {}",
+                        escape(b.name()),
+                        reason.as_str(),
+                        b.rejected(reason)
+                    );
+                }
+            }
+        },
+    );
     let limiters = crate::rate_limiters();
     family(
         "steadfast_rate_limited_total",

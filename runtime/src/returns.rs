@@ -7,13 +7,14 @@
 //! |---|---|
 //! | `#[circuit_breaker]` | `Result<T, E>` with `impl From<steadfast::CircuitOpen> for E` ([`BreakerReturn`], [`BreakerError`]) |
 //! | `#[timeout]` | `Result<T, E>` with `impl From<steadfast::Elapsed> for E` ([`TimeoutReturn`], [`TimeoutError`]) |
+//! | `#[bulkhead]` | `Result<T, E>` with `impl From<steadfast::BulkheadFull> for E` ([`BulkheadReturn`], [`BulkheadError`]) |
 //! | `#[rate_limit]` | `Result<T, E>` with `impl From<steadfast::RateLimited> for E` ([`RateLimitReturn`], [`RateLimitError`]) |
 //! | `#[retry]` | any `Result<T, E>` ([`RetryReturn`]) |
 //! | `#[monitored]` | any return type |
 //!
 //! `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have both `From`s.
 
-use crate::{CircuitOpen, Elapsed, RateLimited};
+use crate::{BulkheadFull, CircuitOpen, Elapsed, RateLimited};
 
 mod sealed {
     pub trait Sealed {}
@@ -146,5 +147,37 @@ impl<T, E: RateLimitError> RateLimitReturn for Result<T, E> {
     #[inline]
     fn limited(limited: RateLimited) -> Self {
         Err(E::from(limited))
+    }
+}
+
+/// What `#[bulkhead]` needs of a return type: a `Result<T, E>` whose `E` can be made from
+/// a [`BulkheadFull`].
+#[diagnostic::on_unimplemented(
+    message = "`#[bulkhead]` needs the function to return a `Result`, found `{Self}`",
+    label = "a call the bulkhead turns away is returned as an `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait BulkheadReturn: Outcome {
+    /// The value returned in place of calling the body.
+    fn full(full: BulkheadFull) -> Self;
+}
+
+/// What `#[bulkhead]` needs of the error type `E` of `Result<T, E>`:
+/// `impl From<BulkheadFull> for E`.
+#[diagnostic::on_unimplemented(
+    message = "`#[bulkhead]` needs `impl From<steadfast::BulkheadFull> for {Self}`",
+    label = "a call the bulkhead turns away is returned as `Err({Self}::from(BulkheadFull))`",
+    note = "add a variant for it: `impl From<steadfast::BulkheadFull> for {Self} {{ fn from(e: steadfast::BulkheadFull) -> Self {{ … }} }}`",
+    note = "`anyhow::Error`, `io::Error` and `Box<dyn Error + Send + Sync>` already have it"
+)]
+pub trait BulkheadError: From<BulkheadFull> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<BulkheadFull>> BulkheadError for E {}
+
+impl<T, E: BulkheadError> BulkheadReturn for Result<T, E> {
+    #[inline]
+    fn full(full: BulkheadFull) -> Self {
+        Err(E::from(full))
     }
 }

@@ -98,6 +98,11 @@ async fn async_direct(text: String) -> Result<u64, Error> {
 
 #[test]
 fn the_cause_reaches_the_caller_and_rejections_are_counted_not_logged() {
+    logged_and_counted();
+    per_key_breakers_keep_the_prometheus_text_bounded();
+}
+
+fn logged_and_counted() {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
     tracing::subscriber::with_default(subscriber, || {
@@ -200,7 +205,9 @@ fn replicate(host: &str, up: bool) -> Result<(), Error> {
     }
 }
 
-#[test]
+/// Run by the test above, after it: a second `#[test]` would run on a thread of its own at
+/// the same time, and under load its events raced the scoped subscriber's interest (seen
+/// once in CI: the two ERROR events not seen).
 fn per_key_breakers_keep_the_prometheus_text_bounded() {
     // 500 hosts through a map of 64: evictions on the way, 5 hosts down at the end.
     for i in 0..500 {

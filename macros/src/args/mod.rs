@@ -337,6 +337,7 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
     ));
 }
 
+pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;

@@ -35,6 +35,9 @@ pub(crate) struct RateLimitArgs {
     pub(crate) key_written: bool,
     /// Whether `rate` was written at all (a bad value already has its error).
     pub(crate) rate_written: bool,
+    /// Whether a key it does not know was written (its error says what is wrong; "needs
+    /// `…`" would only repeat it when the key was a misspelling).
+    pub(crate) unknown_written: bool,
     /// Where to point errors about the attribute as a whole.
     pub(crate) span: Span,
 }
@@ -54,6 +57,7 @@ impl AttributeArgs for RateLimitArgs {
             max_keys: None,
             key_written: false,
             rate_written: false,
+            unknown_written: false,
             span: at,
         };
         let attr = KEYS.attribute;
@@ -92,6 +96,7 @@ impl AttributeArgs for RateLimitArgs {
             true
         });
         args.rate_written = present.contains("rate");
+        args.unknown_written = present.iter().any(|k| !KEYS.keys.contains(&k.as_str()));
         args.key_written = present.contains("key");
         args
     }

@@ -6,6 +6,7 @@
 //! what an attribute asks of the others, from which the driver plans the shared slots.
 
 pub(crate) mod body;
+pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;

@@ -1,6 +1,7 @@
 //! The validate stage: the arguments against each other and against the function. Every
 //! problem is collected; none stops the others from being found.
 
+pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;

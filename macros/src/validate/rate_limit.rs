@@ -8,7 +8,7 @@ use crate::errors::Errors;
 /// `max_keys` needs `key`, and `key` is made of the function's arguments.
 impl Check for RateLimitArgs {
     fn check(&self, cx: &Cx<'_>, errors: &mut Errors) {
-        if !self.rate_written {
+        if !self.rate_written && !self.unknown_written {
             errors.push(syn::Error::new(
                 self.span,
                 "`#[rate_limit]` needs a rate: `#[rate_limit(rate = 100, per = \"1s\")]` admits 100 calls a second",

@@ -1,0 +1,103 @@
+//! `#[bulkhead]`
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::{Cx, Emit, Needs, count_u32, duration};
+use crate::args::bulkhead::BulkheadArgs;
+use crate::item;
+
+// Input:
+//     #[bulkhead(max_concurrent = 4, max_wait = "250ms")]
+//     async fn convert(file: File) -> Result<Pdf, Error> { body }
+//
+// Output:
+//     async fn convert(file: File) -> Result<Pdf, Error> {
+//         static BULKHEAD: BulkheadSlot = BulkheadSlot::new(BulkheadSpec { max_concurrent: 4, … });
+//         'gate: {
+//             let entered = BULKHEAD.entry(250ms).await;          // sync: enter_blocking(250ms)
+//             let permit = match bulkhead_admit(entered, rejection) {   // R: BulkheadReturn
+//                 Ok(permit) => permit,
+//                 Err(full) => break 'gate full,                  // Err(From::from(BulkheadFull))
+//             };
+//             let out = <inner>;                                  // the body, or the next layer
+//             drop(permit);                                       // also on panic or cancellation
+//             out
+//         }
+//     }
+impl Emit for BulkheadArgs {
+    fn needs(&self) -> Needs {
+        Needs {
+            rejects: true,
+            ..Needs::default()
+        }
+    }
+
+    fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
+        let name = match &self.name {
+            Some(name) => {
+                let lit = &name.value;
+                quote!(::core::option::Option::Some(#lit))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let ident = cx.func.sig.ident.to_string();
+        // Required: the validator reported its absence, this only keeps going.
+        let max_concurrent = self
+            .max_concurrent
+            .as_ref()
+            .map_or_else(|| quote!(1), |m| count_u32(&m.value));
+        let max_queue = match &self.max_queue {
+            Some(q) => {
+                let q = count_u32(&q.value);
+                quote!(::core::option::Option::Some(#q))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let max_wait = self.max_wait.as_ref().map_or_else(
+            || quote!(::steadfast::__private::Duration::ZERO),
+            |w| duration(&w.value),
+        );
+        let slot = match &cx.rejection.fill {
+            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (entered, permit, full, out) = (
+            Cx::local("__steadfast_entered"),
+            Cx::local("__steadfast_permit"),
+            Cx::local("__steadfast_full"),
+            Cx::local("__steadfast_out"),
+        );
+        let enter = if cx.is_async() {
+            quote!(__STEADFAST_BULKHEAD.entry(#max_wait).await)
+        } else {
+            quote!(__STEADFAST_BULKHEAD.enter_blocking(#max_wait))
+        };
+        // Spanned at the return type: a return type that cannot take the rejection is
+        // reported there.
+        let admit = quote_spanned!(item::output_span(cx.func)=>
+            ::steadfast::__private::bulkhead_admit(#entered, #slot)
+        );
+        let out_type = cx.out_type;
+        let gate = syn::Lifetime::new("'__steadfast_bulkhead", proc_macro2::Span::mixed_site());
+        quote! {
+            static __STEADFAST_BULKHEAD: ::steadfast::__private::BulkheadSlot =
+                ::steadfast::__private::BulkheadSlot::new(::steadfast::__private::BulkheadSpec {
+                    name: #name,
+                    default_name: ::core::concat!(::core::module_path!(), "::", #ident),
+                    max_concurrent: #max_concurrent,
+                    max_queue: #max_queue,
+                });
+            #gate: {
+                let #entered = #enter;
+                let #permit = match #admit {
+                    ::core::result::Result::Ok(#permit) => #permit,
+                    ::core::result::Result::Err(#full) => break #gate #full,
+                };
+                let #out #out_type = #inner;
+                ::core::mem::drop(#permit);
+                #out
+            }
+        }
+    }
+}
