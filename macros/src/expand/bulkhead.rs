@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, duration};
+use super::{Cx, Emit, Needs, count_u32, duration, name_arg};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::item;
 
@@ -34,13 +34,7 @@ impl Emit for BulkheadArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let name = match &self.name {
-            Some(name) => {
-                let lit = &name.value;
-                quote!(::core::option::Option::Some(#lit))
-            }
-            None => quote!(::core::option::Option::None),
-        };
+        let name = name_arg(self.name.as_ref());
         let ident = cx.func.sig.ident.to_string();
         // Required: the validator reported its absence, this only keeps going.
         let max_concurrent = self
@@ -58,10 +52,7 @@ impl Emit for BulkheadArgs {
             || quote!(::steadfast::__private::Duration::ZERO),
             |w| duration(&w.value),
         );
-        let slot = match &cx.rejection.fill {
-            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
-            None => quote!(::core::option::Option::None),
-        };
+        let slot = cx.rejection.fill_arg();
         let (entered, permit, full, out) = (
             Cx::local("__steadfast_entered"),
             Cx::local("__steadfast_permit"),

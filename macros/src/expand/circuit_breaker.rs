@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, number};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, number};
 use crate::args::circuit_breaker::CircuitBreakerArgs;
 use crate::item;
 
@@ -74,10 +74,7 @@ impl Emit for CircuitBreakerArgs {
                 quote_spanned!(failure_if.span=> #call.record_if(&#out, #f, #cause))
             }
         };
-        let slot = match &cx.rejection.fill {
-            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
-            None => quote!(::core::option::Option::None),
-        };
+        let slot = cx.rejection.fill_arg();
         // Spanned at the return type: a return type that cannot take a breaker is reported there.
         let admit = quote_spanned!(item::output_span(cx.func)=>
             ::steadfast::__private::circuit_breaker_call(&*#breaker, #slot)
@@ -199,13 +196,7 @@ fn known_at_compile_time(args: &CircuitBreakerArgs) -> bool {
 /// the policy (`policy = …`, else the runtime's defaults) with each key written here set on
 /// it, in a fixed order.
 fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
-    let name = match &args.name {
-        Some(name) => {
-            let lit = &name.value;
-            quote!(::core::option::Option::Some(#lit))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let name = name_arg(args.name.as_ref());
     let ident = cx.func.sig.ident.to_string();
     let base = match &args.policy {
         Some(policy) => {

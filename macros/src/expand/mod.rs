@@ -134,12 +134,32 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
+    /// The argument a gate passes to the runtime: `Some(&mut slot)` of the reader above,
+    /// or `None`.
+    pub(crate) fn fill_arg(&self) -> TokenStream {
+        match &self.fill {
+            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
+            None => quote!(::core::option::Option::None),
+        }
+    }
+
     /// `slot = value;` into the reader above, if there is one.
     pub(crate) fn forward(&self, value: &TokenStream) -> TokenStream {
         match &self.fill {
             Some(slot) => quote!(#slot = #value;),
             None => TokenStream::new(),
         }
+    }
+}
+
+/// `name = "…"` as the runtime takes it: `Some("…")`, or `None`.
+pub(crate) fn name_arg(name: Option<&crate::args::Spanned<syn::LitStr>>) -> TokenStream {
+    match name {
+        Some(name) => {
+            let lit = &name.value;
+            quote!(::core::option::Option::Some(#lit))
+        }
+        None => quote!(::core::option::Option::None),
     }
 }
 

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg};
 use crate::args::rate_limit::RateLimitArgs;
 use crate::item;
 
@@ -35,13 +35,7 @@ impl Emit for RateLimitArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let name = match &self.name {
-            Some(name) => {
-                let lit = &name.value;
-                quote!(::core::option::Option::Some(#lit))
-            }
-            None => quote!(::core::option::Option::None),
-        };
+        let name = name_arg(self.name.as_ref());
         let ident = cx.func.sig.ident.to_string();
         // `rate` is required: the validator reported its absence, this only keeps going.
         let rate = self
@@ -73,10 +67,7 @@ impl Emit for RateLimitArgs {
                 quote!(::core::option::Option::Some(#m))
             }
         };
-        let slot = match &cx.rejection.fill {
-            Some(slot) => quote!(::core::option::Option::Some(&mut #slot)),
-            None => quote!(::core::option::Option::None),
-        };
+        let slot = cx.rejection.fill_arg();
         let (wait, limited) = (
             Cx::local("__steadfast_wait"),
             Cx::local("__steadfast_limited"),
