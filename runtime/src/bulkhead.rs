@@ -9,15 +9,19 @@
 //! the waiting count happens under the queue's lock, which is what makes "nobody waits"
 //! read from the word trustworthy for the lock-free paths.
 
-use std::collections::VecDeque;
+use std::any::Any;
+use std::borrow::Borrow;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::breaker::BreakerKey;
 use crate::gate::Rejection;
 
 const IN_USE: u64 = 0xFFFF_FFFF;
@@ -116,6 +120,14 @@ pub struct BulkheadSpec {
     pub max_concurrent: u32,
     /// Callers allowed to wait at once; `None`: bounded by `max_wait` alone.
     pub max_queue: Option<u32>,
+    /// With `key = …`: at most this many keys kept (one set of slots per key); `None`: one
+    /// set of slots.
+    pub max_keys: Option<usize>,
+}
+
+impl BulkheadSpec {
+    /// `max_keys` when `key` is written without it.
+    pub const DEFAULT_MAX_KEYS: usize = 1_024;
 }
 
 /// One caller waiting for a slot.
@@ -148,41 +160,101 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One bulkhead's state.
+/// One named bulkhead: its settings, its counts, and its slots (one set, or one per key).
 #[derive(Debug)]
-pub(crate) struct Pool {
+pub(crate) struct Bulk {
     name: Arc<str>,
     max_concurrent: u32,
     max_queue: Option<u32>,
+    admitted: AtomicU64,
+    rejected: [AtomicU64; 3],
+    /// The slots of an unkeyed bulkhead.
+    one: Slots,
+    /// With `key = …`: the slots of each key.
+    keys: Option<Keys>,
+    #[cfg(feature = "metrics")]
+    handles: crate::facade::BulkheadHandles,
+}
+
+/// One set of `max_concurrent` slots and its queue.
+#[derive(Debug, Default)]
+struct Slots {
     /// Slots in use (low 32 bits) and callers waiting (high 32 bits).
     word: AtomicU64,
     queue: Mutex<VecDeque<Arc<Waiter>>>,
-    admitted: AtomicU64,
-    rejected: [AtomicU64; 3],
 }
 
-impl Pool {
-    fn new(spec: &BulkheadSpec) -> Pool {
-        Pool {
+/// The slots of each key of a keyed bulkhead, at most `capacity` keys.
+struct Keys {
+    capacity: usize,
+    map: RwLock<HashMap<u64, Vec<KeyEntry>>>,
+    hasher: RandomState,
+    warned: AtomicBool,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keys")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+struct KeyEntry {
+    key: Box<dyn Any + Send + Sync>,
+    slots: Arc<Slots>,
+}
+
+impl Keys {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<u64, Vec<KeyEntry>>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Where a permit's slot is: the bulkhead's one set, or a key's.
+type SlotsRef = Option<Arc<Slots>>;
+
+impl Bulk {
+    fn new(spec: &BulkheadSpec) -> Bulk {
+        Bulk {
             name: Arc::from(spec.name.unwrap_or(spec.default_name)),
             max_concurrent: spec.max_concurrent.max(1),
             max_queue: spec.max_queue,
-            word: AtomicU64::new(0),
-            queue: Mutex::new(VecDeque::new()),
             admitted: AtomicU64::new(0),
             rejected: Default::default(),
+            one: Slots::default(),
+            keys: spec.max_keys.map(|capacity| Keys {
+                capacity: capacity.max(1),
+                map: RwLock::new(HashMap::new()),
+                hasher: RandomState::new(),
+                warned: AtomicBool::new(false),
+            }),
+            #[cfg(feature = "metrics")]
+            handles: crate::facade::BulkheadHandles::new(spec.name.unwrap_or(spec.default_name)),
         }
+    }
+
+    /// Calls inside and waiting moved by these: to the `metrics` facade, if it is on.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    fn moved(&self, in_use: i8, queued: i8) {
+        #[cfg(feature = "metrics")]
+        self.handles.moved(in_use, queued);
+    }
+
+    fn slots<'a>(&'a self, at: &'a SlotsRef) -> &'a Slots {
+        at.as_deref().unwrap_or(&self.one)
     }
 
     /// A slot at once, if one is free and nobody waits for one.
     #[inline]
-    fn try_enter(&self) -> bool {
-        let mut word = self.word.load(Ordering::Relaxed);
+    fn try_enter(&self, slots: &Slots) -> bool {
+        let mut word = slots.word.load(Ordering::Relaxed);
         loop {
             if word >> 32 != 0 || word & IN_USE >= u64::from(self.max_concurrent) {
                 return false;
             }
-            match self.word.compare_exchange_weak(
+            match slots.word.compare_exchange_weak(
                 word,
                 word + 1,
                 Ordering::Acquire,
@@ -190,6 +262,7 @@ impl Pool {
             ) {
                 Ok(_) => {
                     self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.moved(1, 0);
                     return true;
                 }
                 Err(now) => word = now,
@@ -197,10 +270,10 @@ impl Pool {
         }
     }
 
-    /// Under the lock: a slot now, a place in the queue, or a rejection.
-    fn enter_or_queue(&self) -> Result<Option<Arc<Waiter>>, FullReason> {
-        let mut queue = lock(&self.queue);
-        let mut word = self.word.load(Ordering::Relaxed);
+    /// Under the queue's lock: a slot now, a place in the queue, or a rejection.
+    fn enter_or_queue(&self, slots: &Slots) -> Result<Option<Arc<Waiter>>, FullReason> {
+        let mut queue = lock(&slots.queue);
+        let mut word = slots.word.load(Ordering::Relaxed);
         loop {
             let (in_use, waiting) = (word & IN_USE, word >> 32);
             let (next, queued) = if waiting == 0 && in_use < u64::from(self.max_concurrent) {
@@ -210,12 +283,13 @@ impl Pool {
             } else {
                 (word + ONE_WAITING, true)
             };
-            match self
+            match slots
                 .word
                 .compare_exchange_weak(word, next, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) if !queued => {
                     self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.moved(1, 0);
                     return Ok(None);
                 }
                 Ok(_) => {
@@ -224,6 +298,7 @@ impl Pool {
                         wake: Mutex::new(Wake::Nobody),
                     });
                     queue.push_back(waiter.clone());
+                    self.moved(0, 1);
                     return Ok(Some(waiter));
                 }
                 Err(now) => word = now,
@@ -231,34 +306,107 @@ impl Pool {
         }
     }
 
-    /// Gives a slot back: to the first waiter if there is one, else to the pool.
-    fn leave(&self) {
-        let mut word = self.word.load(Ordering::Relaxed);
+    /// The first step of every entry: a slot at once, a rejection at once (`max_wait`
+    /// zero), or a place in the queue. For a key, it is taken under the map's read lock,
+    /// so an eviction (under the write lock, of keys with nothing in use or waiting) never
+    /// removes slots a caller is entering.
+    fn begin(&self, at: SlotsRef, may_wait: bool) -> Begin {
+        let slots = self.slots(&at);
+        if self.try_enter(slots) {
+            return Begin::Entered(at);
+        }
+        if !may_wait {
+            return Begin::Rejected(FullReason::Full);
+        }
+        match self.enter_or_queue(slots) {
+            Ok(None) => Begin::Entered(at),
+            Ok(Some(waiter)) => Begin::Queued(at, waiter),
+            Err(reason) => Begin::Rejected(reason),
+        }
+    }
+
+    /// [`begin`](Self::begin) on the slots of `key`, made if it has none. A key is evicted
+    /// only when nothing is in use or waiting on it; with every kept key busy and the map
+    /// full, the call is turned away (`Full`) and a warning is logged once.
+    fn begin_key<K: ?Sized + BreakerKey>(&self, keys: &Keys, key: &K, may_wait: bool) -> Begin {
+        let hash = keys.hasher.hash_one(key);
+        let matches = |entry: &KeyEntry| {
+            entry
+                .key
+                .downcast_ref::<K::Owned>()
+                .is_some_and(|owned| owned.borrow() == key)
+        };
+        {
+            let map = keys.read();
+            if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
+                return self.begin(Some(entry.slots.clone()), may_wait);
+            }
+        }
+        let mut map = keys.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
+            return self.begin(Some(entry.slots.clone()), may_wait);
+        }
+        let mut len: usize = map.values().map(Vec::len).sum();
+        if len >= keys.capacity {
+            map.retain(|_, bucket| {
+                bucket.retain(|e| e.slots.word.load(Ordering::Acquire) != 0);
+                !bucket.is_empty()
+            });
+            len = map.values().map(Vec::len).sum();
+        }
+        if len >= keys.capacity {
+            if !keys.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    target: "steadfast",
+                    bulkhead = &*self.name,
+                    "bulkhead `{}` keeps {} keys and every one is in use: calls with a new key are turned away (raise `max_keys`)",
+                    self.name,
+                    keys.capacity
+                );
+            }
+            return Begin::Rejected(FullReason::Full);
+        }
+        let slots = Arc::new(Slots::default());
+        map.entry(hash).or_default().push(KeyEntry {
+            key: Box::new(key.to_owned_key()),
+            slots: slots.clone(),
+        });
+        self.begin(Some(slots), may_wait)
+    }
+
+    /// Gives a slot back: to the first waiter if there is one, else to the slots.
+    fn leave(&self, slots: &Slots) {
+        let mut word = slots.word.load(Ordering::Relaxed);
         while word >> 32 == 0 {
-            match self.word.compare_exchange_weak(
+            match slots.word.compare_exchange_weak(
                 word,
                 word - 1,
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => {
+                    self.moved(-1, 0);
+                    return;
+                }
                 Err(now) => word = now,
             }
         }
         // Someone waits (and nobody can stop waiting without the lock): hand it over.
         let first = {
-            let mut queue = lock(&self.queue);
+            let mut queue = lock(&slots.queue);
             match queue.pop_front() {
                 Some(first) => {
-                    self.word.fetch_sub(ONE_WAITING, Ordering::AcqRel);
+                    slots.word.fetch_sub(ONE_WAITING, Ordering::AcqRel);
                     first.granted.store(true, Ordering::Release);
                     self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.moved(0, -1);
                     Some(first)
                 }
                 None => {
                     // Cannot happen while the counts are kept under the lock; give the
                     // slot back rather than lose it.
-                    self.word.fetch_sub(1, Ordering::AcqRel);
+                    slots.word.fetch_sub(1, Ordering::AcqRel);
+                    self.moved(-1, 0);
                     None
                 }
             }
@@ -271,51 +419,80 @@ impl Pool {
     /// A waiter stops waiting (its time is up, or it was dropped): out of the queue, or,
     /// if a slot was handed to it in the meantime, `true` (the slot is its to keep or to
     /// pass on).
-    fn give_up(&self, waiter: &Arc<Waiter>) -> bool {
-        let mut queue = lock(&self.queue);
+    fn give_up(&self, slots: &Slots, waiter: &Arc<Waiter>) -> bool {
+        let mut queue = lock(&slots.queue);
         if waiter.granted.load(Ordering::Acquire) {
             return true;
         }
         if let Some(at) = queue.iter().position(|w| Arc::ptr_eq(w, waiter)) {
             queue.remove(at);
-            self.word.fetch_sub(ONE_WAITING, Ordering::AcqRel);
+            slots.word.fetch_sub(ONE_WAITING, Ordering::AcqRel);
+            self.moved(0, -1);
         }
         false
     }
 
     fn rejection(&self, reason: FullReason) -> BulkheadFull {
         self.rejected[reason as usize].fetch_add(1, Ordering::Relaxed);
+        crate::observe::bulkhead_rejected(&self.name, reason);
         BulkheadFull {
             name: self.name.clone(),
             limit: self.max_concurrent,
             reason,
         }
     }
+
+    /// Slots in use and callers waiting, over every key.
+    fn counts(&self) -> (u64, u64) {
+        let read = |w: u64| (w & IN_USE, w >> 32);
+        let (mut in_use, mut waiting) = read(self.one.word.load(Ordering::Relaxed));
+        if let Some(keys) = &self.keys {
+            for entry in keys.read().values().flatten() {
+                let (u, w) = read(entry.slots.word.load(Ordering::Relaxed));
+                in_use += u;
+                waiting += w;
+            }
+        }
+        (in_use, waiting)
+    }
+}
+
+/// The first step of an entry.
+enum Begin {
+    Entered(SlotsRef),
+    Queued(SlotsRef, Arc<Waiter>),
+    Rejected(FullReason),
 }
 
 /// A slot of a bulkhead, given back when dropped (on return, panic or cancellation).
 #[derive(Debug)]
 #[must_use = "the slot is given back when the permit is dropped"]
-pub struct BulkheadPermit(&'static Pool);
+pub struct BulkheadPermit {
+    bulk: &'static Bulk,
+    at: SlotsRef,
+}
 
 impl Drop for BulkheadPermit {
     fn drop(&mut self) {
-        self.0.leave();
+        self.bulk.leave(self.bulk.slots(&self.at));
     }
 }
 
-fn registry() -> MutexGuard<'static, Vec<&'static Pool>> {
-    static ALL: OnceLock<Mutex<Vec<&'static Pool>>> = OnceLock::new();
+fn registry() -> MutexGuard<'static, Vec<&'static Bulk>> {
+    static ALL: OnceLock<Mutex<Vec<&'static Bulk>>> = OnceLock::new();
     lock(ALL.get_or_init(Default::default))
 }
 
 /// The bulkhead of `spec`: the one registered under its name, else a new one (kept for the
 /// life of the process, like the function that uses it).
-fn pool(spec: &BulkheadSpec) -> &'static Pool {
+fn bulk(spec: &BulkheadSpec) -> &'static Bulk {
     let mut all = registry();
     let name = spec.name.unwrap_or(spec.default_name);
     if let Some(found) = all.iter().find(|b| &*b.name == name) {
-        if (found.max_concurrent, found.max_queue) != (spec.max_concurrent, spec.max_queue) {
+        let found_keys = found.keys.as_ref().map(|k| k.capacity);
+        if (found.max_concurrent, found.max_queue, found_keys)
+            != (spec.max_concurrent, spec.max_queue, spec.max_keys)
+        {
             tracing::warn!(
                 target: "steadfast",
                 bulkhead = name,
@@ -325,7 +502,7 @@ fn pool(spec: &BulkheadSpec) -> &'static Pool {
         }
         return found;
     }
-    let made: &'static Pool = Box::leak(Box::new(Pool::new(spec)));
+    let made: &'static Bulk = Box::leak(Box::new(Bulk::new(spec)));
     all.push(made);
     made
 }
@@ -334,7 +511,7 @@ fn pool(spec: &BulkheadSpec) -> &'static Pool {
 #[derive(Debug)]
 pub struct BulkheadSlot {
     spec: BulkheadSpec,
-    bulkhead: OnceLock<&'static Pool>,
+    bulkhead: OnceLock<&'static Bulk>,
 }
 
 impl BulkheadSlot {
@@ -347,8 +524,8 @@ impl BulkheadSlot {
     }
 
     #[inline]
-    fn get(&'static self) -> &'static Pool {
-        self.bulkhead.get_or_init(|| pool(&self.spec))
+    fn get(&'static self) -> &'static Bulk {
+        self.bulkhead.get_or_init(|| bulk(&self.spec))
     }
 
     /// A slot for a sync call, waiting on this thread up to `max_wait`.
@@ -357,54 +534,94 @@ impl BulkheadSlot {
         max_wait: Duration,
     ) -> Result<BulkheadPermit, BulkheadFull> {
         let b = self.get();
-        if b.try_enter() {
-            return Ok(BulkheadPermit(b));
-        }
-        if max_wait.is_zero() {
-            return Err(b.rejection(FullReason::Full));
-        }
-        let waiter = match b.enter_or_queue() {
-            Ok(None) => return Ok(BulkheadPermit(b)),
-            Ok(Some(waiter)) => waiter,
-            Err(reason) => return Err(b.rejection(reason)),
+        wait_blocking(b, b.begin(None, !max_wait.is_zero()), max_wait)
+    }
+
+    /// [`enter_blocking`](Self::enter_blocking) on the slots of `key`.
+    pub fn enter_blocking_key<K: ?Sized + BreakerKey>(
+        &'static self,
+        key: &K,
+        max_wait: Duration,
+    ) -> Result<BulkheadPermit, BulkheadFull> {
+        let b = self.get();
+        let begin = match &b.keys {
+            Some(keys) => b.begin_key(keys, key, !max_wait.is_zero()),
+            None => b.begin(None, !max_wait.is_zero()),
         };
-        blocking_on_runtime_warning();
-        let deadline = Instant::now() + max_wait;
-        loop {
-            *lock(&waiter.wake) = Wake::Thread(std::thread::current());
-            if waiter.granted.load(Ordering::Acquire) {
-                return Ok(BulkheadPermit(b));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return if b.give_up(&waiter) {
-                    Ok(BulkheadPermit(b))
-                } else {
-                    Err(b.rejection(FullReason::WaitedOut))
-                };
-            }
-            std::thread::park_timeout(deadline - now);
-        }
+        wait_blocking(b, begin, max_wait)
     }
 
     /// A slot for an async call, waiting (as a task) up to `max_wait`.
     pub(crate) fn enter(&'static self, max_wait: Duration) -> Enter {
         let b = self.get();
-        if b.try_enter() {
-            return Enter::Now(Ok(BulkheadPermit(b)));
+        wait_async(b, b.begin(None, !max_wait.is_zero()), max_wait)
+    }
+
+    /// [`enter`](Self::enter) on the slots of `key`.
+    pub(crate) fn enter_key<K: ?Sized + BreakerKey>(
+        &'static self,
+        key: &K,
+        max_wait: Duration,
+    ) -> Enter {
+        let b = self.get();
+        let begin = match &b.keys {
+            Some(keys) => b.begin_key(keys, key, !max_wait.is_zero()),
+            None => b.begin(None, !max_wait.is_zero()),
+        };
+        wait_async(b, begin, max_wait)
+    }
+
+    /// [`enter`](Self::enter) as a future.
+    pub fn entry(&'static self, max_wait: Duration) -> Entry {
+        Entry(Some(self.enter(max_wait)))
+    }
+
+    /// [`enter_key`](Self::enter_key) as a future.
+    pub fn entry_key<K: ?Sized + BreakerKey>(&'static self, key: &K, max_wait: Duration) -> Entry {
+        Entry(Some(self.enter_key(key, max_wait)))
+    }
+}
+
+/// A sync caller's wait in the queue, parked, up to `max_wait`.
+fn wait_blocking(
+    bulk: &'static Bulk,
+    begin: Begin,
+    max_wait: Duration,
+) -> Result<BulkheadPermit, BulkheadFull> {
+    let (at, waiter) = match begin {
+        Begin::Entered(at) => return Ok(BulkheadPermit { bulk, at }),
+        Begin::Rejected(reason) => return Err(bulk.rejection(reason)),
+        Begin::Queued(at, waiter) => (at, waiter),
+    };
+    blocking_on_runtime_warning();
+    let deadline = Instant::now() + max_wait;
+    loop {
+        *lock(&waiter.wake) = Wake::Thread(std::thread::current());
+        if waiter.granted.load(Ordering::Acquire) {
+            return Ok(BulkheadPermit { bulk, at });
         }
-        if max_wait.is_zero() {
-            return Enter::Now(Err(b.rejection(FullReason::Full)));
+        let now = Instant::now();
+        if now >= deadline {
+            return if bulk.give_up(bulk.slots(&at), &waiter) {
+                Ok(BulkheadPermit { bulk, at })
+            } else {
+                Err(bulk.rejection(FullReason::WaitedOut))
+            };
         }
-        match b.enter_or_queue() {
-            Ok(None) => Enter::Now(Ok(BulkheadPermit(b))),
-            Ok(Some(waiter)) => Enter::Wait(Waiting {
-                bulkhead: b,
-                waiter: Some(waiter),
-                sleep: Box::pin(tokio::time::sleep(max_wait)),
-            }),
-            Err(reason) => Enter::Now(Err(b.rejection(reason))),
-        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
+fn wait_async(bulk: &'static Bulk, begin: Begin, max_wait: Duration) -> Enter {
+    match begin {
+        Begin::Entered(at) => Enter::Now(Ok(BulkheadPermit { bulk, at })),
+        Begin::Rejected(reason) => Enter::Now(Err(bulk.rejection(reason))),
+        Begin::Queued(at, waiter) => Enter::Wait(Waiting {
+            bulk,
+            at,
+            waiter: Some(waiter),
+            sleep: Box::pin(tokio::time::sleep(max_wait)),
+        }),
     }
 }
 
@@ -412,13 +629,6 @@ impl BulkheadSlot {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Entry(Option<Enter>);
-
-impl BulkheadSlot {
-    /// [`enter`](Self::enter) as a future.
-    pub fn entry(&'static self, max_wait: Duration) -> Entry {
-        Entry(Some(self.enter(max_wait)))
-    }
-}
 
 impl Future for Entry {
     type Output = Result<BulkheadPermit, BulkheadFull>;
@@ -448,28 +658,38 @@ pub(crate) enum Enter {
 /// slot was handed to it at that instant, the slot passes to the next waiter.
 #[derive(Debug)]
 pub(crate) struct Waiting {
-    bulkhead: &'static Pool,
+    bulk: &'static Bulk,
+    at: SlotsRef,
     waiter: Option<Arc<Waiter>>,
     sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Waiting {
+    fn permit(&self) -> BulkheadPermit {
+        BulkheadPermit {
+            bulk: self.bulk,
+            at: self.at.clone(),
+        }
+    }
 }
 
 impl Future for Waiting {
     type Output = Result<BulkheadPermit, BulkheadFull>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let b = self.bulkhead;
+        let b = self.bulk;
         let Some(waiter) = self.waiter.clone() else {
             return Poll::Ready(Err(b.rejection(FullReason::WaitedOut)));
         };
         *lock(&waiter.wake) = Wake::Task(cx.waker().clone());
         if waiter.granted.load(Ordering::Acquire) {
             self.waiter = None;
-            return Poll::Ready(Ok(BulkheadPermit(b)));
+            return Poll::Ready(Ok(self.permit()));
         }
         if self.sleep.as_mut().poll(cx).is_ready() {
             self.waiter = None;
-            return Poll::Ready(if b.give_up(&waiter) {
-                Ok(BulkheadPermit(b))
+            return Poll::Ready(if b.give_up(b.slots(&self.at), &waiter) {
+                Ok(self.permit())
             } else {
                 Err(b.rejection(FullReason::WaitedOut))
             });
@@ -481,9 +701,10 @@ impl Future for Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter.take() {
-            if self.bulkhead.give_up(&waiter) {
+            let slots = self.bulk.slots(&self.at);
+            if self.bulk.give_up(slots, &waiter) {
                 // Handed a slot it will not use: pass it on.
-                self.bulkhead.leave();
+                self.bulk.leave(slots);
             }
         }
     }
@@ -500,9 +721,10 @@ fn blocking_on_runtime_warning() {
     }
 }
 
-/// A bulkhead, by name: how full it is.
+/// A bulkhead, by name: how full it is. For a bulkhead with `key = …`, the figures are
+/// summed over its keys (`limit` is each key's).
 #[derive(Debug, Clone, Copy)]
-pub struct Bulkhead(&'static Pool);
+pub struct Bulkhead(&'static Bulk);
 
 impl Bulkhead {
     /// Its name.
@@ -510,19 +732,19 @@ impl Bulkhead {
         &self.0.name
     }
 
-    /// Its `max_concurrent`.
+    /// Its `max_concurrent` (of each key, with `key = …`).
     pub fn limit(&self) -> u32 {
         self.0.max_concurrent
     }
 
     /// Calls inside now.
     pub fn in_use(&self) -> u32 {
-        (self.0.word.load(Ordering::Relaxed) & IN_USE) as u32
+        u32::try_from(self.0.counts().0).unwrap_or(u32::MAX)
     }
 
     /// Calls waiting for a slot now.
     pub fn queued(&self) -> u32 {
-        (self.0.word.load(Ordering::Relaxed) >> 32) as u32
+        u32::try_from(self.0.counts().1).unwrap_or(u32::MAX)
     }
 
     /// Calls admitted so far (those that waited included).
@@ -533,6 +755,14 @@ impl Bulkhead {
     /// Calls turned away so far for `reason`.
     pub fn rejected(&self, reason: FullReason) -> u64 {
         self.0.rejected[reason as usize].load(Ordering::Relaxed)
+    }
+
+    /// With `key = …`: the keys kept now; `None` for a bulkhead without keys.
+    pub fn keys(&self) -> Option<usize> {
+        self.0
+            .keys
+            .as_ref()
+            .map(|k| k.read().values().map(Vec::len).sum())
     }
 }
 
@@ -561,6 +791,7 @@ mod tests {
             default_name: name,
             max_concurrent: max,
             max_queue: queue,
+            max_keys: None,
         })))
     }
 

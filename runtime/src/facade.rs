@@ -99,6 +99,37 @@ pub(crate) fn rate_limited(limiter: &str) {
     counter!("steadfast_rate_limited_total", "limiter" => limiter.to_owned()).increment(1);
 }
 
+/// The gauges of one bulkhead, moved as calls enter, wait and leave.
+#[derive(Debug)]
+pub(crate) struct BulkheadHandles {
+    in_use: Gauge,
+    queued: Gauge,
+}
+
+impl BulkheadHandles {
+    pub(crate) fn new(bulkhead: &str) -> Self {
+        BulkheadHandles {
+            in_use: gauge!("steadfast_bulkhead_in_use", "bulkhead" => bulkhead.to_owned()),
+            queued: gauge!("steadfast_bulkhead_queued", "bulkhead" => bulkhead.to_owned()),
+        }
+    }
+
+    pub(crate) fn moved(&self, in_use: i8, queued: i8) {
+        if in_use != 0 {
+            self.in_use.increment(f64::from(in_use));
+        }
+        if queued != 0 {
+            self.queued.increment(f64::from(queued));
+        }
+    }
+}
+
+/// A bulkhead rejected a call.
+pub(crate) fn bulkhead_rejected(bulkhead: &str, reason: crate::FullReason) {
+    counter!("steadfast_bulkhead_rejections_total", "bulkhead" => bulkhead.to_owned(), "reason" => reason.as_str())
+        .increment(1);
+}
+
 /// A retrying call took a step: another attempt, a wait on a gate, or giving up.
 pub(crate) fn retry(function: &'static str, what: Count) {
     let name = match what {

@@ -563,6 +563,12 @@ pub use steadfast_macros::rate_limit;
 /// | `max_wait = "250ms"` | how long a call may wait for a slot | not at all |
 /// | `max_queue = 100` | callers allowed to wait at once; only with `max_wait` | bounded by `max_wait` alone |
 /// | `name = "converter"` | its name; functions that name one bulkhead share it | `module_path!()::fn_name` |
+/// | `key = tenant` | one set of `max_concurrent` slots per value of this expression of the arguments (`Hash + Eq + Debug`, owned or borrowed) | one set |
+/// | `max_keys = 1024` | keys kept at most; only with `key` | 1,024 |
+///
+/// A key with nothing inside or waiting is evicted when a new key needs its place. With
+/// every kept key busy, a call with a new key is turned away (`Full`), never let in
+/// unbounded, and a warning is logged once.
 ///
 /// The function must return `Result<T, E>` with `impl From<BulkheadFull> for E`. A
 /// [`circuit_breaker`] above counts a `BulkheadFull` for nothing (this process's own limit);

@@ -94,6 +94,14 @@ pub(crate) fn rate_limited(limiter: &str) {
     crate::facade::rate_limited(limiter);
 }
 
+/// A bulkhead turned a call away.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn bulkhead_rejected(bulkhead: &str, reason: crate::FullReason) {
+    #[cfg(feature = "metrics")]
+    crate::facade::bulkhead_rejected(bulkhead, reason);
+}
+
 /// A retrying call took a step worth counting.
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]

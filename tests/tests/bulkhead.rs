@@ -231,3 +231,104 @@ fn a_full_bulkhead_is_returned_at_once_by_a_retry_and_counts_for_nothing_in_a_br
         "one per call: the retry did not try again"
     );
 }
+
+#[bulkhead(max_concurrent = 1, key = tenant, max_keys = 3, name = "bulkhead.tenants")]
+fn per_tenant(tenant: &str, inside: &Barrier, leave: &Barrier) -> Result<(), Error> {
+    inside.wait();
+    leave.wait();
+    Ok(())
+}
+
+#[test]
+fn each_key_has_its_own_slots_and_the_map_stays_bounded() {
+    let h = || steadfast::bulkhead("bulkhead.tenants").unwrap();
+    let lone = Barrier::new(1);
+    // Two tenants inside at once: one slot each.
+    let (inside, leave) = (Barrier::new(3), Barrier::new(3));
+    std::thread::scope(|s| {
+        let a = s.spawn(|| per_tenant("a", &inside, &leave));
+        let b = s.spawn(|| per_tenant(&String::from("b"), &inside, &leave));
+        inside.wait();
+        assert_eq!((h().in_use(), h().limit(), h().keys()), (2, 1, Some(2)));
+        // Tenant `a` is full; `c` still gets in.
+        assert_eq!(
+            per_tenant("a", &lone, &lone),
+            Err(Error::Full(FullReason::Full))
+        );
+        assert_eq!(per_tenant("c", &lone, &lone), Ok(()));
+        // Three keys kept, two of them busy: a fourth evicts the idle one (`c`).
+        assert_eq!(per_tenant("d", &lone, &lone), Ok(()));
+        assert_eq!(h().keys(), Some(3));
+        leave.wait();
+        assert_eq!(a.join().unwrap(), Ok(()));
+        assert_eq!(b.join().unwrap(), Ok(()));
+    });
+    // A flood of keys never grows the map past `max_keys`.
+    for i in 0..100 {
+        assert_eq!(per_tenant(&format!("flood-{i}"), &lone, &lone), Ok(()));
+    }
+    assert!(
+        h().keys().is_some_and(|k| (1..=3).contains(&k)),
+        "{:?}",
+        h().keys()
+    );
+    assert_eq!((h().in_use(), h().queued()), (0, 0));
+    assert_eq!(h().rejected(FullReason::Full), 1);
+}
+
+#[test]
+fn with_every_kept_key_busy_a_new_key_is_turned_away_not_let_in_unbounded() {
+    let (inside, leave) = (Barrier::new(4), Barrier::new(4));
+    std::thread::scope(|s| {
+        let busy: Vec<_> = ["x", "y", "z"]
+            .into_iter()
+            .map(|k| {
+                let (inside, leave) = (&inside, &leave);
+                s.spawn(move || busy_tenant(k, inside, leave))
+            })
+            .collect();
+        inside.wait();
+        let lone = Barrier::new(1);
+        assert_eq!(
+            busy_tenant("w", &lone, &lone),
+            Err(Error::Full(FullReason::Full))
+        );
+        leave.wait();
+        for t in busy {
+            assert_eq!(t.join().unwrap(), Ok(()));
+        }
+    });
+    let lone = Barrier::new(1);
+    assert_eq!(busy_tenant("w", &lone, &lone), Ok(()));
+}
+
+#[bulkhead(max_concurrent = 1, key = tenant, max_keys = 3)]
+fn busy_tenant(tenant: &str, inside: &Barrier, leave: &Barrier) -> Result<(), Error> {
+    inside.wait();
+    leave.wait();
+    Ok(())
+}
+
+#[bulkhead(max_concurrent = 1, max_wait = "1h", key = user, name = "bulkhead.users")]
+async fn per_user(user: u64, hold: Duration) -> Result<u64, Error> {
+    tokio::time::sleep(hold).await;
+    Ok(user)
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_callers_of_one_key_wait_in_line_while_other_keys_pass() {
+    let h = || steadfast::bulkhead("bulkhead.users").unwrap();
+    let first = tokio::spawn(per_user(7, Duration::from_secs(10)));
+    tokio::task::yield_now().await;
+    let second = tokio::spawn(per_user(7, Duration::from_secs(10)));
+    tokio::task::yield_now().await;
+    assert_eq!((h().in_use(), h().queued()), (1, 1));
+    // Another user is not held up by user 7's line.
+    let started = tokio::time::Instant::now();
+    assert_eq!(per_user(8, Duration::from_secs(1)).await, Ok(8));
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    assert_eq!(first.await.unwrap(), Ok(7));
+    assert_eq!(second.await.unwrap(), Ok(7));
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+    assert_eq!((h().in_use(), h().queued(), h().keys()), (0, 0, Some(2)));
+}

@@ -3,7 +3,8 @@
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use steadfast::{
-    CircuitOpen, Elapsed, RateLimited, circuit_breaker, monitored, rate_limit, retry, timeout,
+    BulkheadFull, CircuitOpen, Elapsed, RateLimited, bulkhead, circuit_breaker, monitored,
+    rate_limit, retry, timeout,
 };
 
 #[derive(Debug)]
@@ -32,6 +33,22 @@ fn limited() -> Result<(), Error> {
     Ok(())
 }
 
+impl From<BulkheadFull> for Error {
+    fn from(_: BulkheadFull) -> Self {
+        Error
+    }
+}
+
+#[bulkhead(max_concurrent = 1, name = "facade.bulkhead")]
+fn bulkheaded(inner: Option<fn() -> Result<(), Error>>) -> Result<(), Error> {
+    inner.map_or(Ok(()), |f| f())
+}
+
+fn bulkheaded_again() -> Result<(), Error> {
+    // Inside, in use is 1 for the facade too.
+    bulkheaded(None)
+}
+
 /// A metric's name, its labels, its value.
 type Seen = (String, Vec<(String, String)>, DebugValue);
 
@@ -56,6 +73,7 @@ async fn every_figure_reaches_the_facade() {
     limited().unwrap();
     limited().unwrap_err();
     limited().unwrap_err();
+    bulkheaded(Some(bulkheaded_again)).unwrap_err(); // the inner call finds it full
     let seen: Vec<Seen> = snapshotter
         .snapshot()
         .into_vec()
@@ -95,6 +113,20 @@ async fn every_figure_reaches_the_facade() {
     assert_eq!(
         value("steadfast_rate_limited_total", ("limiter", "facade.limit")),
         &DebugValue::Counter(2)
+    );
+    let bulkhead = ("bulkhead", "facade.bulkhead");
+    assert!(
+        matches!(value("steadfast_bulkhead_in_use", bulkhead), DebugValue::Gauge(g) if g.into_inner() == 0.0)
+    );
+    assert!(
+        matches!(value("steadfast_bulkhead_queued", bulkhead), DebugValue::Gauge(g) if g.into_inner() == 0.0)
+    );
+    assert!(
+        seen.iter()
+            .any(|(n, labels, v)| n == "steadfast_bulkhead_rejections_total"
+                && labels.contains(&("reason".to_owned(), "full".to_owned()))
+                && labels.contains(&("bulkhead".to_owned(), "facade.bulkhead".to_owned()))
+                && *v == DebugValue::Counter(1))
     );
     let breaker = ("breaker", "facade.breaker");
     assert!(

@@ -1,14 +1,23 @@
-//! `#[bulkhead(max_concurrent = 10, max_wait = "250ms", max_queue = 100, name = "…")]`
+//! `#[bulkhead(max_concurrent = 10, max_wait = "250ms", max_queue = 100, name = "…", key = …, max_keys = 1024)]`
 
 use proc_macro2::{Span, TokenStream};
 
-use super::{AttributeArgs, Keys, Num, Spanned, duration, each_key_value, int, set_once, string};
+use super::{
+    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, set_once, string,
+};
 use crate::duration::DurationArg;
 use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "bulkhead",
-    keys: &["max_concurrent", "max_wait", "max_queue", "name"],
+    keys: &[
+        "max_concurrent",
+        "max_wait",
+        "max_queue",
+        "name",
+        "key",
+        "max_keys",
+    ],
     flags: &[],
 };
 
@@ -21,6 +30,12 @@ pub(crate) struct BulkheadArgs {
     pub(crate) max_queue: Option<Spanned<Num<u64>>>,
     /// `name = "…"`: shared by every function that names it.
     pub(crate) name: Option<Spanned<syn::LitStr>>,
+    /// `key = user`: one set of slots per value of this expression of the arguments.
+    pub(crate) key: Option<Spanned<syn::Expr>>,
+    /// `max_keys = 1024`: the keys kept at most (needs `key`).
+    pub(crate) max_keys: Option<Spanned<Num<u64>>>,
+    /// Whether `key` was written, valid or not.
+    pub(crate) key_written: bool,
     /// Whether `max_concurrent` / `max_wait` were written, valid or not.
     pub(crate) max_concurrent_written: bool,
     pub(crate) max_wait_written: bool,
@@ -41,6 +56,9 @@ impl AttributeArgs for BulkheadArgs {
             max_wait: None,
             max_queue: None,
             name: None,
+            key: None,
+            max_keys: None,
+            key_written: false,
             max_concurrent_written: false,
             max_wait_written: false,
             unknown_written: false,
@@ -67,6 +85,15 @@ impl AttributeArgs for BulkheadArgs {
                     int(key, u64::from(u32::MAX >> 1)),
                 ),
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
+                "key" => set_once(errors, attr, &mut args.key, key, value, expr),
+                "max_keys" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_keys,
+                    key,
+                    value,
+                    int(key, u64::from(u32::MAX)),
+                ),
                 _ => return false,
             }
             true
@@ -74,6 +101,7 @@ impl AttributeArgs for BulkheadArgs {
         args.max_concurrent_written = present.contains("max_concurrent");
         args.unknown_written = present.iter().any(|k| !KEYS.keys.contains(&k.as_str()));
         args.max_wait_written = present.contains("max_wait");
+        args.key_written = present.contains("key");
         args
     }
 }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, duration, name_arg};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, with_key};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::item;
 
@@ -16,6 +16,7 @@ use crate::item;
 //         static BULKHEAD: BulkheadSlot = BulkheadSlot::new(BulkheadSpec { max_concurrent: 4, … });
 //         'gate: {
 //             let entered = BULKHEAD.entry(250ms).await;          // sync: enter_blocking(250ms)
+//                                                                 // key = k: entry_key(&k, 250ms)
 //             let permit = match bulkhead_admit(entered, rejection) {   // R: BulkheadReturn
 //                 Ok(permit) => permit,
 //                 Err(full) => break 'gate full,                  // Err(From::from(BulkheadFull))
@@ -59,10 +60,30 @@ impl Emit for BulkheadArgs {
             Cx::local("__steadfast_full"),
             Cx::local("__steadfast_out"),
         );
-        let enter = if cx.is_async() {
-            quote!(__STEADFAST_BULKHEAD.entry(#max_wait).await)
-        } else {
-            quote!(__STEADFAST_BULKHEAD.enter_blocking(#max_wait))
+        let max_keys = match (&self.key, &self.max_keys) {
+            (None, _) => quote!(::core::option::Option::None),
+            (Some(_), None) => quote!(::core::option::Option::Some(
+                ::steadfast::__private::BulkheadSpec::DEFAULT_MAX_KEYS
+            )),
+            (Some(_), Some(m)) => {
+                let m = count_usize(&m.value);
+                quote!(::core::option::Option::Some(#m))
+            }
+        };
+        let enter = match (&self.key, cx.is_async()) {
+            (None, true) => quote!(__STEADFAST_BULKHEAD.entry(#max_wait).await),
+            (None, false) => quote!(__STEADFAST_BULKHEAD.enter_blocking(#max_wait)),
+            (Some(key), true) => {
+                let entry = with_key(
+                    key,
+                    |key| quote!(__STEADFAST_BULKHEAD.entry_key(#key, #max_wait)),
+                );
+                quote!(#entry.await)
+            }
+            (Some(key), false) => with_key(
+                key,
+                |key| quote!(__STEADFAST_BULKHEAD.enter_blocking_key(#key, #max_wait)),
+            ),
         };
         // Spanned at the return type: a return type that cannot take the rejection is
         // reported there.
@@ -78,6 +99,7 @@ impl Emit for BulkheadArgs {
                     default_name: ::core::concat!(::core::module_path!(), "::", #ident),
                     max_concurrent: #max_concurrent,
                     max_queue: #max_queue,
+                    max_keys: #max_keys,
                 });
             #gate: {
                 let #entered = #enter;

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, number};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, number, with_key};
 use crate::args::circuit_breaker::CircuitBreakerArgs;
 use crate::item;
 
@@ -145,15 +145,12 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
             let #breaker = __STEADFAST_BREAKER.get();
         };
     };
-    let key_expr = &key.value;
+    let lookup = with_key(key, |key| quote!(__STEADFAST_BREAKERS.get().get(#key)));
     let max_keys = args.max_keys.as_ref().map_or_else(
         || quote!(::steadfast::__private::DEFAULT_MAX_KEYS),
         |m| count_usize(&m.value),
     );
     let per_key = args.per_key_metrics.as_ref().is_some_and(|p| p.value);
-    let key_value = quote_spanned! {key.span=>
-        (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
-    };
     let spec = source(
         quote!((::steadfast::__private::BreakerSpec, usize, bool)),
         quote!((#spec, #max_keys, #per_key)),
@@ -161,11 +158,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
             ::steadfast::__private::KeyedSlot::new(#spec);
-        let #breaker = {
-            #[allow(unused_imports)]
-            use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
-            __STEADFAST_BREAKERS.get().get(#key_value)
-        };
+        let #breaker = #lookup;
     }
 }
 

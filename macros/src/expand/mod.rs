@@ -163,6 +163,25 @@ pub(crate) fn name_arg(name: Option<&crate::args::Spanned<syn::LitStr>>) -> Toke
     }
 }
 
+/// `key = …` as the runtime takes it: `call`, given the key's value (a reference to the
+/// user's expression, by `Deref` where it has one, so `String` and `&str` keys look up
+/// alike), inside a block that brings the two lookup traits in scope.
+pub(crate) fn with_key(
+    key: &crate::args::Spanned<syn::Expr>,
+    call: impl FnOnce(TokenStream) -> TokenStream,
+) -> TokenStream {
+    let key_expr = &key.value;
+    let value = quote_spanned! {key.span=>
+        (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
+    };
+    let call = call(value);
+    quote! {{
+        #[allow(unused_imports)]
+        use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
+        #call
+    }}
+}
+
 /// The rejection slot read by the layer at `at` (outermost 0).
 pub(crate) fn rejection_slot(at: usize) -> Ident {
     Cx::local(&format!("__steadfast_rejection_{at}"))

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, with_key};
 use crate::args::rate_limit::RateLimitArgs;
 use crate::item;
 
@@ -83,20 +83,11 @@ impl Emit for RateLimitArgs {
             None => quote_spanned!(item::output_span(cx.func)=>
                 ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #max_wait, #slot)
             ),
-            Some(key) => {
-                let key_expr = &key.value;
-                let key_value = quote_spanned! {key.span=>
-                    (&&::steadfast::__private::KeyWrap(&(#key_expr))).key()
-                };
-                let call = quote_spanned!(item::output_span(cx.func)=>
-                    ::steadfast::__private::rate_limit_take_key(&__STEADFAST_LIMITER, #key_value, #max_wait, #slot)
-                );
-                quote! {{
-                    #[allow(unused_imports)]
-                    use ::steadfast::__private::{KeyByDeref as _, KeyByValue as _};
-                    #call
-                }}
-            }
+            Some(key) => with_key(key, |key| {
+                quote_spanned!(item::output_span(cx.func)=>
+                    ::steadfast::__private::rate_limit_take_key(&__STEADFAST_LIMITER, #key, #max_wait, #slot)
+                )
+            }),
         };
         let gate = syn::Lifetime::new("'__steadfast_limit", proc_macro2::Span::mixed_site());
         quote! {

@@ -1,13 +1,14 @@
 //! `#[bulkhead]`
 
-use super::{Check, Cx};
+use super::{Check, Cx, key_uses_arguments};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::errors::Errors;
 
 /// `#[bulkhead]`: `max_concurrent` is required (zero is a parse error), and a queue needs a
-/// wait (no unbounded queue, and no queue nobody may stand in).
+/// wait (no unbounded queue, and no queue nobody may stand in); `max_keys` needs `key`, and
+/// `key` is made of the function's arguments.
 impl Check for BulkheadArgs {
-    fn check(&self, _cx: &Cx<'_>, errors: &mut Errors) {
+    fn check(&self, cx: &Cx<'_>, errors: &mut Errors) {
         if !self.max_concurrent_written && !self.unknown_written {
             errors.push(syn::Error::new(
                 self.span,
@@ -19,6 +20,15 @@ impl Check for BulkheadArgs {
                 queue.key.span(),
                 "`max_queue` bounds the calls waiting for a slot, and without `max_wait` no call waits: add `max_wait = \"250ms\"`",
             ));
+        }
+        if let (Some(max_keys), false) = (&self.max_keys, self.key_written) {
+            errors.push(syn::Error::new(
+                max_keys.key.span(),
+                "`max_keys` bounds the bulkheads of `key = …`; it needs `key`",
+            ));
+        }
+        if let Some(key) = &self.key {
+            key_uses_arguments(&key.value, cx.func, errors);
         }
     }
 }
