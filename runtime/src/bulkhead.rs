@@ -22,6 +22,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::breaker::BreakerKey;
+use crate::figures::{self, BulkheadMetrics, Figures, Function, Part};
 use crate::gate::Rejection;
 
 const IN_USE: u64 = 0xFFFF_FFFF;
@@ -511,21 +512,27 @@ fn bulk(spec: &BulkheadSpec) -> &'static Bulk {
 #[derive(Debug)]
 pub struct BulkheadSlot {
     spec: BulkheadSpec,
+    function: &'static Function,
     bulkhead: OnceLock<&'static Bulk>,
 }
 
 impl BulkheadSlot {
-    /// A function's bulkhead, made (or found by name) at its first call.
-    pub const fn new(spec: BulkheadSpec) -> BulkheadSlot {
+    /// A function's bulkhead, made (or found by name) at its first call, when it also
+    /// joins the figures of `function`.
+    pub const fn new(spec: BulkheadSpec, function: &'static Function) -> BulkheadSlot {
         BulkheadSlot {
             spec,
+            function,
             bulkhead: OnceLock::new(),
         }
     }
 
     #[inline]
     fn get(&'static self) -> &'static Bulk {
-        self.bulkhead.get_or_init(|| bulk(&self.spec))
+        self.bulkhead.get_or_init(|| {
+            figures::join(self.function, self);
+            bulk(&self.spec)
+        })
     }
 
     /// A slot for a sync call, waiting on this thread up to `max_wait`.
@@ -579,6 +586,26 @@ impl BulkheadSlot {
     /// [`enter_key`](Self::enter_key) as a future.
     pub fn entry_key<K: ?Sized + BreakerKey>(&'static self, key: &K, max_wait: Duration) -> Entry {
         Entry(Some(self.enter_key(key, max_wait)))
+    }
+}
+
+impl Part for BulkheadSlot {
+    fn read_into(&self, into: &mut Figures) {
+        if let Some(&b) = self.bulkhead.get() {
+            let (in_use, queued) = b.counts();
+            let h = Bulkhead(b);
+            into.bulkhead = Some(BulkheadMetrics {
+                name: b.name.to_string(),
+                limit: b.max_concurrent,
+                in_use,
+                queued,
+                admitted: h.admitted(),
+                rejected_full: h.rejected(FullReason::Full),
+                rejected_queue_full: h.rejected(FullReason::QueueFull),
+                rejected_waited_out: h.rejected(FullReason::WaitedOut),
+                keys: h.keys(),
+            });
+        }
     }
 }
 
@@ -786,13 +813,17 @@ mod tests {
     use super::*;
 
     fn slot(name: &'static str, max: u32, queue: Option<u32>) -> &'static BulkheadSlot {
-        Box::leak(Box::new(BulkheadSlot::new(BulkheadSpec {
-            name: Some(name),
-            default_name: name,
-            max_concurrent: max,
-            max_queue: queue,
-            max_keys: None,
-        })))
+        let function = Box::leak(Box::new(Function::new(name, true)));
+        Box::leak(Box::new(BulkheadSlot::new(
+            BulkheadSpec {
+                name: Some(name),
+                default_name: name,
+                max_concurrent: max,
+                max_queue: queue,
+                max_keys: None,
+            },
+            function,
+        )))
     }
 
     #[test]

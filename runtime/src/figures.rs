@@ -28,6 +28,8 @@ pub(crate) struct Figures {
     pub(crate) histogram: Option<Histogram>,
     pub(crate) retry: Option<RetryMetrics>,
     pub(crate) timeouts: Option<u64>,
+    pub(crate) bulkhead: Option<BulkheadMetrics>,
+    pub(crate) rate_limit: Option<RateLimitMetrics>,
 }
 
 /// What the counters make of a retrying call's step.
@@ -61,6 +63,53 @@ impl std::ops::AddAssign for RetryMetrics {
         self.gate_waits += other.gate_waits;
         self.exhausted += other.exhausted;
     }
+}
+
+/// The `#[bulkhead]` of a function, in [`FunctionMetrics::bulkhead`]: the bulkhead's own
+/// figures, so functions that share one by `name` show the same ones. With `key = …`,
+/// summed over the keys kept now (`limit` is each key's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkheadMetrics {
+    /// The bulkhead's name.
+    pub name: String,
+    /// Its `max_concurrent`.
+    pub limit: u32,
+    /// Calls inside now.
+    pub in_use: u64,
+    /// Calls waiting for a slot now.
+    pub queued: u64,
+    /// Calls let in so far (those that waited included).
+    pub admitted: u64,
+    /// Calls turned away because every slot was in use and they might not wait.
+    pub rejected_full: u64,
+    /// Calls turned away because `max_queue` callers were already waiting.
+    pub rejected_queue_full: u64,
+    /// Calls that waited `max_wait` and got no slot.
+    pub rejected_waited_out: u64,
+    /// With `key = …`: the keys kept now.
+    pub keys: Option<usize>,
+}
+
+/// The `#[rate_limit]` of a function, in [`FunctionMetrics::rate_limit`]: the limiter's own
+/// figures, so functions that share one by `name` show the same ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitMetrics {
+    /// The limiter's name.
+    pub name: String,
+    /// Calls allowed per `per`.
+    pub rate: u32,
+    /// The period of `rate`.
+    pub per: Duration,
+    /// Calls admitted back to back from idle.
+    pub burst: u32,
+    /// Calls that would be admitted at once now (without `key`; with it, `burst`).
+    pub available: u32,
+    /// Calls admitted so far (those that waited for their turn included).
+    pub admitted: u64,
+    /// Calls turned away so far.
+    pub limited: u64,
+    /// With `key = …`: the keys kept now.
+    pub keys: Option<usize>,
 }
 
 /// One decorated function, as every per-function `static` of its attributes names it:
@@ -175,6 +224,8 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
         latency: Latency::of(monitor.histogram.as_ref()),
         retry: monitor.retry,
         timeouts: monitor.timeouts,
+        bulkhead: monitor.bulkhead,
+        rate_limit: monitor.rate_limit,
         monitored: monitor.monitored,
         rejected: monitor.rejected,
         cancelled: monitor.cancelled,
@@ -256,6 +307,10 @@ pub struct FunctionMetrics {
     pub retry: Option<RetryMetrics>,
     /// Calls whose `#[timeout]` deadline passed, if the function has one that ever did.
     pub timeouts: Option<u64>,
+    /// Its `#[bulkhead]`, once the function has been called.
+    pub bulkhead: Option<BulkheadMetrics>,
+    /// Its `#[rate_limit]`, once the function has been called.
+    pub rate_limit: Option<RateLimitMetrics>,
     /// Whether a `#[monitored]` function has this label (else the call figures are zero).
     pub(crate) monitored: bool,
     pub(crate) rejected: u64,

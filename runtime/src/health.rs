@@ -90,14 +90,67 @@ const ERROR_RATE: f64 = 0.5;
 const MINIMUM_CALLS: u64 = 10;
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// Two running totals of a part, read at `at`: calls, and the bad ones among them.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     at: Nanos,
-    ended: u64,
-    errors: u64,
+    calls: u64,
+    bad: u64,
 }
 
-static SAMPLES: Mutex<Option<HashMap<String, VecDeque<Sample>>>> = Mutex::new(None);
+/// What a sample history belongs to (a function and a bulkhead may share a name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part {
+    Function,
+    Bulkhead,
+}
+
+type Samples = HashMap<(Part, String), VecDeque<Sample>>;
+
+static SAMPLES: Mutex<Option<Samples>> = Mutex::new(None);
+
+/// Calls and bad calls of a part over the last [`WINDOW`], from its running totals now and
+/// a sample kept at least a window ago (from the start, before the first window passed).
+fn recent(
+    samples: &mut Samples,
+    part: Part,
+    name: &str,
+    now: Nanos,
+    calls: u64,
+    bad: u64,
+) -> (u64, u64) {
+    let history = samples.entry((part, name.to_owned())).or_default();
+    // Keep the newest sample that is at least a minute old as the baseline.
+    while history
+        .get(1)
+        .is_some_and(|s| now.saturating_sub(s.at) >= WINDOW)
+    {
+        history.pop_front();
+    }
+    let base = history
+        .front()
+        .copied()
+        .filter(|s| now.saturating_sub(s.at) >= WINDOW)
+        .unwrap_or(Sample {
+            at: Nanos(0),
+            calls: 0,
+            bad: 0,
+        });
+    if history
+        .back()
+        .is_none_or(|s| now.saturating_sub(s.at) >= Duration::from_secs(1))
+    {
+        history.push_back(Sample {
+            at: now,
+            calls,
+            bad,
+        });
+    }
+    (
+        calls.saturating_sub(base.calls),
+        bad.saturating_sub(base.bad),
+    )
+}
 
 /// How healthy the process is now: the verdict to serve on `/health`, with a reason for
 /// every part that is not well.
@@ -111,13 +164,14 @@ static SAMPLES: Mutex<Option<HashMap<String, VecDeque<Sample>>>> = Mutex::new(No
 /// | a `#[circuit_breaker(critical)]` that is open (one key of it, for a per-key breaker) | **Unhealthy** (503) |
 /// | any other open or half-open breaker (a critical one half-open included: it is probing) | Degraded (200) |
 /// | a `#[monitored]` function that failed at least half of at least 10 calls over the last minute | Degraded (200) |
+/// | a `#[bulkhead]` that turned away at least half of at least 10 calls over the last minute | Degraded (200) |
 /// | nothing of the above | Healthy (200) |
 ///
 /// The per-key breakers of a function (`key = …`) are one reason for the function,
 /// however many keys are open: `3 of 40 keys of `fleet::ping` are open`. Every reason
-/// names the breaker or function and the figure behind it; reasons that make the process
-/// unhealthy come first, then the breakers', then the functions', each in the order of
-/// their names.
+/// names the breaker, function or bulkhead and the figure behind it; reasons that make the
+/// process unhealthy come first, then the breakers', then the functions' and bulkheads',
+/// in the order of their text.
 ///
 /// "The last minute" is measured between calls of `health`: each call keeps a sample of
 /// every function's counters (at most one a second), and compares with the newest sample
@@ -186,31 +240,9 @@ pub fn health() -> Health {
     let now = SystemClock.now();
     let mut samples = SAMPLES.lock().unwrap_or_else(PoisonError::into_inner);
     let samples = samples.get_or_insert_with(HashMap::new);
+    let mut bulkheads_seen = Vec::new();
     for f in crate::metrics::snapshot() {
-        let current = Sample {
-            at: now,
-            ended: f.ended(),
-            errors: f.errors,
-        };
-        let history = samples.entry(f.name.clone()).or_default();
-        // Keep the newest sample that is at least a minute old as the baseline.
-        while history
-            .get(1)
-            .is_some_and(|s| now.saturating_sub(s.at) >= WINDOW)
-        {
-            history.pop_front();
-        }
-        let base = history
-            .front()
-            .copied()
-            .filter(|s| now.saturating_sub(s.at) >= WINDOW)
-            .unwrap_or(Sample {
-                at: Nanos(0),
-                ended: 0,
-                errors: 0,
-            });
-        let ended = current.ended.saturating_sub(base.ended);
-        let errors = current.errors.saturating_sub(base.errors);
+        let (ended, errors) = recent(samples, Part::Function, &f.name, now, f.ended(), f.errors);
         if ended >= MINIMUM_CALLS && errors as f64 >= ERROR_RATE * ended as f64 {
             status = status.max(HealthStatus::Degraded);
             reasons.push(format!(
@@ -219,12 +251,28 @@ pub fn health() -> Health {
                 100.0 * errors as f64 / ended as f64
             ));
         }
-        if history
-            .back()
-            .is_none_or(|s| now.saturating_sub(s.at) >= Duration::from_secs(1))
-        {
-            history.push_back(current);
+        // A bulkhead shared by name is in the entry of every function that uses it.
+        let Some(b) = f.bulkhead.filter(|b| !bulkheads_seen.contains(&b.name)) else {
+            continue;
+        };
+        let rejected = b.rejected_full + b.rejected_queue_full + b.rejected_waited_out;
+        let (calls, rejected) = recent(
+            samples,
+            Part::Bulkhead,
+            &b.name,
+            now,
+            b.admitted + rejected,
+            rejected,
+        );
+        if calls >= MINIMUM_CALLS && rejected as f64 >= ERROR_RATE * calls as f64 {
+            status = status.max(HealthStatus::Degraded);
+            reasons.push(format!(
+                "bulkhead `{}` turned away {rejected} of its last {calls} calls ({:.0}%)",
+                b.name,
+                100.0 * rejected as f64 / calls as f64
+            ));
         }
+        bulkheads_seen.push(b.name);
     }
     reasons[functions_from..].sort_unstable();
     Health { status, reasons }

@@ -35,22 +35,26 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::breaker::KeyedSummary;
-pub use crate::figures::RetryMetrics;
+pub use crate::figures::{BulkheadMetrics, RateLimitMetrics, RetryMetrics};
 pub use crate::figures::{FunctionMetrics, Latency};
 use crate::labels::key_of;
 use crate::{Breaker, BreakerState};
 
 /// Every function's figures, as values: one entry per `#[monitored]` function called so
-/// far (functions given one `name` share it), with the figures of its `#[retry]` and
-/// `#[timeout]`; a function with `#[retry]` or `#[timeout]` and no `#[monitored]` has an
-/// entry of its own once they moved (its call figures are zero). Breakers are read through
-/// [`breakers()`](crate::breakers).
+/// far (functions given one `name` share it), with the figures of its `#[retry]`,
+/// `#[timeout]`, `#[bulkhead]` and `#[rate_limit]`; a function with any of those and no
+/// `#[monitored]` has an entry of its own once they moved (its call figures are zero). A
+/// bulkhead or rate limiter shared by `name` shows the same figures in the entry of each
+/// function that uses it. Breakers are read through [`breakers()`](crate::breakers).
 ///
 /// ```
 /// for m in steadfast::metrics::snapshot() {
 ///     println!("{}: {} calls, {} errors, p99 {:?}", m.name, m.calls, m.errors, m.latency.p99);
 ///     if let Some(retry) = m.retry {
 ///         println!("  {} retries, {} gave up", retry.retries, retry.exhausted);
+///     }
+///     if let Some(b) = &m.bulkhead {
+///         println!("  bulkhead {}: {} of {} in use, {} queued", b.name, b.in_use, b.limit, b.queued);
 ///     }
 /// }
 /// ```

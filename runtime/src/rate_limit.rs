@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::breaker::BreakerKey;
 
 use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::figures::{self, Figures, Function, Part, RateLimitMetrics};
 use crate::gate::Rejection;
 use crate::shard::ShardedCounter;
 
@@ -353,21 +354,27 @@ fn limiter(spec: &LimitSpec) -> Arc<Limiter> {
 #[derive(Debug)]
 pub struct LimiterSlot {
     spec: LimitSpec,
+    function: &'static Function,
     limiter: OnceLock<Arc<Limiter>>,
 }
 
 impl LimiterSlot {
-    /// A function's limiter, made (or found by name) at its first call.
-    pub const fn new(spec: LimitSpec) -> LimiterSlot {
+    /// A function's limiter, made (or found by name) at its first call, when it also joins
+    /// the figures of `function`.
+    pub const fn new(spec: LimitSpec, function: &'static Function) -> LimiterSlot {
         LimiterSlot {
             spec,
+            function,
             limiter: OnceLock::new(),
         }
     }
 
     #[inline]
     pub(crate) fn get(&'static self) -> &'static Limiter {
-        self.limiter.get_or_init(|| limiter(&self.spec))
+        self.limiter.get_or_init(|| {
+            figures::join(self.function, self);
+            limiter(&self.spec)
+        })
     }
 
     /// Takes a turn now: `Ok(wait)` (zero: go at once), or the rejection.
@@ -392,6 +399,24 @@ impl LimiterSlot {
             None => limiter.take(now, duration_nanos(max_wait)),
         };
         limiter.answer(turn)
+    }
+}
+
+impl Part for LimiterSlot {
+    fn read_into(&self, into: &mut Figures) {
+        if let Some(l) = self.limiter.get() {
+            let h = RateLimiter(l.clone());
+            into.rate_limit = Some(RateLimitMetrics {
+                name: l.name.to_string(),
+                rate: l.rate,
+                per: l.per,
+                burst: l.burst,
+                available: h.available(),
+                admitted: h.admitted(),
+                limited: h.limited(),
+                keys: h.keys(),
+            });
+        }
     }
 }
 
@@ -596,22 +621,30 @@ mod tests {
 
     #[test]
     fn functions_sharing_a_name_share_one_limiter() {
-        static A: LimiterSlot = LimiterSlot::new(LimitSpec {
-            name: Some("rate_limit.tests.shared"),
-            default_name: "a",
-            rate: 2,
-            per: Duration::from_secs(3600),
-            burst: None,
-            max_keys: None,
-        });
-        static B: LimiterSlot = LimiterSlot::new(LimitSpec {
-            name: Some("rate_limit.tests.shared"),
-            default_name: "b",
-            rate: 2,
-            per: Duration::from_secs(3600),
-            burst: None,
-            max_keys: None,
-        });
+        static FA: Function = Function::new("rate_limit.tests.a", false);
+        static FB: Function = Function::new("rate_limit.tests.b", false);
+        static A: LimiterSlot = LimiterSlot::new(
+            LimitSpec {
+                name: Some("rate_limit.tests.shared"),
+                default_name: "a",
+                rate: 2,
+                per: Duration::from_secs(3600),
+                burst: None,
+                max_keys: None,
+            },
+            &FA,
+        );
+        static B: LimiterSlot = LimiterSlot::new(
+            LimitSpec {
+                name: Some("rate_limit.tests.shared"),
+                default_name: "b",
+                rate: 2,
+                per: Duration::from_secs(3600),
+                burst: None,
+                max_keys: None,
+            },
+            &FB,
+        );
         assert!(A.take(Duration::ZERO).is_ok());
         assert!(B.take(Duration::ZERO).is_ok());
         let limited = A.take(Duration::ZERO).unwrap_err();

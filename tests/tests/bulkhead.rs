@@ -137,6 +137,24 @@ async fn a_full_queue_and_a_wait_that_runs_out_are_told_apart() {
     inside.await.unwrap().unwrap();
     let h = steadfast::bulkhead("bulkhead.queue").unwrap();
     assert_eq!((h.in_use(), h.queued()), (0, 0));
+    let m = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "bulkhead::queued")
+        .expect("a function with only a bulkhead has an entry");
+    assert_eq!(
+        m.bulkhead,
+        Some(steadfast::metrics::BulkheadMetrics {
+            name: "bulkhead.queue".into(),
+            limit: 1,
+            in_use: 0,
+            queued: 0,
+            admitted: 1,
+            rejected_full: 0,
+            rejected_queue_full: 1,
+            rejected_waited_out: 1,
+            keys: None,
+        })
+    );
     let text = steadfast::metrics::prometheus();
     for line in [
         "steadfast_bulkhead_in_use{bulkhead=\"bulkhead.queue\"} 0",

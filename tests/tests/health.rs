@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use steadfast::{CircuitOpen, HealthStatus, circuit_breaker, health, monitored};
+use steadfast::{
+    BulkheadFull, CircuitOpen, HealthStatus, bulkhead, circuit_breaker, health, monitored,
+};
 
 #[derive(Debug)]
 struct Error;
@@ -38,6 +40,28 @@ fn database(fail: bool) -> Result<(), Error> {
 fn ping(host: &str, fail: bool) -> Result<(), Error> {
     let _ = host;
     if fail { Err(Error) } else { Ok(()) }
+}
+
+impl From<BulkheadFull> for Error {
+    fn from(_: BulkheadFull) -> Self {
+        Error
+    }
+}
+
+#[bulkhead(max_concurrent = 1, name = "converter")]
+fn convert(inner: Option<&dyn Fn() -> Result<(), Error>>) -> Result<(), Error> {
+    inner.map_or(Ok(()), |f| f())
+}
+
+/// Calls `convert` while one call is inside: `rejected` of them are turned away.
+fn convert_while_busy(rejected: usize) {
+    convert(Some(&|| {
+        for _ in 0..rejected {
+            convert(None).unwrap_err();
+        }
+        Ok(())
+    }))
+    .unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -129,4 +153,36 @@ async fn every_rule() {
         b.reset();
     }
     assert_eq!(health().status, HealthStatus::Healthy);
+
+    // A bulkhead turning away most calls is degraded: 4 of 10 is not most, 10 of 17 is.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    assert_eq!(health().status, HealthStatus::Healthy);
+    for _ in 0..2 {
+        convert_while_busy(2);
+    }
+    for _ in 0..4 {
+        convert(None).unwrap();
+    }
+    assert_eq!(
+        health().status,
+        HealthStatus::Healthy,
+        "{:?}",
+        health().reasons
+    );
+    convert_while_busy(6);
+    let h = health();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert_eq!(
+        h.reasons,
+        ["bulkhead `converter` turned away 10 of its last 17 calls (59%)"]
+    );
+    tokio::time::advance(Duration::from_secs(2)).await;
+    health();
+    tokio::time::advance(Duration::from_secs(61)).await;
+    assert_eq!(
+        health().status,
+        HealthStatus::Healthy,
+        "{:?}",
+        health().reasons
+    );
 }

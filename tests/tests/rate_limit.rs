@@ -235,6 +235,22 @@ fn monitored_counts_a_rate_limit_as_a_rejection_and_prometheus_has_it() {
         .find(|m| m.name == "rate_limit::watched")
         .unwrap();
     assert_eq!((m.calls, m.errors, m.rejected()), (3, 2, 2));
+    let limit = m
+        .rate_limit
+        .expect("the limiter's figures are in the snapshot");
+    assert_eq!(
+        limit,
+        steadfast::metrics::RateLimitMetrics {
+            name: "rate_limit::watched".into(),
+            rate: 1,
+            per: Duration::from_secs(3600),
+            burst: 1,
+            available: 0,
+            admitted: 1,
+            limited: 2,
+            keys: None,
+        }
+    );
     let text = steadfast::metrics::prometheus();
     assert!(
         text.contains("steadfast_rate_limited_total{limiter=\"rate_limit::watched\"} 2"),

@@ -30,12 +30,14 @@ impl Emit for BulkheadArgs {
     fn needs(&self) -> Needs {
         Needs {
             rejects: true,
+            figures: true,
             ..Needs::default()
         }
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let name = name_arg(self.name.as_ref());
+        let function = cx.function;
         let ident = cx.func.sig.ident.to_string();
         // Required: the validator reported its absence, this only keeps going.
         let max_concurrent = self
@@ -100,7 +102,7 @@ impl Emit for BulkheadArgs {
                     max_concurrent: #max_concurrent,
                     max_queue: #max_queue,
                     max_keys: #max_keys,
-                });
+                }, #function);
             #gate: {
                 let #entered = #enter;
                 let #permit = match #admit {

@@ -30,12 +30,14 @@ impl Emit for RateLimitArgs {
     fn needs(&self) -> Needs {
         Needs {
             rejects: true,
+            figures: true,
             ..Needs::default()
         }
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let name = name_arg(self.name.as_ref());
+        let function = cx.function;
         let ident = cx.func.sig.ident.to_string();
         // `rate` is required: the validator reported its absence, this only keeps going.
         let rate = self
@@ -99,7 +101,7 @@ impl Emit for RateLimitArgs {
                     per: #per,
                     burst: #burst,
                     max_keys: #max_keys,
-                });
+                }, #function);
             #gate: {
                 // Settled before any await: the `Result` holds the return type, which need
                 // not be `Send`.
