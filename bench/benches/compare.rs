@@ -10,7 +10,8 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use steadfast::{
-    CircuitOpen, Elapsed, RateLimited, circuit_breaker, monitored, rate_limit, retry, timeout,
+    BulkheadFull, CircuitOpen, Elapsed, RateLimited, bulkhead, circuit_breaker, monitored,
+    rate_limit, retry, timeout,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -89,6 +90,25 @@ fn sf_limited(x: u64) -> Result<u64, Error> {
 #[inline(never)]
 #[rate_limit(rate = 4_000_000_000, per = "1s", name = "b.limit_keyed", key = x % 16)]
 fn sf_limited_keyed(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+impl From<BulkheadFull> for Error {
+    fn from(_: BulkheadFull) -> Self {
+        Error
+    }
+}
+
+// Slots to spare: what admission costs when one is free.
+#[inline(never)]
+#[bulkhead(max_concurrent = 1000, name = "b.bulkhead")]
+fn sf_bulkhead(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+#[bulkhead(max_concurrent = 1000, name = "b.bulkhead_async")]
+async fn sf_bulkhead_async(x: u64) -> Result<u64, Error> {
     bare(x)
 }
 
@@ -531,6 +551,70 @@ fn main() {
                             .map_err(|_| Error)
                             .and_then(|()| bare(x)),
                     ))
+                })
+            },
+        );
+    }
+
+    // --- bulkhead, a slot free: against a tokio semaphore used by hand (sync and async),
+    // and tower's ConcurrencyLimit (async; one clone of the service per request, as a
+    // server uses it).
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(1000));
+    let tower_limited = tower::limit::ConcurrencyLimit::new(
+        tower::service_fn(|x: u64| async move { bare(x) }),
+        1000,
+    );
+    for threads in [1, 2] {
+        add("bulkhead, slot free", "steadfast", threads, true, &|| {
+            sync_on(threads, &|x| drop(black_box(sf_bulkhead(x))))
+        });
+        add(
+            "bulkhead, slot free",
+            "Semaphore::try_acquire",
+            threads,
+            false,
+            &|| {
+                sync_on(threads, &|x| {
+                    let permit = semaphore.try_acquire().map_err(|_| Error);
+                    drop(black_box(permit.and_then(|_p| bare(x))))
+                })
+            },
+        );
+        add(
+            "bulkhead, slot free, async",
+            "steadfast",
+            threads,
+            true,
+            &|| {
+                async_on(threads, |x| async move {
+                    drop(black_box(sf_bulkhead_async(x).await))
+                })
+            },
+        );
+        add(
+            "bulkhead, slot free, async",
+            "Semaphore::acquire",
+            threads,
+            false,
+            &|| {
+                async_on(threads, |x| {
+                    let semaphore = &semaphore;
+                    async move {
+                        let permit = semaphore.acquire().await.map_err(|_| Error);
+                        drop(black_box(permit.and_then(|_p| bare(x))))
+                    }
+                })
+            },
+        );
+        add(
+            "bulkhead, slot free, async",
+            "tower ConcurrencyLimit",
+            threads,
+            false,
+            &|| {
+                async_on(threads, |x| {
+                    let svc = tower_limited.clone();
+                    async move { drop(black_box(tower::ServiceExt::oneshot(svc, x).await)) }
                 })
             },
         );

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use crate::breaker::BreakerKey;
 use crate::figures::{self, BulkheadMetrics, Figures, Function, Part};
 use crate::gate::Rejection;
+use crate::shard::ShardedCounter;
 
 const IN_USE: u64 = 0xFFFF_FFFF;
 const ONE_WAITING: u64 = 1 << 32;
@@ -167,7 +168,9 @@ pub(crate) struct Bulk {
     name: Arc<str>,
     max_concurrent: u32,
     max_queue: Option<u32>,
-    admitted: AtomicU64,
+    /// Per-thread shards: a third write per call to a shared line would cost more than
+    /// the slot itself under contention.
+    admitted: ShardedCounter,
     rejected: [AtomicU64; 3],
     /// The slots of an unkeyed bulkhead.
     one: Slots,
@@ -221,7 +224,7 @@ impl Bulk {
             name: Arc::from(spec.name.unwrap_or(spec.default_name)),
             max_concurrent: spec.max_concurrent.max(1),
             max_queue: spec.max_queue,
-            admitted: AtomicU64::new(0),
+            admitted: ShardedCounter::default(),
             rejected: Default::default(),
             one: Slots::default(),
             keys: spec.max_keys.map(|capacity| Keys {
@@ -262,7 +265,7 @@ impl Bulk {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.admitted.add(1);
                     self.moved(1, 0);
                     return true;
                 }
@@ -289,7 +292,7 @@ impl Bulk {
                 .compare_exchange_weak(word, next, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) if !queued => {
-                    self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.admitted.add(1);
                     self.moved(1, 0);
                     return Ok(None);
                 }
@@ -399,7 +402,7 @@ impl Bulk {
                 Some(first) => {
                     slots.word.fetch_sub(ONE_WAITING, Ordering::AcqRel);
                     first.granted.store(true, Ordering::Release);
-                    self.admitted.fetch_add(1, Ordering::Relaxed);
+                    self.admitted.add(1);
                     self.moved(0, -1);
                     Some(first)
                 }
@@ -776,7 +779,7 @@ impl Bulkhead {
 
     /// Calls admitted so far (those that waited included).
     pub fn admitted(&self) -> u64 {
-        self.0.admitted.load(Ordering::Relaxed)
+        self.0.admitted.get()
     }
 
     /// Calls turned away so far for `reason`.
