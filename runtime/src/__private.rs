@@ -49,10 +49,9 @@ pub fn bulkhead_admit<R: crate::returns::BulkheadReturn>(
 #[inline]
 pub fn rate_limit_take<R: crate::returns::RateLimitReturn>(
     limiter: &'static LimiterSlot,
-    max_wait: Duration,
     rejection: Option<&mut Option<Rejected>>,
 ) -> Result<Duration, R> {
-    limiter_answer(limiter.take(max_wait), rejection)
+    limiter_answer(limiter.take(), rejection)
 }
 
 /// [`rate_limit_take`] for the limit of this call's `key`.
@@ -60,10 +59,9 @@ pub fn rate_limit_take<R: crate::returns::RateLimitReturn>(
 pub fn rate_limit_take_key<R: crate::returns::RateLimitReturn, K: ?Sized + BreakerKey>(
     limiter: &'static LimiterSlot,
     key: &K,
-    max_wait: Duration,
     rejection: Option<&mut Option<Rejected>>,
 ) -> Result<Duration, R> {
-    limiter_answer(limiter.take_key(key, max_wait), rejection)
+    limiter_answer(limiter.take_key(key), rejection)
 }
 
 /// A limiter's answer as the function's: a rejection told to a waiting layer above

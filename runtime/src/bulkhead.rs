@@ -16,12 +16,13 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::breaker::BreakerKey;
+use crate::clock::duration_nanos;
 use crate::figures::{self, BulkheadMetrics, Figures, Function, Part};
 use crate::gate::Rejection;
 use crate::shard::ShardedCounter;
@@ -120,6 +121,8 @@ pub struct BulkheadSpec {
     pub default_name: &'static str,
     /// Calls inside at once.
     pub max_concurrent: u32,
+    /// How long a call may wait for a slot; zero: not at all.
+    pub max_wait: Duration,
     /// Callers allowed to wait at once; `None`: bounded by `max_wait` alone.
     pub max_queue: Option<u32>,
     /// With `key = …`: at most this many keys kept (one set of slots per key); `None`: one
@@ -166,8 +169,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 pub(crate) struct Bulk {
     name: Arc<str>,
-    max_concurrent: u32,
-    max_queue: Option<u32>,
+    /// The settings, changed live by `config::apply`: calls inside at once (of each key),
+    /// callers allowed to wait (`u32::MAX`: any), how long one may wait (nanoseconds).
+    max_concurrent: AtomicU32,
+    max_queue: AtomicU32,
+    max_wait: AtomicU64,
     /// Per-thread shards: a third write per call to a shared line would cost more than
     /// the slot itself under contention.
     admitted: ShardedCounter,
@@ -222,8 +228,9 @@ impl Bulk {
     fn new(spec: &BulkheadSpec) -> Bulk {
         Bulk {
             name: Arc::from(spec.name.unwrap_or(spec.default_name)),
-            max_concurrent: spec.max_concurrent.max(1),
-            max_queue: spec.max_queue,
+            max_concurrent: AtomicU32::new(checked_max_concurrent(spec)),
+            max_queue: AtomicU32::new(spec.max_queue.unwrap_or(u32::MAX)),
+            max_wait: AtomicU64::new(duration_nanos(spec.max_wait)),
             admitted: ShardedCounter::default(),
             rejected: Default::default(),
             one: Slots::default(),
@@ -250,12 +257,84 @@ impl Bulk {
         at.as_deref().unwrap_or(&self.one)
     }
 
+    /// `max_concurrent` now.
+    #[inline]
+    fn limit(&self) -> u64 {
+        u64::from(self.max_concurrent.load(Ordering::Relaxed))
+    }
+
+    /// `max_wait` now.
+    #[inline]
+    fn max_wait(&self) -> Duration {
+        Duration::from_nanos(self.max_wait.load(Ordering::Relaxed))
+    }
+
+    /// `max_concurrent`, `max_wait` and `max_queue` now.
+    pub(crate) fn settings(&self) -> BulkheadSettings {
+        let queue = self.max_queue.load(Ordering::Relaxed);
+        BulkheadSettings {
+            max_concurrent: self.max_concurrent.load(Ordering::Relaxed),
+            max_wait: self.max_wait(),
+            max_queue: (queue != u32::MAX).then_some(queue),
+        }
+    }
+
+    /// New settings, from the next call on. Calls inside stay; with a higher limit, callers
+    /// waiting are let in at once, first come first served; with a lower one, slots given
+    /// back go to waiters only once fewer than the new limit are inside.
+    pub(crate) fn retune(&self, settings: BulkheadSettings) {
+        self.max_concurrent
+            .store(settings.max_concurrent.max(1), Ordering::Relaxed);
+        self.max_wait
+            .store(duration_nanos(settings.max_wait), Ordering::Relaxed);
+        self.max_queue
+            .store(settings.max_queue.unwrap_or(u32::MAX), Ordering::Relaxed);
+        self.serve(&self.one);
+        if let Some(keys) = &self.keys {
+            for entry in keys.read().values().flatten() {
+                self.serve(&entry.slots);
+            }
+        }
+    }
+
+    /// Hands free slots to waiters, while there are both.
+    fn serve(&self, slots: &Slots) {
+        let mut woken = Vec::new();
+        {
+            let mut queue = lock(&slots.queue);
+            while slots.word.load(Ordering::Acquire) & IN_USE < self.limit() {
+                let Some(first) = queue.pop_front() else {
+                    break;
+                };
+                // One more inside, one fewer waiting.
+                slots
+                    .word
+                    .fetch_add(1u64.wrapping_sub(ONE_WAITING), Ordering::AcqRel);
+                first.granted.store(true, Ordering::Release);
+                self.admitted.add(1);
+                self.moved(1, -1);
+                woken.push(first);
+            }
+        }
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// [`begin`](Self::begin) on the slots of `key`, or on the one set without `key`.
+    fn begin_any<K: ?Sized + BreakerKey>(&self, key: &K, may_wait: bool) -> Begin {
+        match &self.keys {
+            Some(keys) => self.begin_key(keys, key, may_wait),
+            None => self.begin(None, may_wait),
+        }
+    }
+
     /// A slot at once, if one is free and nobody waits for one.
     #[inline]
     fn try_enter(&self, slots: &Slots) -> bool {
         let mut word = slots.word.load(Ordering::Relaxed);
         loop {
-            if word >> 32 != 0 || word & IN_USE >= u64::from(self.max_concurrent) {
+            if word >> 32 != 0 || word & IN_USE >= self.limit() {
                 return false;
             }
             match slots.word.compare_exchange_weak(
@@ -277,12 +356,13 @@ impl Bulk {
     /// Under the queue's lock: a slot now, a place in the queue, or a rejection.
     fn enter_or_queue(&self, slots: &Slots) -> Result<Option<Arc<Waiter>>, FullReason> {
         let mut queue = lock(&slots.queue);
+        let (limit, max_queue) = (self.limit(), self.max_queue.load(Ordering::Relaxed));
         let mut word = slots.word.load(Ordering::Relaxed);
         loop {
             let (in_use, waiting) = (word & IN_USE, word >> 32);
-            let (next, queued) = if waiting == 0 && in_use < u64::from(self.max_concurrent) {
+            let (next, queued) = if waiting == 0 && in_use < limit {
                 (word + 1, false)
-            } else if self.max_queue.is_some_and(|q| waiting >= u64::from(q)) {
+            } else if waiting >= u64::from(max_queue) {
                 return Err(FullReason::QueueFull);
             } else {
                 (word + ONE_WAITING, true)
@@ -381,7 +461,9 @@ impl Bulk {
     /// Gives a slot back: to the first waiter if there is one, else to the slots.
     fn leave(&self, slots: &Slots) {
         let mut word = slots.word.load(Ordering::Relaxed);
-        while word >> 32 == 0 {
+        // Nobody waits, or more are inside than the limit now allows (it was lowered):
+        // the slot goes back, not to a waiter.
+        while word >> 32 == 0 || word & IN_USE > self.limit() {
             match slots.word.compare_exchange_weak(
                 word,
                 word - 1,
@@ -441,7 +523,7 @@ impl Bulk {
         crate::observe::bulkhead_rejected(&self.name, reason);
         BulkheadFull {
             name: self.name.clone(),
-            limit: self.max_concurrent,
+            limit: self.max_concurrent.load(Ordering::Relaxed),
             reason,
         }
     }
@@ -466,6 +548,27 @@ enum Begin {
     Entered(SlotsRef),
     Queued(SlotsRef, Arc<Waiter>),
     Rejected(FullReason),
+}
+
+/// A bulkhead's settings that `config::apply` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BulkheadSettings {
+    pub(crate) max_concurrent: u32,
+    pub(crate) max_wait: Duration,
+    pub(crate) max_queue: Option<u32>,
+}
+
+/// `max_concurrent` of `spec`, at least 1: a zero given as an expression (a literal zero
+/// is a compile error) is logged, naming the key.
+fn checked_max_concurrent(spec: &BulkheadSpec) -> u32 {
+    if spec.max_concurrent == 0 {
+        tracing::error!(
+            target: "steadfast",
+            "#[bulkhead] `{}`: `max_concurrent` must be at least 1, found 0; 1 is used",
+            spec.name.unwrap_or(spec.default_name)
+        );
+    }
+    spec.max_concurrent.max(1)
 }
 
 /// A slot of a bulkhead, given back when dropped (on return, panic or cancellation).
@@ -494,14 +597,13 @@ fn bulk(spec: &BulkheadSpec) -> &'static Bulk {
     let name = spec.name.unwrap_or(spec.default_name);
     if let Some(found) = all.iter().find(|b| &*b.name == name) {
         let found_keys = found.keys.as_ref().map(|k| k.capacity);
-        if (found.max_concurrent, found.max_queue, found_keys)
-            != (spec.max_concurrent, spec.max_queue, spec.max_keys)
-        {
+        let wanted = Bulk::new(spec);
+        if (found.settings(), found_keys) != (wanted.settings(), spec.max_keys) {
             tracing::warn!(
                 target: "steadfast",
                 bulkhead = name,
                 "bulkhead `{name}` is shared by functions with different settings; the first one's ({} at once) apply",
-                found.max_concurrent
+                found.limit()
             );
         }
         return found;
@@ -538,8 +640,13 @@ impl BulkheadSlot {
         })
     }
 
-    /// A slot for a sync call, waiting on this thread up to `max_wait`.
-    pub fn enter_blocking(
+    /// A slot for a sync call, waiting on this thread up to the bulkhead's `max_wait`.
+    pub fn enter_blocking(&'static self) -> Result<BulkheadPermit, BulkheadFull> {
+        self.enter_blocking_within(self.get().max_wait())
+    }
+
+    /// [`enter_blocking`](Self::enter_blocking), waiting up to `max_wait`.
+    fn enter_blocking_within(
         &'static self,
         max_wait: Duration,
     ) -> Result<BulkheadPermit, BulkheadFull> {
@@ -551,44 +658,48 @@ impl BulkheadSlot {
     pub fn enter_blocking_key<K: ?Sized + BreakerKey>(
         &'static self,
         key: &K,
-        max_wait: Duration,
     ) -> Result<BulkheadPermit, BulkheadFull> {
         let b = self.get();
-        let begin = match &b.keys {
-            Some(keys) => b.begin_key(keys, key, !max_wait.is_zero()),
-            None => b.begin(None, !max_wait.is_zero()),
-        };
-        wait_blocking(b, begin, max_wait)
+        let max_wait = b.max_wait();
+        wait_blocking(b, b.begin_any(key, !max_wait.is_zero()), max_wait)
     }
 
-    /// A slot for an async call, waiting (as a task) up to `max_wait`.
-    pub(crate) fn enter(&'static self, max_wait: Duration) -> Enter {
+    /// A slot for an async call, waiting (as a task) up to the bulkhead's `max_wait`.
+    pub(crate) fn enter(&'static self) -> Enter {
+        self.enter_within(self.get().max_wait())
+    }
+
+    /// [`enter`](Self::enter), waiting up to `max_wait`.
+    fn enter_within(&'static self, max_wait: Duration) -> Enter {
         let b = self.get();
         wait_async(b, b.begin(None, !max_wait.is_zero()), max_wait)
     }
 
     /// [`enter`](Self::enter) on the slots of `key`.
-    pub(crate) fn enter_key<K: ?Sized + BreakerKey>(
-        &'static self,
-        key: &K,
-        max_wait: Duration,
-    ) -> Enter {
+    pub(crate) fn enter_key<K: ?Sized + BreakerKey>(&'static self, key: &K) -> Enter {
         let b = self.get();
-        let begin = match &b.keys {
-            Some(keys) => b.begin_key(keys, key, !max_wait.is_zero()),
-            None => b.begin(None, !max_wait.is_zero()),
-        };
-        wait_async(b, begin, max_wait)
+        let max_wait = b.max_wait();
+        wait_async(b, b.begin_any(key, !max_wait.is_zero()), max_wait)
     }
 
     /// [`enter`](Self::enter) as a future.
-    pub fn entry(&'static self, max_wait: Duration) -> Entry {
-        Entry(Some(self.enter(max_wait)))
+    pub fn entry(&'static self) -> Entry {
+        Entry(Some(self.enter()))
     }
 
     /// [`enter_key`](Self::enter_key) as a future.
-    pub fn entry_key<K: ?Sized + BreakerKey>(&'static self, key: &K, max_wait: Duration) -> Entry {
-        Entry(Some(self.enter_key(key, max_wait)))
+    pub fn entry_key<K: ?Sized + BreakerKey>(&'static self, key: &K) -> Entry {
+        Entry(Some(self.enter_key(key)))
+    }
+
+    /// Its name: `name = "…"`, else the function's path.
+    pub(crate) fn name(&'static self) -> &'static str {
+        self.spec.name.unwrap_or(self.spec.default_name)
+    }
+
+    /// Its bulkhead, made now if the function has not been called yet.
+    pub(crate) fn bulkhead(&'static self) -> Bulkhead {
+        Bulkhead(self.get())
     }
 }
 
@@ -599,7 +710,7 @@ impl Part for BulkheadSlot {
             let h = Bulkhead(b);
             into.bulkhead = Some(BulkheadMetrics {
                 name: b.name.to_string(),
-                limit: b.max_concurrent,
+                limit: b.limit() as u32,
                 in_use,
                 queued,
                 admitted: h.admitted(),
@@ -764,7 +875,7 @@ impl Bulkhead {
 
     /// Its `max_concurrent` (of each key, with `key = …`).
     pub fn limit(&self) -> u32 {
-        self.0.max_concurrent
+        self.0.max_concurrent.load(Ordering::Relaxed)
     }
 
     /// Calls inside now.
@@ -822,6 +933,7 @@ mod tests {
                 name: Some(name),
                 default_name: name,
                 max_concurrent: max,
+                max_wait: Duration::ZERO,
                 max_queue: queue,
                 max_keys: None,
             },
@@ -832,13 +944,13 @@ mod tests {
     #[test]
     fn slots_are_given_back_and_a_full_bulkhead_rejects_at_once() {
         let s = slot("bulkhead.tests.full", 2, None);
-        let a = s.enter_blocking(Duration::ZERO).unwrap();
-        let b = s.enter_blocking(Duration::ZERO).unwrap();
-        let full = s.enter_blocking(Duration::ZERO).unwrap_err();
+        let a = s.enter_blocking_within(Duration::ZERO).unwrap();
+        let b = s.enter_blocking_within(Duration::ZERO).unwrap();
+        let full = s.enter_blocking_within(Duration::ZERO).unwrap_err();
         assert_eq!(full.reason(), FullReason::Full);
         assert_eq!(full.limit(), 2);
         drop(a);
-        let c = s.enter_blocking(Duration::ZERO).unwrap();
+        let c = s.enter_blocking_within(Duration::ZERO).unwrap();
         drop((b, c));
         let h = bulkhead_named("bulkhead.tests.full").unwrap();
         assert_eq!((h.in_use(), h.queued(), h.admitted()), (0, 0, 3));
@@ -848,13 +960,13 @@ mod tests {
     #[test]
     fn waiters_are_served_in_order_and_a_full_queue_rejects() {
         let s = slot("bulkhead.tests.fifo", 1, Some(3));
-        let held = s.enter_blocking(Duration::ZERO).unwrap();
+        let held = s.enter_blocking_within(Duration::ZERO).unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut threads = Vec::new();
         for i in 0..3 {
             let order = order.clone();
             threads.push(std::thread::spawn(move || {
-                let p = s.enter_blocking(Duration::from_secs(30)).unwrap();
+                let p = s.enter_blocking_within(Duration::from_secs(30)).unwrap();
                 lock(&order).push(i);
                 drop(p);
             }));
@@ -863,7 +975,9 @@ mod tests {
                 std::thread::yield_now();
             }
         }
-        let full = s.enter_blocking(Duration::from_secs(30)).unwrap_err();
+        let full = s
+            .enter_blocking_within(Duration::from_secs(30))
+            .unwrap_err();
         assert_eq!(full.reason(), FullReason::QueueFull);
         drop(held);
         for t in threads {
@@ -877,8 +991,10 @@ mod tests {
     #[test]
     fn a_waiter_that_waits_out_leaves_the_queue() {
         let s = slot("bulkhead.tests.waited", 1, None);
-        let held = s.enter_blocking(Duration::ZERO).unwrap();
-        let e = s.enter_blocking(Duration::from_millis(20)).unwrap_err();
+        let held = s.enter_blocking_within(Duration::ZERO).unwrap();
+        let e = s
+            .enter_blocking_within(Duration::from_millis(20))
+            .unwrap_err();
         assert_eq!(e.reason(), FullReason::WaitedOut);
         let h = bulkhead_named("bulkhead.tests.waited").unwrap();
         assert_eq!((h.in_use(), h.queued()), (1, 0));
@@ -900,21 +1016,21 @@ mod tests {
         for i in 0..200u64 {
             let (inside, most) = (inside.clone(), most.clone());
             tasks.push(rt.spawn(async move {
-                let entered = match s.enter(Duration::from_millis(if i % 3 == 0 { 1 } else { 500 }))
-                {
-                    Enter::Now(r) => r,
-                    Enter::Wait(w) => {
-                        // Some waiters are cancelled while queued.
-                        if i % 7 == 0 {
-                            match tokio::time::timeout(Duration::from_micros(50), w).await {
-                                Ok(r) => r,
-                                Err(_) => return,
+                let entered =
+                    match s.enter_within(Duration::from_millis(if i % 3 == 0 { 1 } else { 500 })) {
+                        Enter::Now(r) => r,
+                        Enter::Wait(w) => {
+                            // Some waiters are cancelled while queued.
+                            if i % 7 == 0 {
+                                match tokio::time::timeout(Duration::from_micros(50), w).await {
+                                    Ok(r) => r,
+                                    Err(_) => return,
+                                }
+                            } else {
+                                w.await
                             }
-                        } else {
-                            w.await
                         }
-                    }
-                };
+                    };
                 if let Ok(p) = entered {
                     let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(n, Ordering::SeqCst);
@@ -929,7 +1045,7 @@ mod tests {
                 let (inside, most) = (inside.clone(), most.clone());
                 std::thread::spawn(move || {
                     for _ in 0..50 {
-                        if let Ok(p) = s.enter_blocking(Duration::from_millis(200)) {
+                        if let Ok(p) = s.enter_blocking_within(Duration::from_millis(200)) {
                             let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(n, Ordering::SeqCst);
                             std::thread::yield_now();
@@ -953,9 +1069,9 @@ mod tests {
         assert_eq!((h.in_use(), h.queued()), (0, 0), "every slot given back");
         // And all three slots are still there.
         let all: Vec<_> = (0..3)
-            .map(|_| s.enter_blocking(Duration::ZERO).unwrap())
+            .map(|_| s.enter_blocking_within(Duration::ZERO).unwrap())
             .collect();
-        assert!(s.enter_blocking(Duration::ZERO).is_err());
+        assert!(s.enter_blocking_within(Duration::ZERO).is_err());
         drop(all);
     }
 }

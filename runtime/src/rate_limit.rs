@@ -15,7 +15,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -107,6 +107,8 @@ pub struct LimitSpec {
     pub per: Duration,
     /// Calls admitted back to back from idle; `None`: `rate`.
     pub burst: Option<u32>,
+    /// How long a call may wait for its turn; zero: not at all.
+    pub max_wait: Duration,
     /// With `key = …`: at most this many keys kept (one limit per key); `None`: one limit.
     pub max_keys: Option<usize>,
 }
@@ -126,13 +128,16 @@ impl LimitSpec {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     name: Arc<str>,
-    rate: u32,
-    per: Duration,
-    burst: u32,
-    /// `per / rate` in nanoseconds (at least 1).
-    interval: u64,
-    /// `burst × interval`: how far ahead of now the TAT may run for a call to pass at once.
-    tolerance: u64,
+    /// The settings, changed live by `config::apply`: `rate`, `per` (nanoseconds),
+    /// `burst`, `max_wait` (nanoseconds), and what the hot path reads of them:
+    /// `interval = per / rate` (at least 1) and `tolerance = burst × interval`, how far
+    /// ahead of now the TAT may run for a call to pass at once.
+    rate: AtomicU32,
+    per: AtomicU64,
+    burst: AtomicU32,
+    max_wait: AtomicU64,
+    interval: AtomicU64,
+    tolerance: AtomicU64,
     /// The theoretical arrival time, in the runtime clock's nanoseconds.
     tat: AtomicU64,
     /// Per-thread shards: a second write per call to the limiter's shared line would
@@ -141,6 +146,49 @@ pub(crate) struct Limiter {
     limited: AtomicU64,
     /// With `key = …`: one theoretical arrival time per key.
     keys: Option<Keys>,
+}
+
+/// A limiter's settings that `config::apply` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LimitSettings {
+    pub(crate) rate: u32,
+    pub(crate) per: Duration,
+    pub(crate) burst: u32,
+    pub(crate) max_wait: Duration,
+}
+
+impl LimitSettings {
+    /// The settings of `spec`; zeros given as expressions (literal zeros are compile
+    /// errors) are logged, naming the key, and replaced by the nearest valid value.
+    fn of(spec: &LimitSpec) -> LimitSettings {
+        let bad = |key: &str, value: &str, used: &str| {
+            tracing::error!(
+                target: "steadfast",
+                "#[rate_limit] `{}`: `{key}` must be more than zero, found {value}; {used} is used",
+                spec.name()
+            );
+        };
+        if spec.rate == 0 {
+            bad("rate", "0", "1");
+        }
+        let rate = spec.rate.max(1);
+        if spec.burst == Some(0) {
+            bad("burst", "0", "1");
+        }
+        if spec.per.is_zero() {
+            bad("per", "0s", "1ns");
+        }
+        LimitSettings {
+            rate,
+            per: spec.per.max(Duration::from_nanos(1)),
+            burst: spec.burst.unwrap_or(rate).max(1),
+            max_wait: spec.max_wait,
+        }
+    }
+
+    fn interval(&self) -> u64 {
+        (duration_nanos(self.per).max(1) / u64::from(self.rate.max(1))).max(1)
+    }
 }
 
 /// The per-key state of a keyed limiter: a TAT per key, at most `capacity` of them.
@@ -186,17 +234,14 @@ pub(crate) enum Turn {
 
 impl Limiter {
     fn new(spec: &LimitSpec) -> Limiter {
-        let rate = spec.rate.max(1);
-        let burst = spec.burst.unwrap_or(rate).max(1);
-        let per = duration_nanos(spec.per).max(1);
-        let interval = (per / u64::from(rate)).max(1);
-        Limiter {
+        let limiter = Limiter {
             name: Arc::from(spec.name()),
-            rate,
-            per: spec.per,
-            burst,
-            interval,
-            tolerance: interval.saturating_mul(u64::from(burst)),
+            rate: AtomicU32::new(1),
+            per: AtomicU64::new(1),
+            burst: AtomicU32::new(1),
+            max_wait: AtomicU64::new(0),
+            interval: AtomicU64::new(1),
+            tolerance: AtomicU64::new(1),
             tat: AtomicU64::new(0),
             admitted: ShardedCounter::default(),
             limited: AtomicU64::new(0),
@@ -206,6 +251,35 @@ impl Limiter {
                 hasher: RandomState::new(),
                 warned: AtomicBool::new(false),
             }),
+        };
+        limiter.retune(LimitSettings::of(spec));
+        limiter
+    }
+
+    /// New settings, from the next call on. The theoretical arrival time is kept: calls
+    /// admitted before count against the new rate (a limiter that was busy does not
+    /// start over with a full burst).
+    pub(crate) fn retune(&self, settings: LimitSettings) {
+        let interval = settings.interval();
+        self.rate.store(settings.rate.max(1), Relaxed);
+        self.per.store(duration_nanos(settings.per).max(1), Relaxed);
+        self.burst.store(settings.burst.max(1), Relaxed);
+        self.max_wait
+            .store(duration_nanos(settings.max_wait), Relaxed);
+        self.interval.store(interval, Relaxed);
+        self.tolerance.store(
+            interval.saturating_mul(u64::from(settings.burst.max(1))),
+            Relaxed,
+        );
+    }
+
+    /// The settings now.
+    pub(crate) fn settings(&self) -> LimitSettings {
+        LimitSettings {
+            rate: self.rate.load(Relaxed),
+            per: Duration::from_nanos(self.per.load(Relaxed)),
+            burst: self.burst.load(Relaxed),
+            max_wait: Duration::from_nanos(self.max_wait.load(Relaxed)),
         }
     }
 
@@ -273,10 +347,11 @@ impl Limiter {
 
     #[inline]
     fn take_on(&self, word: &AtomicU64, now: u64, max_wait: u64) -> Turn {
+        let (interval, tolerance) = (self.interval.load(Relaxed), self.tolerance.load(Relaxed));
         let mut tat = word.load(Relaxed);
         loop {
-            let next = tat.max(now).saturating_add(self.interval);
-            let wait = (next - now).saturating_sub(self.tolerance);
+            let next = tat.max(now).saturating_add(interval);
+            let wait = (next - now).saturating_sub(tolerance);
             if wait > max_wait {
                 self.limited.fetch_add(1, Relaxed);
                 crate::observe::rate_limited(&self.name);
@@ -296,8 +371,11 @@ impl Limiter {
     fn available(&self, now: u64) -> u32 {
         let tat = self.tat.load(Relaxed).max(now);
         let used = tat - now;
-        let free = self.tolerance.saturating_sub(used) / self.interval;
-        u32::try_from(free).unwrap_or(u32::MAX).min(self.burst)
+        let (interval, tolerance) = (self.interval.load(Relaxed), self.tolerance.load(Relaxed));
+        let free = tolerance.saturating_sub(used) / interval.max(1);
+        u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .min(self.burst.load(Relaxed))
     }
 
     fn answer(&self, turn: Turn) -> Result<Duration, RateLimited> {
@@ -310,8 +388,8 @@ impl Limiter {
     fn rejection(&self, retry_after: u64) -> RateLimited {
         RateLimited {
             name: self.name.clone(),
-            rate: self.rate,
-            per: self.per,
+            rate: self.rate.load(Relaxed),
+            per: Duration::from_nanos(self.per.load(Relaxed)),
             retry_after: Duration::from_nanos(retry_after),
         }
     }
@@ -331,15 +409,15 @@ fn limiter(spec: &LimitSpec) -> Arc<Limiter> {
     let mut all = registry();
     let name = spec.name();
     if let Some(found) = all.iter().find(|l| &*l.name == name) {
-        let wanted = Limiter::new(spec);
-        if (found.rate, found.per, found.burst) != (wanted.rate, wanted.per, wanted.burst) {
+        let (found_now, wanted) = (found.settings(), LimitSettings::of(spec));
+        if found_now != wanted {
             tracing::warn!(
                 target: "steadfast",
                 limiter = name,
                 "rate limiter `{name}` is shared by functions with different settings; the first one's ({} per {:?}, burst {}) apply",
-                found.rate,
-                found.per,
-                found.burst
+                found_now.rate,
+                found_now.per,
+                found_now.burst
             );
         }
         return found.clone();
@@ -379,10 +457,10 @@ impl LimiterSlot {
 
     /// Takes a turn now: `Ok(wait)` (zero: go at once), or the rejection.
     #[inline]
-    pub(crate) fn take(&'static self, max_wait: Duration) -> Result<Duration, RateLimited> {
+    pub(crate) fn take(&'static self) -> Result<Duration, RateLimited> {
         let limiter = self.get();
         let now = SystemClock.now().0;
-        limiter.answer(limiter.take(now, duration_nanos(max_wait)))
+        limiter.answer(limiter.take(now, limiter.max_wait.load(Relaxed)))
     }
 
     /// [`take`](Self::take) for the limit of `key`.
@@ -390,13 +468,13 @@ impl LimiterSlot {
     pub(crate) fn take_key<K: ?Sized + BreakerKey>(
         &'static self,
         key: &K,
-        max_wait: Duration,
     ) -> Result<Duration, RateLimited> {
         let limiter = self.get();
         let now = SystemClock.now().0;
+        let max_wait = limiter.max_wait.load(Relaxed);
         let turn = match &limiter.keys {
-            Some(keys) => limiter.take_key(keys, key, now, duration_nanos(max_wait)),
-            None => limiter.take(now, duration_nanos(max_wait)),
+            Some(keys) => limiter.take_key(keys, key, now, max_wait),
+            None => limiter.take(now, max_wait),
         };
         limiter.answer(turn)
     }
@@ -406,11 +484,12 @@ impl Part for LimiterSlot {
     fn read_into(&self, into: &mut Figures) {
         if let Some(l) = self.limiter.get() {
             let h = RateLimiter(l.clone());
+            let now = l.settings();
             into.rate_limit = Some(RateLimitMetrics {
                 name: l.name.to_string(),
-                rate: l.rate,
-                per: l.per,
-                burst: l.burst,
+                rate: now.rate,
+                per: now.per,
+                burst: now.burst,
                 available: h.available(),
                 admitted: h.admitted(),
                 limited: h.limited(),
@@ -443,17 +522,17 @@ impl RateLimiter {
 
     /// Calls per [`per`](Self::per).
     pub fn rate(&self) -> u32 {
-        self.0.rate
+        self.0.rate.load(Relaxed)
     }
 
     /// The period of [`rate`](Self::rate).
     pub fn per(&self) -> Duration {
-        self.0.per
+        Duration::from_nanos(self.0.per.load(Relaxed))
     }
 
     /// Calls admitted back to back from idle.
     pub fn burst(&self) -> u32 {
-        self.0.burst
+        self.0.burst.load(Relaxed)
     }
 
     /// Calls that would be admitted now, back to back, without waiting.
@@ -513,6 +592,7 @@ mod tests {
             rate,
             per,
             burst,
+            max_wait: Duration::ZERO,
             max_keys: None,
         }
     }
@@ -578,9 +658,31 @@ mod tests {
     }
 
     #[test]
+    fn a_new_rate_applies_from_the_next_call_and_keeps_what_was_used() {
+        let l = Limiter::new(&spec(2, Duration::from_secs(1), None));
+        let t0 = 1_000_000 * MS;
+        assert_eq!(l.take(t0, 0), Turn::After(0));
+        assert_eq!(l.take(t0, 0), Turn::After(0));
+        assert_eq!(l.take(t0, 0), Turn::Limited(500 * MS));
+        // Ten a second, burst 2: the two turns taken (one second's worth at the old
+        // rate) still count: the limiter is idle again at t0 + 1 s, and a turn is free
+        // when that is at most the new burst (200 ms) ahead: 900 ms from now, not at once.
+        l.retune(LimitSettings {
+            rate: 10,
+            per: Duration::from_secs(1),
+            burst: 2,
+            max_wait: Duration::ZERO,
+        });
+        assert_eq!(l.take(t0, 0), Turn::Limited(900 * MS));
+        assert_eq!(l.take(t0 + 900 * MS, 0), Turn::After(0));
+        assert_eq!(l.take(t0 + 900 * MS, 0), Turn::Limited(100 * MS));
+        assert_eq!(l.settings().rate, 10);
+    }
+
+    #[test]
     fn huge_rates_and_long_periods_do_not_overflow() {
         let l = Limiter::new(&spec(u32::MAX, Duration::from_nanos(1), None));
-        assert_eq!(l.interval, 1);
+        assert_eq!(l.interval.load(Relaxed), 1);
         assert_eq!(l.take(u64::MAX - 1, 0), Turn::After(0));
         let l = Limiter::new(&spec(
             1,
@@ -630,6 +732,7 @@ mod tests {
                 rate: 2,
                 per: Duration::from_secs(3600),
                 burst: None,
+                max_wait: Duration::ZERO,
                 max_keys: None,
             },
             &FA,
@@ -641,13 +744,14 @@ mod tests {
                 rate: 2,
                 per: Duration::from_secs(3600),
                 burst: None,
+                max_wait: Duration::ZERO,
                 max_keys: None,
             },
             &FB,
         );
-        assert!(A.take(Duration::ZERO).is_ok());
-        assert!(B.take(Duration::ZERO).is_ok());
-        let limited = A.take(Duration::ZERO).unwrap_err();
+        assert!(A.take().is_ok());
+        assert!(B.take().is_ok());
+        let limited = A.take().unwrap_err();
         assert_eq!(limited.name(), "rate_limit.tests.shared");
         assert_eq!(names()["rate_limit.tests.shared"], 1);
         assert_eq!(

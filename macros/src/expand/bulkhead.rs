@@ -13,10 +13,10 @@ use crate::item;
 //
 // Output:
 //     async fn convert(file: File) -> Result<Pdf, Error> {
-//         static BULKHEAD: BulkheadSlot = BulkheadSlot::new(BulkheadSpec { max_concurrent: 4, … });
+//         static BULKHEAD: BulkheadSlot = BulkheadSlot::new(BulkheadSpec { max_concurrent: 4, max_wait: 250ms, … });
 //         'gate: {
-//             let entered = BULKHEAD.entry(250ms).await;          // sync: enter_blocking(250ms)
-//                                                                 // key = k: entry_key(&k, 250ms)
+//             let entered = BULKHEAD.entry().await;               // sync: enter_blocking()
+//                                                                 // key = k: entry_key(&k)
 //             let permit = match bulkhead_admit(entered, rejection) {   // R: BulkheadReturn
 //                 Ok(permit) => permit,
 //                 Err(full) => break 'gate full,                  // Err(From::from(BulkheadFull))
@@ -73,18 +73,15 @@ impl Emit for BulkheadArgs {
             }
         };
         let enter = match (&self.key, cx.is_async()) {
-            (None, true) => quote!(__STEADFAST_BULKHEAD.entry(#max_wait).await),
-            (None, false) => quote!(__STEADFAST_BULKHEAD.enter_blocking(#max_wait)),
+            (None, true) => quote!(__STEADFAST_BULKHEAD.entry().await),
+            (None, false) => quote!(__STEADFAST_BULKHEAD.enter_blocking()),
             (Some(key), true) => {
-                let entry = with_key(
-                    key,
-                    |key| quote!(__STEADFAST_BULKHEAD.entry_key(#key, #max_wait)),
-                );
+                let entry = with_key(key, |key| quote!(__STEADFAST_BULKHEAD.entry_key(#key)));
                 quote!(#entry.await)
             }
             (Some(key), false) => with_key(
                 key,
-                |key| quote!(__STEADFAST_BULKHEAD.enter_blocking_key(#key, #max_wait)),
+                |key| quote!(__STEADFAST_BULKHEAD.enter_blocking_key(#key)),
             ),
         };
         // Spanned at the return type: a return type that cannot take the rejection is
@@ -100,6 +97,7 @@ impl Emit for BulkheadArgs {
                     name: #name,
                     default_name: ::core::concat!(::core::module_path!(), "::", #ident),
                     max_concurrent: #max_concurrent,
+                    max_wait: #max_wait,
                     max_queue: #max_queue,
                     max_keys: #max_keys,
                 }, #function);

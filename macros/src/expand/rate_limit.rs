@@ -13,9 +13,9 @@ use crate::item;
 //
 // Output:
 //     async fn fetch(url: &str) -> Result<Page, Error> {
-//         static LIMITER: LimiterSlot = LimiterSlot::new(LimitSpec { rate: 100, per: 1s, … });
+//         static LIMITER: LimiterSlot = LimiterSlot::new(LimitSpec { rate: 100, per: 1s, max_wait: 2s, … });
 //         'gate: {
-//             let wait = match rate_limit_take(&LIMITER, 2s, rejection) {   // R: RateLimitReturn
+//             let wait = match rate_limit_take(&LIMITER, rejection) {   // R: RateLimitReturn
 //                 Ok(wait) => wait,                               // its turn, reserved
 //                 Err(limited) => break 'gate limited,            // Err(From::from(RateLimited))
 //             };
@@ -83,11 +83,11 @@ impl Emit for RateLimitArgs {
         // reported there.
         let take = match &self.key {
             None => quote_spanned!(item::output_span(cx.func)=>
-                ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #max_wait, #slot)
+                ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #slot)
             ),
             Some(key) => with_key(key, |key| {
                 quote_spanned!(item::output_span(cx.func)=>
-                    ::steadfast::__private::rate_limit_take_key(&__STEADFAST_LIMITER, #key, #max_wait, #slot)
+                    ::steadfast::__private::rate_limit_take_key(&__STEADFAST_LIMITER, #key, #slot)
                 )
             }),
         };
@@ -100,6 +100,7 @@ impl Emit for RateLimitArgs {
                     rate: #rate,
                     per: #per,
                     burst: #burst,
+                    max_wait: #max_wait,
                     max_keys: #max_keys,
                 }, #function);
             #gate: {
