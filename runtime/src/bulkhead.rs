@@ -698,8 +698,8 @@ impl BulkheadSlot {
     }
 
     /// Its bulkhead, made now if the function has not been called yet.
-    pub(crate) fn bulkhead(&'static self) -> Bulkhead {
-        Bulkhead(self.get())
+    pub(crate) fn bulk(&'static self) -> &'static Bulk {
+        self.get()
     }
 }
 

@@ -1,10 +1,10 @@
 //! Settings changed without recompiling: [`apply`] (TOML), [`apply_env`] (environment
 //! variables) and [`current`] (the settings in force, as TOML).
 //!
-//! Every named breaker, retry and timeout can be changed, at start-up or while the program
-//! runs. A breaker's name is its `name = "…"`, else its policy's name, else the function's
-//! path (`module::fn`); a retry's or a timeout's is its policy's name, else the function's
-//! path. Every
+//! Every named breaker, retry, timeout, bulkhead and rate limiter can be changed, at
+//! start-up or while the program runs. A breaker's, bulkhead's or rate limiter's name is its
+//! `name = "…"`, else its policy's name, else the function's path (`module::fn`); a retry's
+//! or a timeout's is its policy's name, else the function's path. Every
 //! decorated function is known from the start (they are listed before `main`), so a typo is
 //! an error at start-up, not at the first call.
 //!
@@ -22,8 +22,9 @@
 //! Keys are the attribute's, written as in the attribute (durations as strings). Kinds:
 //! `breaker` (`failure_threshold`, `window`, `failure_rate`, `minimum_calls`, `open_for`,
 //! `half_open_probes`, `critical`), `retry` (`attempts`, `delay`, `backoff`,
-//! `multiplier`, `max_delay`, `jitter`, `max_elapsed`) and `timeout` (`after`, the
-//! deadline).
+//! `multiplier`, `max_delay`, `jitter`, `max_elapsed`), `timeout` (`after`, the
+//! deadline), `bulkhead` (`max_concurrent`, `max_wait`, `max_queue`) and `rate_limit`
+//! (`rate`, `per`, `burst`, `max_wait`). A `max_wait` of `"0s"` means no waiting.
 //!
 //! **All or nothing.** The whole input is checked first: an unknown kind, name or key, a
 //! value of the wrong type or out of range, is an error that names it (and the names it
@@ -35,13 +36,22 @@
 //! `window`, or the threshold of one counting within a window would throw its counts away:
 //! that is an error while it runs, and takes effect from the attribute or policy at the
 //! next start. The per-key breakers of a function (`key = …`) change together, new keys
-//! included.
+//! included, and so do the keys of a bulkhead or rate limiter.
+//!
+//! A bulkhead given a higher `max_concurrent` lets callers waiting in at once (first come,
+//! first served); given a lower one, the calls inside finish and slots go to waiters only
+//! once fewer than the new limit are inside. A rate limiter keeps what was used as a number
+//! of turns: those taken before a change count against the new rate (no fresh burst), and
+//! a higher rate frees turns as soon as it applies; `burst` is kept unless written, even
+//! where it was the old `rate` by default.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::breaker::{Breaker, Config, TripPolicy};
+use crate::bulkhead::{Bulk, BulkheadSettings, BulkheadSlot};
+use crate::rate_limit::{LimitSettings, Limiter, LimiterSlot};
 use crate::retry::{Backoff, Jitter, RetryPolicy};
 
 /// What [`apply`] or [`apply_env`] changed, one line per setting
@@ -157,6 +167,14 @@ impl Value {
         }
     }
 
+    /// A duration, zero allowed (`max_wait = "0s"`: not at all).
+    fn duration_or_zero(&self) -> Result<Duration, String> {
+        match self.duration() {
+            Err(e) if e.starts_with("must be longer") => Ok(Duration::ZERO),
+            other => other,
+        }
+    }
+
     fn duration(&self) -> Result<Duration, String> {
         let text = self.text()?;
         match parse_duration(text) {
@@ -204,6 +222,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// A duration as the attributes take it, for [`current`].
 fn show_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
     for (unit, scale) in [
         ("h", 3_600_000_000_000u128),
         ("m", 60_000_000_000),
@@ -239,7 +260,9 @@ pub const RETRY_KEYS: &[&str] = &[
     "max_elapsed",
 ];
 const TIMEOUT_KEYS: &[&str] = &["after"];
-const KINDS: &[&str] = &["breaker", "retry", "timeout"];
+const BULKHEAD_KEYS: &[&str] = &["max_concurrent", "max_wait", "max_queue"];
+const RATE_LIMIT_KEYS: &[&str] = &["rate", "per", "burst", "max_wait"];
+const KINDS: &[&str] = &["breaker", "retry", "timeout", "bulkhead", "rate_limit"];
 
 /// Every breaker that can be changed, by name: a function's breaker, or the per-key
 /// breakers of a function (changed together).
@@ -290,6 +313,14 @@ fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::timeout::Tim
     by_name(crate::listed::timeouts(), crate::timeout::TimeoutCell::name)
 }
 
+fn bulkheads_by_name() -> BTreeMap<&'static str, Vec<&'static BulkheadSlot>> {
+    by_name(crate::listed::bulkheads(), BulkheadSlot::name)
+}
+
+fn rate_limits_by_name() -> BTreeMap<&'static str, Vec<&'static LimiterSlot>> {
+    by_name(crate::listed::rate_limits(), LimiterSlot::name)
+}
+
 /// The cells of `name`, or the problem of a name that is not there.
 fn find<'a, T>(
     kind: &str,
@@ -324,6 +355,8 @@ enum Plan {
         Duration,
         Vec<String>,
     ),
+    Bulkhead(&'static Bulk, BulkheadSettings, Vec<String>),
+    RateLimit(&'static Limiter, LimitSettings, Vec<String>),
 }
 
 fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
@@ -340,6 +373,8 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
     let mut breakers = breakers_by_name();
     let retries = retries_by_name();
     let timeouts = timeouts_by_name();
+    let bulkheads = bulkheads_by_name();
+    let rate_limits = rate_limits_by_name();
     let mut plans = Vec::new();
     for ((kind, name), settings) in groups {
         match kind.as_str() {
@@ -404,6 +439,35 @@ fn plan(settings: Vec<Setting>) -> Result<Vec<Plan>, ConfigError> {
                 }
                 if let Some((d, change)) = after {
                     plans.push(Plan::Timeout(cells.clone(), d, vec![change]));
+                }
+            }
+            "bulkhead" => {
+                let slots = match find("bulkhead", &name, &bulkheads) {
+                    Ok(slots) => slots,
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
+                };
+                // Functions naming one bulkhead share it: one change for all.
+                let bulk = slots[0].bulk();
+                match bulkhead_settings(bulk.settings(), &settings) {
+                    Ok((new, changes)) => plans.push(Plan::Bulkhead(bulk, new, changes)),
+                    Err(mut e) => problems.append(&mut e),
+                }
+            }
+            "rate_limit" => {
+                let slots = match find("rate_limit", &name, &rate_limits) {
+                    Ok(slots) => slots,
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
+                };
+                let limiter = slots[0].limiter();
+                match rate_limit_settings(limiter.settings(), &settings) {
+                    Ok((new, changes)) => plans.push(Plan::RateLimit(limiter, new, changes)),
+                    Err(mut e) => problems.append(&mut e),
                 }
             }
             other => problems.push(format!(
@@ -630,6 +694,81 @@ fn retry_settings(
     }
 }
 
+fn bulkhead_settings(
+    current: BulkheadSettings,
+    settings: &[Setting],
+) -> Result<(BulkheadSettings, Vec<String>), Vec<String>> {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    let mut b = current;
+    for s in settings {
+        let result: Result<(), String> = match s.key.as_str() {
+            "max_concurrent" => s
+                .value
+                .int(1, u64::from(u32::MAX >> 1))
+                .map(|n| b.max_concurrent = n as u32),
+            "max_wait" => s.value.duration_or_zero().map(|d| b.max_wait = d),
+            "max_queue" => s
+                .value
+                .int(1, u64::from(u32::MAX >> 1))
+                .map(|n| b.max_queue = Some(n as u32)),
+            _ => Err(format!(
+                "unknown key; a bulkhead takes: {}",
+                BULKHEAD_KEYS.join(", ")
+            )),
+        };
+        match result {
+            Ok(()) => changes.push(format!("{} = {}", s.origin, s.value.describe())),
+            Err(e) => problems.push(format!("{}: {e}", s.origin)),
+        }
+    }
+    if b.max_queue.is_some() && b.max_wait.is_zero() && problems.is_empty() {
+        problems.push(format!(
+            "bulkhead {:?}: `max_queue` bounds the calls waiting for a slot, and with `max_wait` zero no call waits: set `max_wait` too",
+            settings[0].name
+        ));
+    }
+    if problems.is_empty() {
+        Ok((b, changes))
+    } else {
+        Err(problems)
+    }
+}
+
+fn rate_limit_settings(
+    current: LimitSettings,
+    settings: &[Setting],
+) -> Result<(LimitSettings, Vec<String>), Vec<String>> {
+    let (mut problems, mut changes) = (Vec::new(), Vec::new());
+    let mut l = current;
+    for s in settings {
+        let result: Result<(), String> = match s.key.as_str() {
+            "rate" => s
+                .value
+                .int(1, u64::from(u32::MAX))
+                .map(|n| l.rate = n as u32),
+            "per" => s.value.duration().map(|d| l.per = d),
+            "burst" => s
+                .value
+                .int(1, u64::from(u32::MAX))
+                .map(|n| l.burst = n as u32),
+            "max_wait" => s.value.duration_or_zero().map(|d| l.max_wait = d),
+            _ => Err(format!(
+                "unknown key; a rate limiter takes: {}",
+                RATE_LIMIT_KEYS.join(", ")
+            )),
+        };
+        match result {
+            Ok(()) => changes.push(format!("{} = {}", s.origin, s.value.describe())),
+            Err(e) => problems.push(format!("{}: {e}", s.origin)),
+        }
+    }
+    if problems.is_empty() {
+        Ok((l, changes))
+    } else {
+        Err(problems)
+    }
+}
+
 fn run(settings: Vec<Setting>) -> Result<Applied, ConfigError> {
     let plans = plan(settings)?;
     let mut applied = Applied::default();
@@ -658,6 +797,17 @@ fn run(settings: Vec<Setting>) -> Result<Applied, ConfigError> {
                 for cell in cells {
                     cell.set(after);
                 }
+                applied.changes.append(&mut changes);
+            }
+            Plan::Bulkhead(bulk, settings, mut changes) => {
+                bulk.retune(settings);
+                applied.changes.append(&mut changes);
+            }
+            Plan::RateLimit(limiter, settings, mut changes) => {
+                limiter.retune(
+                    settings,
+                    crate::clock::Clock::now(&crate::clock::SystemClock).0,
+                );
                 applied.changes.append(&mut changes);
             }
         }
@@ -775,6 +925,11 @@ fn apply_vars(
     let breakers: Vec<String> = breakers_by_name().into_keys().collect();
     let retries: Vec<String> = retries_by_name().into_keys().map(str::to_owned).collect();
     let timeouts: Vec<String> = timeouts_by_name().into_keys().map(str::to_owned).collect();
+    let bulkheads: Vec<String> = bulkheads_by_name().into_keys().map(str::to_owned).collect();
+    let rate_limits: Vec<String> = rate_limits_by_name()
+        .into_keys()
+        .map(str::to_owned)
+        .collect();
     let mut vars: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with(&prefix)).collect();
     vars.sort();
     let mut settings = Vec::new();
@@ -785,6 +940,8 @@ fn apply_vars(
             ("breaker", &breakers, BREAKER_KEYS),
             ("retry", &retries, RETRY_KEYS),
             ("timeout", &timeouts, TIMEOUT_KEYS),
+            ("bulkhead", &bulkheads, BULKHEAD_KEYS),
+            ("rate_limit", &rate_limits, RATE_LIMIT_KEYS),
         ]
         .into_iter()
         .find_map(|(kind, names, keys)| {
@@ -811,11 +968,13 @@ fn apply_vars(
                 origin: var,
             }),
             None => problems.push(format!(
-                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind among {} and a known name (breakers: {}; retries: {}; timeouts: {})",
-                KINDS.join(", "),
+                "{var} names no setting: expected {prefix}<KIND>_<NAME>_<KEY>, with a kind among {} and a known name (breakers: {}; retries: {}; timeouts: {}; bulkheads: {}; rate limiters: {})",
+                env_list(&KINDS.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>()),
                 env_list(&breakers),
                 env_list(&retries),
                 env_list(&timeouts),
+                env_list(&bulkheads),
+                env_list(&rate_limits),
             )),
         }
     }
@@ -916,9 +1075,32 @@ pub fn current() -> String {
         t.insert("after".into(), show_duration(cells[0].get()).into());
         timeouts.insert(name.to_owned(), t.into());
     }
+    let mut bulkheads = toml::Table::new();
+    for (name, slots) in bulkheads_by_name() {
+        let b = slots[0].bulk().settings();
+        let mut t = toml::Table::new();
+        t.insert("max_concurrent".into(), i64::from(b.max_concurrent).into());
+        t.insert("max_wait".into(), show_duration(b.max_wait).into());
+        if let Some(q) = b.max_queue {
+            t.insert("max_queue".into(), i64::from(q).into());
+        }
+        bulkheads.insert(name.to_owned(), t.into());
+    }
+    let mut rate_limits = toml::Table::new();
+    for (name, slots) in rate_limits_by_name() {
+        let l = slots[0].limiter().settings();
+        let mut t = toml::Table::new();
+        t.insert("rate".into(), i64::from(l.rate).into());
+        t.insert("per".into(), show_duration(l.per).into());
+        t.insert("burst".into(), i64::from(l.burst).into());
+        t.insert("max_wait".into(), show_duration(l.max_wait).into());
+        rate_limits.insert(name.to_owned(), t.into());
+    }
     root.insert("breaker".into(), breakers.into());
     root.insert("retry".into(), retries.into());
     root.insert("timeout".into(), timeouts.into());
+    root.insert("bulkhead".into(), bulkheads.into());
+    root.insert("rate_limit".into(), rate_limits.into());
     toml::to_string(&root).unwrap_or_default()
 }
 

@@ -1,7 +1,9 @@
 //! The list of every decorated function: its breaker(s), its retry policy, its
-//! deadline. One entry per function (however many attributes it has): each entry is a
+//! deadline, its bulkhead, its rate limiter. One entry per function (however many attributes it has): each entry is a
 //! static the compiler and linker handle, so fewer is faster to build.
 
+use crate::bulkhead::BulkheadSlot;
+use crate::rate_limit::LimiterSlot;
 use crate::retry::RetryCell;
 use crate::timeout::TimeoutCell;
 
@@ -20,6 +22,10 @@ pub struct Listed {
     pub retry: Option<&'static RetryCell>,
     /// Its deadline (`#[timeout]`).
     pub timeout: Option<&'static TimeoutCell>,
+    /// Its bulkhead (`#[bulkhead]`).
+    pub bulkhead: Option<&'static BulkheadSlot>,
+    /// Its rate limiter (`#[rate_limit]`).
+    pub rate_limit: Option<&'static LimiterSlot>,
 }
 
 impl Listed {
@@ -28,6 +34,8 @@ impl Listed {
         breaker: None,
         retry: None,
         timeout: None,
+        bulkhead: None,
+        rate_limit: None,
     };
 }
 
@@ -53,4 +61,14 @@ pub(crate) fn retries() -> impl Iterator<Item = &'static RetryCell> {
 /// Every `#[timeout]` function's deadline.
 pub(crate) fn timeouts() -> impl Iterator<Item = &'static TimeoutCell> {
     listed().filter_map(|l| l.timeout)
+}
+
+/// Every `#[bulkhead]` function's slot.
+pub(crate) fn bulkheads() -> impl Iterator<Item = &'static BulkheadSlot> {
+    listed().filter_map(|l| l.bulkhead)
+}
+
+/// Every `#[rate_limit]` function's slot.
+pub(crate) fn rate_limits() -> impl Iterator<Item = &'static LimiterSlot> {
+    listed().filter_map(|l| l.rate_limit)
 }

@@ -252,25 +252,42 @@ impl Limiter {
                 warned: AtomicBool::new(false),
             }),
         };
-        limiter.retune(LimitSettings::of(spec));
+        limiter.retune(LimitSettings::of(spec), 0);
         limiter
     }
 
-    /// New settings, from the next call on. The theoretical arrival time is kept: calls
-    /// admitted before count against the new rate (a limiter that was busy does not
-    /// start over with a full burst).
-    pub(crate) fn retune(&self, settings: LimitSettings) {
+    /// New settings, from the next call on, at `now`. What was used is kept as a number of
+    /// turns, not as time: each theoretical arrival time still ahead of `now` is rescaled to
+    /// the new interval, so turns taken before count against the new rate (a busy limiter
+    /// gets no fresh burst) and a higher rate frees turns as soon as it applies.
+    pub(crate) fn retune(&self, settings: LimitSettings, now: u64) {
         let interval = settings.interval();
+        let old = self.interval.swap(interval, Relaxed);
         self.rate.store(settings.rate.max(1), Relaxed);
         self.per.store(duration_nanos(settings.per).max(1), Relaxed);
         self.burst.store(settings.burst.max(1), Relaxed);
         self.max_wait
             .store(duration_nanos(settings.max_wait), Relaxed);
-        self.interval.store(interval, Relaxed);
         self.tolerance.store(
             interval.saturating_mul(u64::from(settings.burst.max(1))),
             Relaxed,
         );
+        if old == interval {
+            return;
+        }
+        let rescale = |word: &AtomicU64| {
+            let _ = word.fetch_update(Relaxed, Relaxed, |tat| {
+                let ahead = tat.checked_sub(now).filter(|a| *a > 0)?;
+                let scaled = u128::from(ahead) * u128::from(interval) / u128::from(old.max(1));
+                Some(now.saturating_add(u64::try_from(scaled).unwrap_or(u64::MAX)))
+            });
+        };
+        rescale(&self.tat);
+        if let Some(keys) = &self.keys {
+            for entry in keys.read().values().flatten() {
+                rescale(&entry.tat);
+            }
+        }
     }
 
     /// The settings now.
@@ -453,6 +470,16 @@ impl LimiterSlot {
             figures::join(self.function, self);
             limiter(&self.spec)
         })
+    }
+
+    /// Its name: `name = "…"`, else the function's path.
+    pub(crate) fn name(&'static self) -> &'static str {
+        self.spec.name()
+    }
+
+    /// Its limiter, made now if the function has not been called yet.
+    pub(crate) fn limiter(&'static self) -> &'static Limiter {
+        self.get()
     }
 
     /// Takes a turn now: `Ok(wait)` (zero: go at once), or the rejection.
@@ -664,18 +691,20 @@ mod tests {
         assert_eq!(l.take(t0, 0), Turn::After(0));
         assert_eq!(l.take(t0, 0), Turn::After(0));
         assert_eq!(l.take(t0, 0), Turn::Limited(500 * MS));
-        // Ten a second, burst 2: the two turns taken (one second's worth at the old
-        // rate) still count: the limiter is idle again at t0 + 1 s, and a turn is free
-        // when that is at most the new burst (200 ms) ahead: 900 ms from now, not at once.
-        l.retune(LimitSettings {
-            rate: 10,
-            per: Duration::from_secs(1),
-            burst: 2,
-            max_wait: Duration::ZERO,
-        });
-        assert_eq!(l.take(t0, 0), Turn::Limited(900 * MS));
-        assert_eq!(l.take(t0 + 900 * MS, 0), Turn::After(0));
-        assert_eq!(l.take(t0 + 900 * MS, 0), Turn::Limited(100 * MS));
+        // Ten a second, burst 2: the two turns taken still count (no fresh burst), now
+        // 200 ms' worth at the new rate: the next turn is one new interval away.
+        l.retune(
+            LimitSettings {
+                rate: 10,
+                per: Duration::from_secs(1),
+                burst: 2,
+                max_wait: Duration::ZERO,
+            },
+            t0,
+        );
+        assert_eq!(l.take(t0, 0), Turn::Limited(100 * MS));
+        assert_eq!(l.take(t0 + 100 * MS, 0), Turn::After(0));
+        assert_eq!(l.take(t0 + 100 * MS, 0), Turn::Limited(100 * MS));
         assert_eq!(l.settings().rate, 10);
     }
 

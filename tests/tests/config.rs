@@ -265,12 +265,16 @@ fn environment_variables_change_settings_too() {
         ("EXPECT", "ok"),
         ("STEADFAST_BREAKER_PAYMENTS_OPEN_FOR", "1m"),
         ("STEADFAST_RETRY_CONFIG__UNNAMED_ATTEMPTS", "7"),
+        ("STEADFAST_RATE_LIMIT_QUOTA_RATE", "50"),
+        ("STEADFAST_BULKHEAD_CONVERTER_MAX_CONCURRENT", "6"),
     ]);
     assert!(
         out.contains("APPLIED STEADFAST_BREAKER_PAYMENTS_OPEN_FOR = \"1m\""),
         "{out}"
     );
     assert!(out.contains("attempts = 7"), "{out}");
+    assert!(out.contains("rate = 50"), "{out}");
+    assert!(out.contains("max_concurrent = 6"), "{out}");
     let out = child(&[
         ("EXPECT", "err"),
         ("STEADFAST_BREAKER_PAYMENTS_OPEN_FOR", "1m"),
@@ -340,4 +344,147 @@ fn name_written_on_the_attribute_names_it_for_config() {
         .build()
         .unwrap();
     runtime.block_on(async { named(true).await.unwrap() });
+}
+
+#[derive(Debug, PartialEq)]
+enum Limited {
+    Full(steadfast::FullReason),
+    Limited(Duration),
+}
+
+impl From<steadfast::BulkheadFull> for Limited {
+    fn from(e: steadfast::BulkheadFull) -> Self {
+        Limited::Full(e.reason())
+    }
+}
+
+impl From<steadfast::RateLimited> for Limited {
+    fn from(e: steadfast::RateLimited) -> Self {
+        Limited::Limited(e.retry_after())
+    }
+}
+
+#[steadfast::bulkhead(max_concurrent = 1, max_wait = "1h", name = "converter")]
+async fn convert(hold: Duration) -> Result<(), Limited> {
+    tokio::time::sleep(hold).await;
+    Ok(())
+}
+
+#[test]
+fn a_bulkhead_is_retuned_live_and_waiters_are_let_in_at_once() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // Known before its first call: listed before `main`.
+        assert!(config::current().contains("[bulkhead.converter]"));
+        let h = || steadfast::bulkhead("converter").unwrap();
+        let calls: Vec<_> = (0..3)
+            .map(|_| tokio::spawn(convert(Duration::from_secs(10))))
+            .collect();
+        tokio::task::yield_now().await;
+        assert_eq!((h().in_use(), h().queued()), (1, 2));
+        let applied = config::apply("[bulkhead.converter]\nmax_concurrent = 3").unwrap();
+        assert_eq!(
+            applied.changes(),
+            ["bulkhead.converter.max_concurrent = 3"]
+        );
+        // Both waiters let in at once, not when the first call ends.
+        assert_eq!((h().in_use(), h().queued(), h().limit()), (3, 0, 3));
+        let started = tokio::time::Instant::now();
+        for c in calls {
+            c.await.unwrap().unwrap();
+        }
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+
+        // Down to one slot and no waiting: the second call is turned away at once.
+        config::apply("[bulkhead.converter]\nmax_concurrent = 1\nmax_wait = \"0s\"").unwrap();
+        let inside = tokio::spawn(convert(Duration::from_secs(1)));
+        tokio::task::yield_now().await;
+        assert_eq!(
+            convert(Duration::ZERO).await,
+            Err(Limited::Full(steadfast::FullReason::Full))
+        );
+        inside.await.unwrap().unwrap();
+        let current = config::current();
+        assert!(
+            current.contains("[bulkhead.converter]\nmax_concurrent = 1\nmax_wait = \"0s\""),
+            "{current}"
+        );
+
+        // A queue with no wait, a zero limit, an unknown key: nothing applied.
+        let err = config::apply(
+            "[bulkhead.converter]\nmax_queue = 5\n[bulkhead.converter2]\nmax_concurrent = 2",
+        )
+        .unwrap_err();
+        let problems = err.problems().join("\n");
+        assert!(problems.contains("`max_queue` bounds the calls waiting"), "{problems}");
+        assert!(
+            problems.contains("bulkhead \"converter2\" is not defined; known: "),
+            "{problems}"
+        );
+        let err = config::apply("[bulkhead.converter]\nmax_concurrent = 0\nlimit = 3").unwrap_err();
+        let problems = err.problems().join("\n");
+        assert!(
+            problems.contains("bulkhead.converter.max_concurrent: must be between 1 and"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("bulkhead.converter.limit: unknown key; a bulkhead takes: max_concurrent, max_wait, max_queue"),
+            "{problems}"
+        );
+        assert_eq!(h().limit(), 1);
+        config::apply("[bulkhead.converter]\nmax_wait = \"1h\"").unwrap();
+    });
+}
+
+#[steadfast::rate_limit(rate = 2, per = "1h", name = "quota")]
+fn call_api() -> Result<(), Limited> {
+    Ok(())
+}
+
+#[test]
+fn a_rate_limit_is_retuned_live_keeping_what_was_used() {
+    let _serial = serial();
+    call_api().unwrap();
+    call_api().unwrap();
+    assert!(matches!(call_api(), Err(Limited::Limited(_))));
+    // A hundred an hour, burst 2: the two turns taken still count (no fresh burst), and
+    // the next one is one new interval (36 s) away instead of half an hour.
+    let applied = config::apply("[rate_limit.quota]\nrate = 100\nburst = 2").unwrap();
+    assert_eq!(
+        applied.changes(),
+        ["rate_limit.quota.burst = 2", "rate_limit.quota.rate = 100"]
+    );
+    let l = steadfast::rate_limiter("quota").unwrap();
+    assert_eq!(
+        (l.rate(), l.per(), l.burst()),
+        (100, Duration::from_secs(3600), 2)
+    );
+    match call_api() {
+        Err(Limited::Limited(after)) => assert!(
+            after > Duration::from_secs(35) && after <= Duration::from_secs(36),
+            "{after:?}"
+        ),
+        other => panic!("the used turns still count: {other:?}"),
+    }
+    let current = config::current();
+    assert!(
+        current
+            .contains("[rate_limit.quota]\nburst = 2\nmax_wait = \"0s\"\nper = \"1h\"\nrate = 100"),
+        "{current}"
+    );
+    let err = config::apply("[rate_limit.quota]\nrate = 0\nper = \"0s\"\nevery = 1").unwrap_err();
+    let problems = err.problems().join("\n");
+    for expected in [
+        "rate_limit.quota.rate: must be between 1 and",
+        "rate_limit.quota.per: must be longer than zero",
+        "rate_limit.quota.every: unknown key; a rate limiter takes: rate, per, burst, max_wait",
+    ] {
+        assert!(problems.contains(expected), "{expected} in {problems}");
+    }
+    assert_eq!(steadfast::rate_limiter("quota").unwrap().rate(), 100);
 }

@@ -35,6 +35,11 @@ impl Emit for BulkheadArgs {
         }
     }
 
+    /// Listed before `main`, so that `config` knows it before the function's first call.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        Some(("bulkhead", quote!(&__STEADFAST_BULKHEAD)))
+    }
+
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let name = name_arg(self.name.as_ref());
         let function = cx.function;

@@ -119,7 +119,8 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
 
 /// The fields of the runtime's `Listed`, the one entry, made before `main`, of a function; a test's
 /// exhaustive pattern stops compiling when the runtime's struct changes.
-pub(crate) const LISTED_FIELDS: [&str; 3] = ["breaker", "retry", "timeout"];
+pub(crate) const LISTED_FIELDS: [&str; 5] =
+    ["breaker", "retry", "timeout", "bulkhead", "rate_limit"];
 
 /// The rejection slots of one layer: `Option<Rejected>` locals through which a gate tells
 /// the layers above that it turned the call away.
@@ -244,7 +245,12 @@ mod tests {
             breaker: _,
             retry: _,
             timeout: _,
+            bulkhead: _,
+            rate_limit: _,
         } = steadfast::__private::Listed::NONE;
-        assert_eq!(super::LISTED_FIELDS, ["breaker", "retry", "timeout"]);
+        assert_eq!(
+            super::LISTED_FIELDS,
+            ["breaker", "retry", "timeout", "bulkhead", "rate_limit"]
+        );
     }
 }

@@ -35,6 +35,11 @@ impl Emit for RateLimitArgs {
         }
     }
 
+    /// Listed before `main`, so that `config` knows it before the function's first call.
+    fn listed(&self) -> Option<(&'static str, TokenStream)> {
+        Some(("rate_limit", quote!(&__STEADFAST_LIMITER)))
+    }
+
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let name = name_arg(self.name.as_ref());
         let function = cx.function;
