@@ -113,6 +113,24 @@ pub const fn retry_policy_of(policy: RetryPolicy) -> RetryPolicy {
     policy
 }
 
+/// `policy = …` of `#[bulkhead]`: its settings, for a function named `default_name`.
+#[inline]
+pub const fn bulkhead_policy_of(
+    policy: crate::BulkheadPolicy,
+    default_name: &'static str,
+) -> BulkheadSpec {
+    policy.spec(default_name)
+}
+
+/// `policy = …` of `#[rate_limit]`: its settings, for a function named `default_name`.
+#[inline]
+pub const fn rate_limit_policy_of(
+    policy: crate::RateLimitPolicy,
+    default_name: &'static str,
+) -> LimitSpec {
+    policy.spec(default_name)
+}
+
 /// `policy = …` of `#[timeout]`: its deadline.
 #[inline]
 pub const fn timeout_policy(policy: TimeoutPolicy) -> Duration {

@@ -146,7 +146,7 @@ pub use bulkhead::{Bulkhead, BulkheadFull, FullReason, bulkhead_named as bulkhea
 pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
-pub use policy::{BreakerPolicy, TimeoutPolicy};
+pub use policy::{BreakerPolicy, BulkheadPolicy, RateLimitPolicy, TimeoutPolicy};
 pub use rate_limit::{RateLimited, RateLimiter, rate_limiter, rate_limiters};
 pub use retry::{Backoff, Jitter, RetryPolicy};
 /// Puts a circuit breaker in front of a function, sync or `async`.
@@ -509,11 +509,12 @@ pub use steadfast_macros::monitored;
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `rate = 100` | calls per `per` (1 to 2^32 − 1) | required |
+/// | `rate = 100` | calls per `per` (1 to 2^32 − 1) | required (unless a `policy` gives it) |
 /// | `per = "1s"` | the period of `rate` | one second |
 /// | `burst = 10` | calls admitted back to back from idle | `rate` |
 /// | `max_wait = "2s"` | how long a call may wait for its turn | not at all |
-/// | `name = "quotes.api"` | its name; functions that name one limiter share it | `module_path!()::fn_name` |
+/// | `name = "quotes.api"` | its name; functions that name one limiter share it | its policy's name, else `module_path!()::fn_name` |
+/// | `policy = QUOTES_API` | a [`RateLimitPolicy`] `const` whose settings (and name) the function takes; keys written beside it override them | none |
 ///
 /// The function must return `Result<T, E>` with `impl From<RateLimited> for E`
 /// (`io::Error`, `anyhow::Error` and `Box<dyn Error + Send + Sync>` have it). With other
@@ -559,10 +560,11 @@ pub use steadfast_macros::rate_limit;
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `max_concurrent = 10` | calls inside at once | required |
+/// | `max_concurrent = 10` | calls inside at once | required (unless a `policy` gives it) |
 /// | `max_wait = "250ms"` | how long a call may wait for a slot | not at all |
 /// | `max_queue = 100` | callers allowed to wait at once; only with `max_wait` | bounded by `max_wait` alone |
-/// | `name = "converter"` | its name; functions that name one bulkhead share it | `module_path!()::fn_name` |
+/// | `name = "converter"` | its name; functions that name one bulkhead share it | its policy's name, else `module_path!()::fn_name` |
+/// | `policy = CONVERTERS` | a [`BulkheadPolicy`] `const` whose settings (and name) the function takes; keys written beside it override them | none |
 /// | `key = tenant` | one set of `max_concurrent` slots per value of this expression of the arguments (`Hash + Eq + Debug`, owned or borrowed) | one set |
 /// | `max_keys = 1024` | keys kept at most; only with `key` | 1,024 |
 ///

@@ -1,5 +1,5 @@
-//! Policies: the settings of a breaker or a deadline written once, as a `const`, and
-//! shared by every function that names it with `policy = …`. ([`RetryPolicy`] lives beside
+//! Policies: the settings of a breaker, a deadline, a bulkhead or a rate limiter written
+//! once, as a `const`, and shared by every function that names it with `policy = …`. ([`RetryPolicy`] lives beside
 //! the retry state machine, in `retry.rs`.)
 //!
 //! Every setter is a `const fn` that checks its value: in a `const`, a bad value is a
@@ -11,6 +11,8 @@
 use std::time::Duration;
 
 use crate::breaker::{Config, MAX_FAILURES, MAX_IN_WINDOW, MAX_PROBES, TripPolicy};
+use crate::bulkhead::BulkheadSpec;
+use crate::rate_limit::LimitSpec;
 
 /// The settings of a `#[circuit_breaker]`, as a `const` shared by many functions:
 ///
@@ -293,6 +295,230 @@ impl TimeoutPolicy {
     /// Its name, if it was made with [`named`](Self::named).
     pub const fn name(&self) -> Option<&'static str> {
         self.name
+    }
+}
+
+/// The settings of a `#[bulkhead]`, as a `const` shared by many functions:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{BulkheadFull, BulkheadPolicy, bulkhead};
+///
+/// pub const CONVERTERS: BulkheadPolicy = BulkheadPolicy::named("converters", 4)
+///     .max_wait(Duration::from_millis(250))
+///     .max_queue(16);
+///
+/// #[bulkhead(policy = CONVERTERS)]
+/// fn to_pdf(doc: &str) -> Result<usize, BulkheadFull> { Ok(doc.len()) }
+///
+/// #[bulkhead(policy = CONVERTERS)]
+/// async fn to_png(doc: &str) -> Result<usize, BulkheadFull> { Ok(doc.len()) }
+///
+/// // Keys written beside the policy override it for this function (here: a bulkhead of
+/// // its own, with the policy's wait and queue).
+/// #[bulkhead(policy = CONVERTERS, name = "thumbnails", max_concurrent = 1)]
+/// fn thumbnail(doc: &str) -> Result<usize, BulkheadFull> { Ok(doc.len()) }
+///
+/// to_pdf("a").unwrap();
+/// thumbnail("a").unwrap();
+/// assert_eq!(steadfast::bulkhead("converters").unwrap().limit(), 4);
+/// assert_eq!(steadfast::bulkhead("thumbnails").unwrap().limit(), 1);
+/// ```
+///
+/// A policy made with [`named`](Self::named) gives its name to the bulkhead of every
+/// function that uses it (unless `name = "…"` is written beside it): those functions share
+/// one bulkhead. One made with [`new`](Self::new) gives each function a bulkhead of its
+/// own. A bad value is a compile error at the `const`:
+///
+/// ```compile_fail
+/// const BAD: steadfast::BulkheadPolicy = steadfast::BulkheadPolicy::new(0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkheadPolicy {
+    name: Option<&'static str>,
+    max_concurrent: u32,
+    max_wait: Duration,
+    max_queue: Option<u32>,
+}
+
+impl BulkheadPolicy {
+    /// `max_concurrent` calls inside at once; no waiting (a call that finds every slot in
+    /// use is turned away at once).
+    pub const fn new(max_concurrent: u32) -> BulkheadPolicy {
+        if max_concurrent == 0 || max_concurrent > u32::MAX >> 1 {
+            panic!("BulkheadPolicy: `max_concurrent` must be between 1 and 2147483647");
+        }
+        BulkheadPolicy {
+            name: None,
+            max_concurrent,
+            max_wait: Duration::ZERO,
+            max_queue: None,
+        }
+    }
+
+    /// [`new`](Self::new), naming the bulkhead: every function using this policy shares
+    /// the bulkhead `name`.
+    pub const fn named(name: &'static str, max_concurrent: u32) -> BulkheadPolicy {
+        if name.is_empty() {
+            panic!("BulkheadPolicy::named: the name must not be empty");
+        }
+        BulkheadPolicy {
+            name: Some(name),
+            ..BulkheadPolicy::new(max_concurrent)
+        }
+    }
+
+    /// How long a call may wait for a slot.
+    pub const fn max_wait(self, max_wait: Duration) -> BulkheadPolicy {
+        BulkheadPolicy { max_wait, ..self }
+    }
+
+    /// Calls allowed to wait at once; set [`max_wait`](Self::max_wait) first (without a
+    /// wait, nobody queues).
+    pub const fn max_queue(self, max_queue: u32) -> BulkheadPolicy {
+        if self.max_wait.is_zero() {
+            panic!(
+                "BulkheadPolicy: `max_queue` bounds the calls waiting for a slot; set `max_wait` first"
+            );
+        }
+        if max_queue == 0 || max_queue > u32::MAX >> 1 {
+            panic!("BulkheadPolicy: `max_queue` must be between 1 and 2147483647");
+        }
+        BulkheadPolicy {
+            max_queue: Some(max_queue),
+            ..self
+        }
+    }
+
+    /// Its name, if it was made with [`named`](Self::named).
+    pub const fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// Calls inside at once.
+    pub const fn limit(&self) -> u32 {
+        self.max_concurrent
+    }
+
+    /// The bulkhead settings of a function using it, named `default_name` unless the
+    /// policy names it.
+    #[doc(hidden)]
+    pub const fn spec(self, default_name: &'static str) -> BulkheadSpec {
+        BulkheadSpec {
+            name: self.name,
+            default_name,
+            max_concurrent: self.max_concurrent,
+            max_wait: self.max_wait,
+            max_queue: self.max_queue,
+            max_keys: None,
+        }
+    }
+}
+
+/// The settings of a `#[rate_limit]`, as a `const` shared by many functions:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{RateLimitPolicy, RateLimited, rate_limit};
+///
+/// // The API's quota, shared by every function that calls it.
+/// pub const QUOTES_API: RateLimitPolicy =
+///     RateLimitPolicy::named("quotes.api", 100, Duration::from_secs(1)).burst(10);
+///
+/// #[rate_limit(policy = QUOTES_API)]
+/// fn quote(symbol: &str) -> Result<usize, RateLimited> { Ok(symbol.len()) }
+///
+/// #[rate_limit(policy = QUOTES_API, max_wait = "2s")]
+/// async fn history(symbol: &str) -> Result<usize, RateLimited> { Ok(symbol.len()) }
+///
+/// quote("X").unwrap();
+/// assert_eq!(steadfast::rate_limiter("quotes.api").unwrap().burst(), 10);
+/// ```
+///
+/// A bad value is a compile error at the `const`:
+///
+/// ```compile_fail
+/// const BAD: steadfast::RateLimitPolicy =
+///     steadfast::RateLimitPolicy::new(0, std::time::Duration::from_secs(1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    name: Option<&'static str>,
+    rate: u32,
+    per: Duration,
+    burst: Option<u32>,
+    max_wait: Duration,
+}
+
+impl RateLimitPolicy {
+    /// `rate` calls per `per`, in bursts of up to `rate`; no waiting for a turn.
+    pub const fn new(rate: u32, per: Duration) -> RateLimitPolicy {
+        if rate == 0 {
+            panic!("RateLimitPolicy: `rate` must be at least 1");
+        }
+        if per.is_zero() {
+            panic!("RateLimitPolicy: `per` must be longer than zero");
+        }
+        RateLimitPolicy {
+            name: None,
+            rate,
+            per,
+            burst: None,
+            max_wait: Duration::ZERO,
+        }
+    }
+
+    /// [`new`](Self::new), naming the limiter: every function using this policy shares the
+    /// limiter `name` (one quota for all of them).
+    pub const fn named(name: &'static str, rate: u32, per: Duration) -> RateLimitPolicy {
+        if name.is_empty() {
+            panic!("RateLimitPolicy::named: the name must not be empty");
+        }
+        RateLimitPolicy {
+            name: Some(name),
+            ..RateLimitPolicy::new(rate, per)
+        }
+    }
+
+    /// Calls admitted back to back from idle.
+    pub const fn burst(self, burst: u32) -> RateLimitPolicy {
+        if burst == 0 {
+            panic!("RateLimitPolicy: `burst` must be at least 1");
+        }
+        RateLimitPolicy {
+            burst: Some(burst),
+            ..self
+        }
+    }
+
+    /// How long a call may wait for its turn.
+    pub const fn max_wait(self, max_wait: Duration) -> RateLimitPolicy {
+        RateLimitPolicy { max_wait, ..self }
+    }
+
+    /// Its name, if it was made with [`named`](Self::named).
+    pub const fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// The limit: `rate` calls per `per`.
+    pub const fn limit(&self) -> (u32, Duration) {
+        (self.rate, self.per)
+    }
+
+    /// The limiter settings of a function using it, named `default_name` unless the
+    /// policy names it.
+    #[doc(hidden)]
+    pub const fn spec(self, default_name: &'static str) -> LimitSpec {
+        LimitSpec {
+            name: self.name,
+            default_name,
+            rate: self.rate,
+            per: self.per,
+            burst: self.burst,
+            max_wait: self.max_wait,
+            max_keys: None,
+        }
     }
 }
 

@@ -179,3 +179,112 @@ fn every_breaker_is_known_before_its_first_call() {
             .contains("steadfast_breaker_state{breaker=\"policies.never_called\"} 0")
     );
 }
+
+// --- bulkheads and rate limiters
+
+#[derive(Debug, PartialEq)]
+enum Busy {
+    Full(steadfast::FullReason),
+    Limited,
+}
+
+impl From<steadfast::BulkheadFull> for Busy {
+    fn from(e: steadfast::BulkheadFull) -> Self {
+        Busy::Full(e.reason())
+    }
+}
+
+impl From<steadfast::RateLimited> for Busy {
+    fn from(_: steadfast::RateLimited) -> Self {
+        Busy::Limited
+    }
+}
+
+const CONVERTERS: steadfast::BulkheadPolicy =
+    steadfast::BulkheadPolicy::named("policies.converters", 2)
+        .max_wait(Duration::from_millis(50))
+        .max_queue(3);
+
+#[steadfast::bulkhead(policy = CONVERTERS)]
+fn convert_pdf() -> Result<(), Busy> {
+    Ok(())
+}
+
+#[steadfast::bulkhead(policy = CONVERTERS)]
+async fn convert_png() -> Result<(), Busy> {
+    Ok(())
+}
+
+#[steadfast::bulkhead(policy = CONVERTERS, name = "policies.thumbnails", max_concurrent = 1)]
+fn thumbnail(inner: Option<fn() -> Result<(), Busy>>) -> Result<(), Busy> {
+    inner.map_or(Ok(()), |f| f())
+}
+
+fn thumbnail_again() -> Result<(), Busy> {
+    thumbnail(None)
+}
+
+#[tokio::test]
+async fn a_bulkhead_policy_is_shared_by_name_and_keys_beside_it_override_it() {
+    convert_pdf().unwrap();
+    convert_png().await.unwrap();
+    let shared = steadfast::bulkhead("policies.converters").unwrap();
+    assert_eq!(
+        (shared.limit(), shared.admitted()),
+        (2, 2),
+        "one bulkhead for both"
+    );
+    // Its own name and limit, the policy's wait: the nested call waits 50 ms, then gives up.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        thumbnail(Some(thumbnail_again)),
+        Err(Busy::Full(steadfast::FullReason::WaitedOut))
+    );
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(
+        steadfast::bulkhead("policies.thumbnails").unwrap().limit(),
+        1
+    );
+    let current = steadfast::config::current();
+    assert!(
+        current.contains("[bulkhead.\"policies.converters\"]\nmax_concurrent = 2\nmax_queue = 3\nmax_wait = \"50ms\""),
+        "{current}"
+    );
+}
+
+const QUOTA: steadfast::RateLimitPolicy =
+    steadfast::RateLimitPolicy::named("policies.quota", 3, Duration::from_secs(3600));
+
+#[steadfast::rate_limit(policy = QUOTA)]
+fn quota_a() -> Result<(), Busy> {
+    Ok(())
+}
+
+#[steadfast::rate_limit(policy = QUOTA)]
+async fn quota_b() -> Result<(), Busy> {
+    Ok(())
+}
+
+#[steadfast::rate_limit(policy = QUOTA, name = "policies.own_quota", burst = 1)]
+fn own_quota() -> Result<(), Busy> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rate_limit_policy_is_one_quota_for_every_function_that_names_it() {
+    quota_a().unwrap();
+    quota_b().await.unwrap();
+    quota_a().unwrap();
+    assert_eq!(
+        quota_b().await,
+        Err(Busy::Limited),
+        "three in all, not three each"
+    );
+    own_quota().unwrap();
+    assert_eq!(own_quota(), Err(Busy::Limited), "its own burst of 1");
+    let own = steadfast::rate_limiter("policies.own_quota").unwrap();
+    assert_eq!(
+        (own.rate(), own.per(), own.burst()),
+        (3, Duration::from_secs(3600), 1)
+    );
+}

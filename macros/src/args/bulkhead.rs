@@ -3,7 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 
 use super::{
-    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, set_once, string,
+    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, policy, set_once,
+    string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -17,6 +18,7 @@ pub(crate) const KEYS: Keys = Keys {
         "name",
         "key",
         "max_keys",
+        "policy",
     ],
     flags: &[],
 };
@@ -30,6 +32,10 @@ pub(crate) struct BulkheadArgs {
     pub(crate) max_queue: Option<Spanned<Num<u64>>>,
     /// `name = "…"`: shared by every function that names it.
     pub(crate) name: Option<Spanned<syn::LitStr>>,
+    /// `policy = QUOTA`: a policy `const` whose settings the keys written here override.
+    pub(crate) policy: Option<Spanned<syn::Expr>>,
+    /// Whether `policy` was written, valid or not.
+    pub(crate) policy_written: bool,
     /// `key = user`: one set of slots per value of this expression of the arguments.
     pub(crate) key: Option<Spanned<syn::Expr>>,
     /// `max_keys = 1024`: the keys kept at most (needs `key`).
@@ -56,6 +62,8 @@ impl AttributeArgs for BulkheadArgs {
             max_wait: None,
             max_queue: None,
             name: None,
+            policy: None,
+            policy_written: false,
             key: None,
             max_keys: None,
             key_written: false,
@@ -86,6 +94,7 @@ impl AttributeArgs for BulkheadArgs {
                 ),
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
+                "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
                 "max_keys" => set_once(
                     errors,
                     attr,
@@ -102,6 +111,7 @@ impl AttributeArgs for BulkheadArgs {
         args.unknown_written = present.iter().any(|k| !KEYS.keys.contains(&k.as_str()));
         args.max_wait_written = present.contains("max_wait");
         args.key_written = present.contains("key");
+        args.policy_written = present.contains("policy");
         args
     }
 }

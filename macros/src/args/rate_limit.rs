@@ -3,7 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 
 use super::{
-    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, set_once, string,
+    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, policy, set_once,
+    string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -11,7 +12,7 @@ use crate::errors::Errors;
 pub(crate) const KEYS: Keys = Keys {
     attribute: "rate_limit",
     keys: &[
-        "rate", "per", "burst", "max_wait", "name", "key", "max_keys",
+        "rate", "per", "burst", "max_wait", "name", "key", "max_keys", "policy",
     ],
     flags: &[],
 };
@@ -27,6 +28,10 @@ pub(crate) struct RateLimitArgs {
     pub(crate) max_wait: Option<Spanned<DurationArg>>,
     /// `name = "…"`: shared by every function that names it.
     pub(crate) name: Option<Spanned<syn::LitStr>>,
+    /// `policy = QUOTA`: a policy `const` whose settings the keys written here override.
+    pub(crate) policy: Option<Spanned<syn::Expr>>,
+    /// Whether `policy` was written, valid or not.
+    pub(crate) policy_written: bool,
     /// `key = host`: one limit per value of this expression of the arguments.
     pub(crate) key: Option<Spanned<syn::Expr>>,
     /// `max_keys = 10_000`: the keys kept at most (needs `key`).
@@ -53,6 +58,8 @@ impl AttributeArgs for RateLimitArgs {
             burst: None,
             max_wait: None,
             name: None,
+            policy: None,
+            policy_written: false,
             key: None,
             max_keys: None,
             key_written: false,
@@ -83,6 +90,7 @@ impl AttributeArgs for RateLimitArgs {
                 "max_wait" => set_once(errors, attr, &mut args.max_wait, key, value, duration(key)),
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
+                "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
                 "max_keys" => set_once(
                     errors,
                     attr,
@@ -98,6 +106,7 @@ impl AttributeArgs for RateLimitArgs {
         args.rate_written = present.contains("rate");
         args.unknown_written = present.iter().any(|k| !KEYS.keys.contains(&k.as_str()));
         args.key_written = present.contains("key");
+        args.policy_written = present.contains("policy");
         args
     }
 }

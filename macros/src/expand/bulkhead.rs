@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, with_key};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, spec_literal, with_key};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::item;
 
@@ -41,24 +41,46 @@ impl Emit for BulkheadArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let name = name_arg(self.name.as_ref());
         let function = cx.function;
         let ident = cx.func.sig.ident.to_string();
-        // Required: the validator reported its absence, this only keeps going.
-        let max_concurrent = self
-            .max_concurrent
-            .as_ref()
-            .map_or_else(|| quote!(1), |m| count_u32(&m.value));
-        let max_queue = match &self.max_queue {
-            Some(q) => {
-                let q = count_u32(&q.value);
-                quote!(::core::option::Option::Some(#q))
-            }
-            None => quote!(::core::option::Option::None),
+        let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+        let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
+        let none = quote!(::core::option::Option::None);
+        let max_keys = match (&self.key, &self.max_keys) {
+            (None, _) => none.clone(),
+            (Some(_), None) => some(quote!(
+                ::steadfast::__private::BulkheadSpec::DEFAULT_MAX_KEYS
+            )),
+            (Some(_), Some(m)) => some(count_usize(&m.value)),
         };
-        let max_wait = self.max_wait.as_ref().map_or_else(
-            || quote!(::steadfast::__private::Duration::ZERO),
-            |w| duration(&w.value),
+        // `max_concurrent` is required without a policy: the validator reported its
+        // absence, the default only keeps going.
+        let spec = spec_literal(
+            quote!(::steadfast::__private::BulkheadSpec),
+            vec![
+                ("name", self.name.as_ref().map(|_| name_arg(self.name.as_ref())), none.clone()),
+                ("default_name", Some(default_name.clone()), TokenStream::new()),
+                (
+                    "max_concurrent",
+                    self.max_concurrent.as_ref().map(|m| count_u32(&m.value)),
+                    quote!(1),
+                ),
+                (
+                    "max_wait",
+                    self.max_wait.as_ref().map(|w| duration(&w.value)),
+                    quote!(::steadfast::__private::Duration::ZERO),
+                ),
+                (
+                    "max_queue",
+                    self.max_queue.as_ref().map(|q| some(count_u32(&q.value))),
+                    none,
+                ),
+                ("max_keys", Some(max_keys), TokenStream::new()),
+            ],
+            self.policy.as_ref().map(|p| {
+                let policy = &p.value;
+                quote_spanned!(p.span=> ::steadfast::__private::bulkhead_policy_of(#policy, #default_name))
+            }),
         );
         let slot = cx.rejection.fill_arg();
         let (entered, permit, full, out) = (
@@ -67,16 +89,6 @@ impl Emit for BulkheadArgs {
             Cx::local("__steadfast_full"),
             Cx::local("__steadfast_out"),
         );
-        let max_keys = match (&self.key, &self.max_keys) {
-            (None, _) => quote!(::core::option::Option::None),
-            (Some(_), None) => quote!(::core::option::Option::Some(
-                ::steadfast::__private::BulkheadSpec::DEFAULT_MAX_KEYS
-            )),
-            (Some(_), Some(m)) => {
-                let m = count_usize(&m.value);
-                quote!(::core::option::Option::Some(#m))
-            }
-        };
         let enter = match (&self.key, cx.is_async()) {
             (None, true) => quote!(__STEADFAST_BULKHEAD.entry().await),
             (None, false) => quote!(__STEADFAST_BULKHEAD.enter_blocking()),
@@ -98,14 +110,7 @@ impl Emit for BulkheadArgs {
         let gate = syn::Lifetime::new("'__steadfast_bulkhead", proc_macro2::Span::mixed_site());
         quote! {
             static __STEADFAST_BULKHEAD: ::steadfast::__private::BulkheadSlot =
-                ::steadfast::__private::BulkheadSlot::new(::steadfast::__private::BulkheadSpec {
-                    name: #name,
-                    default_name: ::core::concat!(::core::module_path!(), "::", #ident),
-                    max_concurrent: #max_concurrent,
-                    max_wait: #max_wait,
-                    max_queue: #max_queue,
-                    max_keys: #max_keys,
-                }, #function);
+                ::steadfast::__private::BulkheadSlot::new(#spec, #function);
             #gate: {
                 let #entered = #enter;
                 let #permit = match #admit {

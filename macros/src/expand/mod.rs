@@ -183,6 +183,29 @@ pub(crate) fn with_key(
     }}
 }
 
+/// A settings struct literal of the runtime (`BulkheadSpec { … }`): each field as written,
+/// else its default; with `policy` (the policy's settings as that struct), the fields not
+/// written come from it instead (`..policy`).
+pub(crate) fn spec_literal(
+    ty: TokenStream,
+    fields: Vec<(&str, Option<TokenStream>, TokenStream)>,
+    policy: Option<TokenStream>,
+) -> TokenStream {
+    let has_policy = policy.is_some();
+    let set = fields.into_iter().filter_map(|(field, written, default)| {
+        let value = match (written, has_policy) {
+            (Some(value), _) => value,
+            (None, true) => return None,
+            (None, false) => default,
+        };
+        let field = Ident::new(field, Span::call_site());
+        Some(quote!(#field: #value,))
+    });
+    let set: Vec<TokenStream> = set.collect();
+    let rest = policy.map(|p| quote!(..#p));
+    quote!(#ty { #(#set)* #rest })
+}
+
 /// The rejection slot read by the layer at `at` (outermost 0).
 pub(crate) fn rejection_slot(at: usize) -> Ident {
     Cx::local(&format!("__steadfast_rejection_{at}"))

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, with_key};
+use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, spec_literal, with_key};
 use crate::args::rate_limit::RateLimitArgs;
 use crate::item;
 
@@ -41,39 +41,42 @@ impl Emit for RateLimitArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let name = name_arg(self.name.as_ref());
         let function = cx.function;
         let ident = cx.func.sig.ident.to_string();
-        // `rate` is required: the validator reported its absence, this only keeps going.
-        let rate = self
-            .rate
-            .as_ref()
-            .map_or_else(|| quote!(1), |r| count_u32(&r.value));
-        let per = self.per.as_ref().map_or_else(
-            || quote!(::steadfast::__private::LimitSpec::DEFAULT_PER),
-            |p| duration(&p.value),
-        );
-        let burst = match &self.burst {
-            Some(b) => {
-                let b = count_u32(&b.value);
-                quote!(::core::option::Option::Some(#b))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let max_wait = self.max_wait.as_ref().map_or_else(
-            || quote!(::steadfast::__private::Duration::ZERO),
-            |w| duration(&w.value),
-        );
+        let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+        let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
+        let none = quote!(::core::option::Option::None);
         let max_keys = match (&self.key, &self.max_keys) {
-            (None, _) => quote!(::core::option::Option::None),
-            (Some(_), None) => quote!(::core::option::Option::Some(
-                ::steadfast::__private::LimitSpec::DEFAULT_MAX_KEYS
-            )),
-            (Some(_), Some(m)) => {
-                let m = count_usize(&m.value);
-                quote!(::core::option::Option::Some(#m))
-            }
+            (None, _) => none.clone(),
+            (Some(_), None) => some(quote!(::steadfast::__private::LimitSpec::DEFAULT_MAX_KEYS)),
+            (Some(_), Some(m)) => some(count_usize(&m.value)),
         };
+        // `rate` is required without a policy: the validator reported its absence, the
+        // default only keeps going.
+        let spec = spec_literal(
+            quote!(::steadfast::__private::LimitSpec),
+            vec![
+                ("name", self.name.as_ref().map(|_| name_arg(self.name.as_ref())), none.clone()),
+                ("default_name", Some(default_name.clone()), TokenStream::new()),
+                ("rate", self.rate.as_ref().map(|r| count_u32(&r.value)), quote!(1)),
+                (
+                    "per",
+                    self.per.as_ref().map(|p| duration(&p.value)),
+                    quote!(::steadfast::__private::LimitSpec::DEFAULT_PER),
+                ),
+                ("burst", self.burst.as_ref().map(|b| some(count_u32(&b.value))), none),
+                (
+                    "max_wait",
+                    self.max_wait.as_ref().map(|w| duration(&w.value)),
+                    quote!(::steadfast::__private::Duration::ZERO),
+                ),
+                ("max_keys", Some(max_keys), TokenStream::new()),
+            ],
+            self.policy.as_ref().map(|p| {
+                let policy = &p.value;
+                quote_spanned!(p.span=> ::steadfast::__private::rate_limit_policy_of(#policy, #default_name))
+            }),
+        );
         let slot = cx.rejection.fill_arg();
         let (wait, limited) = (
             Cx::local("__steadfast_wait"),
@@ -99,15 +102,7 @@ impl Emit for RateLimitArgs {
         let gate = syn::Lifetime::new("'__steadfast_limit", proc_macro2::Span::mixed_site());
         quote! {
             static __STEADFAST_LIMITER: ::steadfast::__private::LimiterSlot =
-                ::steadfast::__private::LimiterSlot::new(::steadfast::__private::LimitSpec {
-                    name: #name,
-                    default_name: ::core::concat!(::core::module_path!(), "::", #ident),
-                    rate: #rate,
-                    per: #per,
-                    burst: #burst,
-                    max_wait: #max_wait,
-                    max_keys: #max_keys,
-                }, #function);
+                ::steadfast::__private::LimiterSlot::new(#spec, #function);
             #gate: {
                 // Settled before any await: the `Result` holds the return type, which need
                 // not be `Send`.

@@ -4,18 +4,21 @@ use super::{Check, Cx, key_uses_arguments};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::errors::Errors;
 
-/// `#[bulkhead]`: `max_concurrent` is required (zero is a parse error), and a queue needs a
-/// wait (no unbounded queue, and no queue nobody may stand in); `max_keys` needs `key`, and
+/// `#[bulkhead]`: `max_concurrent` is required unless a policy gives it (zero is a parse
+/// error), and a queue needs a wait (no unbounded queue, and no queue nobody may stand in); `max_keys` needs `key`, and
 /// `key` is made of the function's arguments.
 impl Check for BulkheadArgs {
     fn check(&self, cx: &Cx<'_>, errors: &mut Errors) {
-        if !self.max_concurrent_written && !self.unknown_written {
+        if !self.max_concurrent_written && !self.unknown_written && !self.policy_written {
             errors.push(syn::Error::new(
                 self.span,
                 "`#[bulkhead]` needs `max_concurrent`: `#[bulkhead(max_concurrent = 10)]` lets 10 calls in at once",
             ));
         }
-        if let (Some(queue), false) = (&self.max_queue, self.max_wait_written) {
+        // A policy may give the wait.
+        if let (Some(queue), false, false) =
+            (&self.max_queue, self.max_wait_written, self.policy_written)
+        {
             errors.push(syn::Error::new(
                 queue.key.span(),
                 "`max_queue` bounds the calls waiting for a slot, and without `max_wait` no call waits: add `max_wait = \"250ms\"`",

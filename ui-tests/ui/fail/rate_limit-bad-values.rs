@@ -1,5 +1,6 @@
 // Zero rates, bursts and periods, a missing rate, a misspelt key, `max_keys` without
-// `key`, a `key` that is not made of arguments: one error each, on the token at fault.
+// `key`, a `key` that is not made of arguments, a policy that is a literal or of the wrong
+// kind: one error each, on the token at fault.
 use steadfast::{RateLimited, rate_limit};
 
 #[rate_limit(rate = 0)]
@@ -35,6 +36,18 @@ fn keys_without_key() -> Result<(), RateLimited> {
 #[rate_limit(rate = 10, key = tenant)]
 fn key_not_an_argument(host: &str) -> Result<(), RateLimited> {
     let _ = host;
+    Ok(())
+}
+
+#[rate_limit(policy = 100)]
+fn policy_literal() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+const BULKHEAD: steadfast::BulkheadPolicy = steadfast::BulkheadPolicy::new(4);
+
+#[rate_limit(policy = BULKHEAD)]
+fn policy_of_another_kind() -> Result<(), RateLimited> {
     Ok(())
 }
 
