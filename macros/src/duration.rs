@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 pub(crate) enum DurationArg {
-    /// A literal, in nanoseconds; never zero.
+    /// A literal, in nanoseconds; zero only for a key that allows it (`max_wait`).
     Literal(u64, LitStr),
     /// Any other expression; its type is checked where it is used.
     Expr(Box<Expr>),
@@ -26,10 +26,23 @@ const UNITS: &[(&str, u64)] = &[
 impl DurationArg {
     /// `what` names the key in messages, e.g. "`open_for`".
     pub(crate) fn from_expr(expr: Expr, what: &str) -> syn::Result<Self> {
+        Self::parse(expr, what, false)
+    }
+
+    /// [`from_expr`](Self::from_expr) for a key where zero means "not at all" (`max_wait`).
+    pub(crate) fn from_expr_or_zero(expr: Expr, what: &str) -> syn::Result<Self> {
+        Self::parse(expr, what, true)
+    }
+
+    fn parse(expr: Expr, what: &str, zero: bool) -> syn::Result<Self> {
         match expr {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
-            }) => parse_literal(&s, what).map(|nanos| DurationArg::Literal(nanos, s)),
+            }) => match parse_literal(&s, what) {
+                Ok(nanos) => Ok(DurationArg::Literal(nanos, s)),
+                Err(_) if zero && is_zero(&s.value()) => Ok(DurationArg::Literal(0, s)),
+                Err(e) => Err(e),
+            },
             Expr::Lit(ExprLit { lit, .. }) => Err(syn::Error::new(
                 lit.span(),
                 format!(
@@ -54,6 +67,19 @@ impl DurationArg {
             DurationArg::Expr(expr) => expr.span(),
         }
     }
+}
+
+/// `"0s"`, `"0ms"`, `"0"` with any unit: a well-formed zero.
+fn is_zero(text: &str) -> bool {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ' || c == ' ');
+    let unit = text[digits.len()..].trim();
+    !digits.is_empty()
+        && !digits.starts_with('.')
+        && !digits.ends_with('.')
+        && digits.chars().all(|c| c == '0' || c == '.' || c == '_')
+        && digits.contains('0')
+        && UNITS.iter().any(|(name, _)| *name == unit)
 }
 
 fn parse_literal(lit: &LitStr, what: &str) -> syn::Result<u64> {
@@ -111,6 +137,30 @@ mod tests {
 
     fn parse(text: &str) -> syn::Result<u64> {
         parse_literal(&LitStr::new(text, proc_macro2::Span::call_site()), "`x`")
+    }
+
+    #[test]
+    fn zero_is_a_duration_only_where_the_key_allows_it() {
+        let zero = |text: &str| syn::parse_str::<Expr>(&format!("{text:?}")).unwrap();
+        for text in ["0s", "0ms", "0 s", "0.0s", "0_0ms"] {
+            assert!(
+                matches!(
+                    DurationArg::from_expr_or_zero(zero(text), "`max_wait`"),
+                    Ok(DurationArg::Literal(0, _))
+                ),
+                "{text}"
+            );
+            assert!(
+                DurationArg::from_expr(zero(text), "`open_for`").is_err(),
+                "{text}"
+            );
+        }
+        for text in ["0", "s", "0x", ".0s"] {
+            assert!(
+                DurationArg::from_expr_or_zero(zero(text), "`max_wait`").is_err(),
+                "{text}"
+            );
+        }
     }
 
     /// `steadfast::config` reads durations as the attributes take them: the two parsers agree.

@@ -308,6 +308,20 @@ fn the_error_says_what_and_when() {
     assert_eq!(io.kind(), std::io::ErrorKind::WouldBlock);
 }
 
+// The default written out: zero means no waiting.
+#[rate_limit(rate = 1, per = "1h", max_wait = "0s")]
+fn no_waiting() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[test]
+fn max_wait_zero_written_out_means_no_waiting() {
+    no_waiting().unwrap();
+    let started = std::time::Instant::now();
+    assert!(no_waiting().is_err());
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
 #[rate_limit(rate = 3, per = "1h", key = host, max_keys = 100)]
 fn per_host(host: &str) -> Result<(), RateLimited> {
     let _ = host;

@@ -3,8 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 
 use super::{
-    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, policy, set_once,
-    string,
+    AttributeArgs, Keys, Num, Spanned, duration_or_zero, each_key_value, expr, int, policy,
+    set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -83,7 +83,14 @@ impl AttributeArgs for BulkheadArgs {
                     value,
                     int(key, u64::from(u32::MAX >> 1)),
                 ),
-                "max_wait" => set_once(errors, attr, &mut args.max_wait, key, value, duration(key)),
+                "max_wait" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_wait,
+                    key,
+                    value,
+                    duration_or_zero(key),
+                ),
                 "max_queue" => set_once(
                     errors,
                     attr,

@@ -293,6 +293,11 @@ pub(crate) fn duration(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Duratio
     move |value| DurationArg::from_expr(value.clone(), &format!("`{key}`"))
 }
 
+/// A duration where zero means "not at all" (`max_wait = "0s"`, the default written out).
+pub(crate) fn duration_or_zero(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<DurationArg> + '_ {
+    move |value| DurationArg::from_expr_or_zero(value.clone(), &format!("`{key}`"))
+}
+
 /// Any expression but a literal (a path to a function, a closure).
 pub(crate) fn callable(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Expr> + '_ {
     move |value| match literal(value) {

@@ -3,8 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 
 use super::{
-    AttributeArgs, Keys, Num, Spanned, duration, each_key_value, expr, int, policy, set_once,
-    string,
+    AttributeArgs, Keys, Num, Spanned, duration, duration_or_zero, each_key_value, expr, int,
+    policy, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -87,7 +87,14 @@ impl AttributeArgs for RateLimitArgs {
                     value,
                     int(key, u64::from(u32::MAX)),
                 ),
-                "max_wait" => set_once(errors, attr, &mut args.max_wait, key, value, duration(key)),
+                "max_wait" => set_once(
+                    errors,
+                    attr,
+                    &mut args.max_wait,
+                    key,
+                    value,
+                    duration_or_zero(key),
+                ),
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),

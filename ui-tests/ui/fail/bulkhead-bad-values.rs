@@ -18,6 +18,11 @@ fn queue_without_wait() -> Result<(), BulkheadFull> {
     Ok(())
 }
 
+#[bulkhead(max_concurrent = 4, max_wait = "0s", max_queue = 10)]
+fn queue_with_zero_wait() -> Result<(), BulkheadFull> {
+    Ok(())
+}
+
 #[bulkhead(max_concurent = 4)]
 fn misspelt() -> Result<(), BulkheadFull> {
     Ok(())
