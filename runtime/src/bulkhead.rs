@@ -9,15 +9,12 @@
 //! the waiting count happens under the queue's lock, which is what makes "nobody waits"
 //! read from the word trustworthy for the lock-free paths.
 
-use std::any::Any;
-use std::borrow::Borrow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -25,6 +22,7 @@ use crate::breaker::BreakerKey;
 use crate::clock::duration_nanos;
 use crate::figures::{self, BulkheadMetrics, Figures, Function, Part};
 use crate::gate::Rejection;
+use crate::keys::{Held, KeyMap};
 use crate::shard::ShardedCounter;
 
 const IN_USE: u64 = 0xFFFF_FFFF;
@@ -194,31 +192,11 @@ struct Slots {
     queue: Mutex<VecDeque<Arc<Waiter>>>,
 }
 
-/// The slots of each key of a keyed bulkhead, at most `capacity` keys.
+/// The slots of each key of a keyed bulkhead.
+#[derive(Debug)]
 struct Keys {
-    capacity: usize,
-    map: RwLock<HashMap<u64, Vec<KeyEntry>>>,
-    hasher: RandomState,
+    map: KeyMap<Arc<Slots>>,
     warned: AtomicBool,
-}
-
-impl fmt::Debug for Keys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-struct KeyEntry {
-    key: Box<dyn Any + Send + Sync>,
-    slots: Arc<Slots>,
-}
-
-impl Keys {
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<u64, Vec<KeyEntry>>> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// Where a permit's slot is: the bulkhead's one set, or a key's.
@@ -235,9 +213,7 @@ impl Bulk {
             rejected: Default::default(),
             one: Slots::default(),
             keys: spec.max_keys.map(|capacity| Keys {
-                capacity: capacity.max(1),
-                map: RwLock::new(HashMap::new()),
-                hasher: RandomState::new(),
+                map: KeyMap::new(capacity),
                 warned: AtomicBool::new(false),
             }),
             #[cfg(feature = "metrics")]
@@ -291,9 +267,7 @@ impl Bulk {
             .store(settings.max_queue.unwrap_or(u32::MAX), Ordering::Relaxed);
         self.serve(&self.one);
         if let Some(keys) = &self.keys {
-            for entry in keys.read().values().flatten() {
-                self.serve(&entry.slots);
-            }
+            keys.map.for_each(|slots| self.serve(slots));
         }
     }
 
@@ -413,49 +387,28 @@ impl Bulk {
     /// only when nothing is in use or waiting on it; with every kept key busy and the map
     /// full, the call is turned away (`Full`) and a warning is logged once.
     fn begin_key<K: ?Sized + BreakerKey>(&self, keys: &Keys, key: &K, may_wait: bool) -> Begin {
-        let hash = keys.hasher.hash_one(key);
-        let matches = |entry: &KeyEntry| {
-            entry
-                .key
-                .downcast_ref::<K::Owned>()
-                .is_some_and(|owned| owned.borrow() == key)
-        };
-        {
-            let map = keys.read();
-            if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
-                return self.begin(Some(entry.slots.clone()), may_wait);
-            }
-        }
-        let mut map = keys.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
-            return self.begin(Some(entry.slots.clone()), may_wait);
-        }
-        let mut len: usize = map.values().map(Vec::len).sum();
-        if len >= keys.capacity {
-            map.retain(|_, bucket| {
-                bucket.retain(|e| e.slots.word.load(Ordering::Acquire) != 0);
-                !bucket.is_empty()
-            });
-            len = map.values().map(Vec::len).sum();
-        }
-        if len >= keys.capacity {
-            if !keys.warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    target: "steadfast",
-                    bulkhead = &*self.name,
-                    "bulkhead `{}` keeps {} keys and every one is in use: calls with a new key are turned away (raise `max_keys`)",
-                    self.name,
-                    keys.capacity
-                );
-            }
-            return Begin::Rejected(FullReason::Full);
-        }
-        let slots = Arc::new(Slots::default());
-        map.entry(hash).or_default().push(KeyEntry {
-            key: Box::new(key.to_owned_key()),
-            slots: slots.clone(),
-        });
-        self.begin(Some(slots), may_wait)
+        keys.map.with(
+            key,
+            || Arc::new(Slots::default()),
+            // Under each shard's write lock: nobody is entering those slots, and a count of
+            // zero means nobody is inside or waiting.
+            |map| map.retain(|slots| slots.word.load(Ordering::Acquire) != 0),
+            |held| match held {
+                Held::Kept(slots) => self.begin(Some(slots.clone()), may_wait),
+                Held::Unkept(_) => {
+                    if !keys.warned.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            target: "steadfast",
+                            bulkhead = &*self.name,
+                            "bulkhead `{}` keeps {} keys and every one is in use: calls with a new key are turned away (raise `max_keys`)",
+                            self.name,
+                            keys.map.capacity()
+                        );
+                    }
+                    Begin::Rejected(FullReason::Full)
+                }
+            },
+        )
     }
 
     /// Gives a slot back: to the first waiter if there is one, else to the slots.
@@ -533,11 +486,11 @@ impl Bulk {
         let read = |w: u64| (w & IN_USE, w >> 32);
         let (mut in_use, mut waiting) = read(self.one.word.load(Ordering::Relaxed));
         if let Some(keys) = &self.keys {
-            for entry in keys.read().values().flatten() {
-                let (u, w) = read(entry.slots.word.load(Ordering::Relaxed));
+            keys.map.for_each(|slots| {
+                let (u, w) = read(slots.word.load(Ordering::Relaxed));
                 in_use += u;
                 waiting += w;
-            }
+            });
         }
         (in_use, waiting)
     }
@@ -596,7 +549,7 @@ fn bulk(spec: &BulkheadSpec) -> &'static Bulk {
     let mut all = registry();
     let name = spec.name.unwrap_or(spec.default_name);
     if let Some(found) = all.iter().find(|b| &*b.name == name) {
-        let found_keys = found.keys.as_ref().map(|k| k.capacity);
+        let found_keys = found.keys.as_ref().map(|k| k.map.capacity());
         let wanted = Bulk::new(spec);
         if (found.settings(), found_keys) != (wanted.settings(), spec.max_keys) {
             tracing::warn!(
@@ -900,10 +853,7 @@ impl Bulkhead {
 
     /// With `key = …`: the keys kept now; `None` for a bulkhead without keys.
     pub fn keys(&self) -> Option<usize> {
-        self.0
-            .keys
-            .as_ref()
-            .map(|k| k.read().values().map(Vec::len).sum())
+        self.0.keys.as_ref().map(|k| k.map.len())
     }
 }
 

@@ -124,6 +124,7 @@ mod facade;
 mod figures;
 mod gate;
 mod health;
+mod keys;
 mod labels;
 mod listed;
 pub mod metrics;

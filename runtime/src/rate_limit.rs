@@ -10,13 +10,9 @@
 //! that difference as its `retry_after`. There is no window, so never twice the burst
 //! across a boundary; time is counted in nanoseconds of the runtime's clock.
 
-use std::any::Any;
-use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::breaker::BreakerKey;
@@ -24,6 +20,7 @@ use crate::breaker::BreakerKey;
 use crate::clock::{Clock, SystemClock, duration_nanos};
 use crate::figures::{self, Figures, Function, Part, RateLimitMetrics};
 use crate::gate::Rejection;
+use crate::keys::{Held, KeyMap};
 use crate::shard::ShardedCounter;
 
 /// A call `#[rate_limit]` turned away: its turn was further away than `max_wait`.
@@ -191,36 +188,11 @@ impl LimitSettings {
     }
 }
 
-/// The per-key state of a keyed limiter: a TAT per key, at most `capacity` of them.
+/// The per-key state of a keyed limiter: a TAT per key.
+#[derive(Debug)]
 struct Keys {
-    capacity: usize,
-    map: RwLock<HashMap<u64, Vec<KeyEntry>>>,
-    hasher: RandomState,
+    map: KeyMap<AtomicU64>,
     warned: AtomicBool,
-}
-
-impl fmt::Debug for Keys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys")
-            .field("capacity", &self.capacity)
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-struct KeyEntry {
-    key: Box<dyn Any + Send + Sync>,
-    tat: AtomicU64,
-}
-
-impl Keys {
-    fn len(&self) -> usize {
-        self.read().values().map(Vec::len).sum()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Vec<KeyEntry>>> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// What a limiter says to one call.
@@ -246,9 +218,7 @@ impl Limiter {
             admitted: ShardedCounter::default(),
             limited: AtomicU64::new(0),
             keys: spec.max_keys.map(|capacity| Keys {
-                capacity: capacity.max(1),
-                map: RwLock::new(HashMap::new()),
-                hasher: RandomState::new(),
+                map: KeyMap::new(capacity),
                 warned: AtomicBool::new(false),
             }),
         };
@@ -284,9 +254,7 @@ impl Limiter {
         };
         rescale(&self.tat);
         if let Some(keys) = &self.keys {
-            for entry in keys.read().values().flatten() {
-                rescale(&entry.tat);
-            }
+            keys.map.for_each(rescale);
         }
     }
 
@@ -317,49 +285,27 @@ impl Limiter {
         now: u64,
         max_wait: u64,
     ) -> Turn {
-        let hash = keys.hasher.hash_one(key);
-        let matches = |entry: &KeyEntry| {
-            entry
-                .key
-                .downcast_ref::<K::Owned>()
-                .is_some_and(|owned| owned.borrow() == key)
-        };
-        if let Some(entry) = keys
-            .read()
-            .get(&hash)
-            .and_then(|b| b.iter().find(|e| matches(e)))
-        {
-            return self.take_on(&entry.tat, now, max_wait);
-        }
-        let mut map = keys.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
-            return self.take_on(&entry.tat, now, max_wait);
-        }
-        let mut len: usize = map.values().map(Vec::len).sum();
-        if len >= keys.capacity {
-            map.retain(|_, bucket| {
-                bucket.retain(|e| e.tat.load(Relaxed) > now);
-                !bucket.is_empty()
-            });
-            len = map.values().map(Vec::len).sum();
-        }
-        let entry = KeyEntry {
-            key: Box::new(key.to_owned_key()),
-            tat: AtomicU64::new(0),
-        };
-        let turn = self.take_on(&entry.tat, now, max_wait);
-        if len < keys.capacity {
-            map.entry(hash).or_default().push(entry);
-        } else if !keys.warned.swap(true, Relaxed) {
-            tracing::warn!(
-                target: "steadfast",
-                limiter = &*self.name,
-                "rate limiter `{}` keeps {} keys and every one is in use: new keys are limited from a fresh state that is not kept (raise `max_keys`)",
-                self.name,
-                keys.capacity
-            );
-        }
-        turn
+        keys.map.with(
+            key,
+            || AtomicU64::new(0),
+            // Fresh keys only: a TAT not after now is what a new key would start with.
+            |map| map.retain(|tat| tat.load(Relaxed) > now),
+            |held| match held {
+                Held::Kept(tat) => self.take_on(tat, now, max_wait),
+                Held::Unkept(tat) => {
+                    if !keys.warned.swap(true, Relaxed) {
+                        tracing::warn!(
+                            target: "steadfast",
+                            limiter = &*self.name,
+                            "rate limiter `{}` keeps {} keys and every one is in use: new keys are limited from a fresh state that is not kept (raise `max_keys`)",
+                            self.name,
+                            keys.map.capacity()
+                        );
+                    }
+                    self.take_on(&tat, now, max_wait)
+                }
+            },
+        )
     }
 
     #[inline]
@@ -579,7 +525,7 @@ impl RateLimiter {
 
     /// With `key = …`: the keys kept now (at most `max_keys`); `None` for one limit.
     pub fn keys(&self) -> Option<usize> {
-        self.0.keys.as_ref().map(Keys::len)
+        self.0.keys.as_ref().map(|k| k.map.len())
     }
 }
 
@@ -600,8 +546,8 @@ pub fn rate_limiters() -> Vec<RateLimiter> {
 
 /// Names of limiters, for duplicate checks in tests.
 #[cfg(test)]
-fn names() -> HashMap<String, usize> {
-    let mut seen = HashMap::new();
+fn names() -> std::collections::HashMap<String, usize> {
+    let mut seen = std::collections::HashMap::new();
     for l in registry().iter() {
         *seen.entry(l.name.to_string()).or_default() += 1;
     }
@@ -738,14 +684,14 @@ mod tests {
         // "a" and "b" are both active: a third key is limited from a fresh state that is
         // not kept, and neither is evicted.
         assert_eq!(l.take_key(keys, "c", t0, 0), Turn::After(0));
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.map.len(), 2);
         // The classic bug: evicting "a" now would hand it a new burst (10/hour → more).
         assert!(matches!(l.take_key(keys, "a", t0, 0), Turn::Limited(_)));
         // Six minutes later "b" (one call, one interval) is back to fresh, "a" is not:
         // "b" is evicted to make room for "c".
         let later = t0 + 360_000 * MS;
         assert_eq!(l.take_key(keys, "c", later, 0), Turn::After(0));
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.map.len(), 2);
         assert!(matches!(l.take_key(keys, "a", later, 0), Turn::After(0)));
         assert!(matches!(l.take_key(keys, "a", later, 0), Turn::Limited(_)));
     }
