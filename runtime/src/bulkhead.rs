@@ -18,11 +18,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::breaker::BreakerKey;
 use crate::clock::duration_nanos;
 use crate::figures::{self, BulkheadMetrics, Figures, Function, Part};
 use crate::gate::Rejection;
-use crate::keys::{Held, KeyMap};
+use crate::keys::{BreakerKey, Held, KeyMap};
 use crate::shard::ShardedCounter;
 
 const IN_USE: u64 = 0xFFFF_FFFF;

@@ -10,14 +10,34 @@
 
 use std::any::Any;
 use std::borrow::Borrow;
-use std::hash::{BuildHasher, RandomState};
+use std::fmt::Debug;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 
-use crate::breaker::BreakerKey;
+/// A type that can select a breaker, a rate limit or a bulkhead with `key = …`: anything `Hash + Eq + Debug` that can
+/// be turned into an owned, `'static` value (`str`, `String`, integers, your own `Clone`
+/// types). The `Debug` form names the breaker: `module::f["db-1"]`.
+pub trait BreakerKey: Hash + Eq + Debug {
+    /// The form kept in the map.
+    type Owned: Borrow<Self> + Hash + Eq + Debug + Send + Sync + 'static;
+    /// Makes the owned form.
+    fn to_owned_key(&self) -> Self::Owned;
+}
+
+impl<T> BreakerKey for T
+where
+    T: ?Sized + ToOwned + Hash + Eq + Debug,
+    T::Owned: Hash + Eq + Debug + Send + Sync + 'static,
+{
+    type Owned = T::Owned;
+    fn to_owned_key(&self) -> T::Owned {
+        self.to_owned()
+    }
+}
 
 /// Shards at most: enough that two to a few dozen threads rarely meet on one.
 const MAX_SHARDS: usize = 16;

@@ -15,12 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use crate::breaker::BreakerKey;
-
 use crate::clock::{Clock, SystemClock, duration_nanos};
 use crate::figures::{self, Figures, Function, Part, RateLimitMetrics};
 use crate::gate::Rejection;
-use crate::keys::{Held, KeyMap};
+use crate::keys::{BreakerKey, Held, KeyMap};
 use crate::shard::ShardedCounter;
 
 /// A call `#[rate_limit]` turned away: its turn was further away than `max_wait`.

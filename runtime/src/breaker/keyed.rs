@@ -8,42 +8,19 @@
 //! failing. If every entry is open, half-open or busy, the call for the new key runs under
 //! a fresh breaker that is not kept (fail-open), and a warning says so.
 
-use std::any::Any;
-use std::borrow::Borrow;
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::fmt::Debug;
-use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::Breaker;
 use super::core::{BreakerState, Config, Core, Exported};
 use super::registry::{BreakerSpec, register_keyed};
 use crate::error::Name;
+use crate::keys::{BreakerKey, Held, KeyMap};
 
-/// A type that can select a breaker with `key = …`: anything `Hash + Eq + Debug` that can
-/// be turned into an owned, `'static` value (`str`, `String`, integers, your own `Clone`
-/// types). The `Debug` form names the breaker: `module::f["db-1"]`.
-pub trait BreakerKey: Hash + Eq + Debug {
-    /// The form kept in the map.
-    type Owned: Borrow<Self> + Hash + Eq + Debug + Send + Sync + 'static;
-    /// Makes the owned form.
-    fn to_owned_key(&self) -> Self::Owned;
-}
-
-impl<T> BreakerKey for T
-where
-    T: ?Sized + ToOwned + Hash + Eq + Debug,
-    T::Owned: Hash + Eq + Debug + Send + Sync + 'static,
-{
-    type Owned = T::Owned;
-    fn to_owned_key(&self) -> T::Owned {
-        self.to_owned()
-    }
-}
-
+/// One key's breaker, and whether it was used since the last CLOCK sweep.
 struct Entry {
-    key: Box<dyn Any + Send + Sync>,
     core: Arc<Core>,
     touched: AtomicBool,
 }
@@ -54,8 +31,7 @@ pub struct KeyedBreakers {
     capacity: usize,
     /// `per_key_metrics`: export one series per key as well as the function's.
     per_key_metrics: bool,
-    hasher: RandomState,
-    map: RwLock<HashMap<u64, Vec<Entry>>>,
+    map: KeyMap<Entry>,
     /// Rejections and transitions of the breakers evicted so far, so that the function's
     /// totals never go down.
     retired: [AtomicU64; 2],
@@ -107,8 +83,7 @@ impl KeyedBreakers {
             spec,
             capacity: capacity.max(1),
             per_key_metrics,
-            hasher: RandomState::new(),
-            map: RwLock::new(HashMap::new()),
+            map: KeyMap::new(capacity),
             retired: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
@@ -134,10 +109,13 @@ impl KeyedBreakers {
         // New keys first (never holding this lock and the map's at once: `get` takes them
         // the other way round); a key made meanwhile is in the map by the time it is read.
         *self.settings.lock().unwrap_or_else(PoisonError::into_inner) = (config, critical);
-        for entry in self.read().values().flatten() {
-            entry.core.retune(config, critical)?;
-        }
-        Ok(())
+        let mut result = Ok(());
+        self.map.for_each(|entry| {
+            if result.is_ok() {
+                result = entry.core.retune(config, critical);
+            }
+        });
+        result
     }
 
     /// Its breakers counted by state, and its totals.
@@ -150,7 +128,7 @@ impl KeyedBreakers {
             transitions: self.retired[1].load(Relaxed),
             ..KeyedSummary::default()
         };
-        for entry in self.read().values().flatten() {
+        self.map.for_each(|entry| {
             match entry.core.state() {
                 BreakerState::Closed => summary.closed += 1,
                 BreakerState::Open => summary.open += 1,
@@ -158,13 +136,13 @@ impl KeyedBreakers {
             }
             summary.rejections += entry.core.rejections();
             summary.transitions += entry.core.transitions();
-        }
+        });
         summary
     }
 
     /// How many breakers it holds now.
     pub fn len(&self) -> usize {
-        self.read().values().map(Vec::len).sum()
+        self.map.len()
     }
 
     /// Whether it holds none.
@@ -177,123 +155,100 @@ impl KeyedBreakers {
         self.capacity
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Vec<Entry>>> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The breaker for `key`, made on first use.
     pub fn get<K: ?Sized + BreakerKey>(&self, key: &K) -> Arc<Core> {
-        let hash = self.hasher.hash_one(key);
-        let matches = |entry: &Entry| {
-            entry
-                .key
-                .downcast_ref::<K::Owned>()
-                .is_some_and(|owned| owned.borrow() == key)
-        };
-        if let Some(entry) = self
-            .read()
-            .get(&hash)
-            .and_then(|b| b.iter().find(|e| matches(e)))
-        {
-            if !entry.touched.load(Relaxed) {
-                entry.touched.store(true, Relaxed);
+        let made = Cell::new(false);
+        let make = || {
+            made.set(true);
+            let (config, critical) = self.settings();
+            let name = Name::shared(&format!("{}[{key:?}]", self.spec.name));
+            Entry {
+                core: Arc::new(Core::new(name, config).critical(critical).exported(
+                    Exported::Key {
+                        function: self.spec.name,
+                        per_key_metrics: self.per_key_metrics,
+                    },
+                )),
+                touched: AtomicBool::new(true),
             }
-            return entry.core.clone();
-        }
-
-        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = map.get(&hash).and_then(|b| b.iter().find(|e| matches(e))) {
-            return entry.core.clone();
-        }
-        let name = Name::shared(&format!("{}[{key:?}]", self.spec.name));
-        let (config, critical) = self.settings();
-        let core = Core::new(name, config).critical(critical);
-        let mut len: usize = map.values().map(Vec::len).sum();
-        if len >= self.capacity {
-            len = evict(
-                &mut map,
+        };
+        let sweep = |map: &KeyMap<Entry>| {
+            evict(
+                map,
                 self.capacity - self.capacity / 8,
                 &self.retired,
                 self.spec.name,
-            );
-        }
-        if len >= self.capacity {
-            tracing::warn!(
-                target: "steadfast",
-                breaker = self.spec.name,
-                capacity = self.capacity,
-                "every per-key breaker of `{}` is open, half-open or in use; the call for {key:?} runs under a breaker that is not kept",
-                self.spec.name,
-            );
-            return Arc::new(core.exported(Exported::Unkept {
-                function: self.spec.name,
-            }));
-        }
-        let core = Arc::new(core.exported(Exported::Key {
-            function: self.spec.name,
-            per_key_metrics: self.per_key_metrics,
-        }));
-        crate::observe::breaker_keys(self.spec.name, 1);
-        map.entry(hash).or_default().push(Entry {
-            key: Box::new(key.to_owned_key()),
-            core: core.clone(),
-            touched: AtomicBool::new(true),
-        });
-        core
+            )
+        };
+        self.map.with(key, make, sweep, |held| match held {
+            Held::Kept(entry) => {
+                if made.get() {
+                    crate::observe::breaker_keys(self.spec.name, 1);
+                } else if !entry.touched.load(Relaxed) {
+                    entry.touched.store(true, Relaxed);
+                }
+                entry.core.clone()
+            }
+            Held::Unkept(_) => {
+                tracing::warn!(
+                    target: "steadfast",
+                    breaker = self.spec.name,
+                    capacity = self.capacity,
+                    "every per-key breaker of `{}` is open, half-open or in use; the call for {key:?} runs under a breaker that is not kept",
+                    self.spec.name,
+                );
+                let name = Name::shared(&format!("{}[{key:?}]", self.spec.name));
+                let (config, critical) = self.settings();
+                Arc::new(
+                    Core::new(name, config)
+                        .critical(critical)
+                        .exported(Exported::Unkept {
+                            function: self.spec.name,
+                        }),
+                )
+            }
+        })
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<Breaker> {
-        self.read()
-            .values()
-            .flatten()
-            .find(|e| e.core.name() == name)
-            .map(|e| Breaker(e.core.clone()))
+        let mut found = None;
+        self.map.for_each(|e| {
+            if found.is_none() && e.core.name() == name {
+                found = Some(Breaker(e.core.clone()));
+            }
+        });
+        found
     }
 
     pub(crate) fn collect_into(&self, out: &mut Vec<Breaker>) {
-        out.extend(
-            self.read()
-                .values()
-                .flatten()
-                .map(|e| Breaker(e.core.clone())),
-        );
+        self.map.for_each(|e| out.push(Breaker(e.core.clone())));
     }
 }
 
 /// A CLOCK sweep: evicts idle closed breakers not touched since the last sweep, then, if
-/// that was not enough, the other idle closed ones, until `target` remain. Returns the
-/// number left.
-fn evict(
-    map: &mut HashMap<u64, Vec<Entry>>,
-    target: usize,
-    retired: &[AtomicU64; 2],
-    name: &'static str,
-) -> usize {
-    let mut len: usize = map.values().map(Vec::len).sum();
+/// that was not enough, the other idle closed ones, until `target` remain.
+fn evict(map: &KeyMap<Entry>, target: usize, retired: &[AtomicU64; 2], name: &'static str) {
+    let mut len = map.len();
     let evictable =
         |e: &Entry| e.core.state() == BreakerState::Closed && Arc::strong_count(&e.core) == 1;
     for second_chance in [false, true] {
-        for bucket in map.values_mut() {
-            bucket.retain(|e| {
-                if len <= target || !evictable(e) {
-                    return true;
-                }
-                if !second_chance && e.touched.swap(false, Relaxed) {
-                    return true;
-                }
-                crate::observe::breaker_keys(name, -1);
-                retired[0].fetch_add(e.core.rejections(), Relaxed);
-                retired[1].fetch_add(e.core.transitions(), Relaxed);
-                len -= 1;
-                false
-            });
-        }
+        map.retain(|e| {
+            if len <= target || !evictable(e) {
+                return true;
+            }
+            if !second_chance && e.touched.swap(false, Relaxed) {
+                return true;
+            }
+            crate::observe::breaker_keys(name, -1);
+            retired[0].fetch_add(e.core.rejections(), Relaxed);
+            retired[1].fetch_add(e.core.transitions(), Relaxed);
+            len -= 1;
+            false
+        });
         if len <= target {
             break;
         }
     }
-    map.retain(|_, bucket| !bucket.is_empty());
-    len
 }
 
 /// The `static` behind a function with `key = …`.

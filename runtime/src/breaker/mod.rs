@@ -18,9 +18,9 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use self::core::{BreakerState, Config};
-pub use self::keyed::BreakerKey;
 pub use self::registry::{breaker, breakers};
 pub use self::trip::TripPolicy;
+pub use crate::keys::BreakerKey;
 
 pub(crate) use self::core::{Core, MAX_IN_WINDOW, Permit};
 pub use self::keyed::KeyedSlot;
