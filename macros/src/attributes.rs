@@ -43,6 +43,13 @@ macro_rules! attributes {
                 }
             }
 
+            /// The attributes it must not be written below, each with why.
+            pub(crate) fn not_below(self) -> &'static [(&'static str, &'static str)] {
+                match self {
+                    $(Attr::$variant => <$args as AttributeArgs>::NOT_BELOW,)*
+                }
+            }
+
             /// Parses this attribute's arguments; `at` is where to point errors about the
             /// attribute as a whole.
             pub(crate) fn parse(self, tokens: TokenStream, at: Span, errors: &mut Errors) -> Layer {
@@ -100,4 +107,5 @@ attributes! {
     Monitored(crate::args::monitored::MonitoredArgs),
     RateLimit(crate::args::rate_limit::RateLimitArgs),
     Bulkhead(crate::args::bulkhead::BulkheadArgs),
+    Fallback(crate::args::fallback::FallbackArgs),
 }

@@ -41,6 +41,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(Attr::Retry, args.into(), item.into()).into()
 }
 
+/// Another function's result in place of this one's error; see `steadfast::fallback`.
+#[proc_macro_attribute]
+pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
+    pipeline::run(Attr::Fallback, args.into(), item.into()).into()
+}
+
 /// A bound on the calls of a function inside at once; see `steadfast::bulkhead`.
 #[proc_macro_attribute]
 pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {

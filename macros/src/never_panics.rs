@@ -129,7 +129,7 @@ fn piece() -> impl Strategy<Value = String> {
             [
                 all_keys(),
                 vec![
-                    "detach", "self", "host", "x", "Duration", "fn", "async", "move"
+                    "detach", "self", "host", "x", "Duration", "fn", "async", "move", "args", "on"
                 ]
             ]
             .concat(),

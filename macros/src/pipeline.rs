@@ -120,7 +120,7 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
 
 /// The rejection slots of each layer. A layer that reads rejections (`#[retry]` waits
 /// them out, `#[monitored]` counts them without logging, `#[circuit_breaker]` counts
-/// overload for nothing) has a slot of its own when a
+/// overload for nothing, `#[fallback]` replaces them) has a slot of its own when a
 /// gate below it can fill it; a gate fills the slot of the nearest reader above it, and a
 /// reader passes on what it read to the nearest reader above it (a retry that gives up on
 /// a rejection returns it). No slot crosses a thread boundary.
@@ -131,7 +131,11 @@ fn plan_rejections(needs: &[Needs]) -> Vec<Slots> {
     for (at, n) in needs.iter().enumerate().rev() {
         if n.other_thread {
             pending.clear();
-        } else if n.waits_out_rejections || n.counts_rejections || n.ignores_overload {
+        } else if n.waits_out_rejections
+            || n.counts_rejections
+            || n.ignores_overload
+            || n.replaces_errors
+        {
             if pending.is_empty() {
                 // Nothing below to read; a reader that is also a gate still fills above.
                 if n.rejects {

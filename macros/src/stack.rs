@@ -56,6 +56,15 @@ pub(crate) fn layers(
             errors.push(duplicate(attr, attribute.path().span()));
             continue;
         }
+        // Written below (inside) an attribute it must not be under: said on its own path.
+        for (above, why) in attr.not_below() {
+            if seen.iter().any(|s| s.name() == *above) {
+                errors.push(syn::Error::new(
+                    attribute.path().span(),
+                    format!("`#[{}]` below `#[{above}]`: {why}", attr.name()),
+                ));
+            }
+        }
         seen.push(attr);
         let tokens = match &attribute.meta {
             Meta::Path(_) => TokenStream::new(),

@@ -113,6 +113,26 @@ pub const fn retry_policy_of(policy: RetryPolicy) -> RetryPolicy {
     policy
 }
 
+pub use crate::fallback::FallbackStats;
+
+/// `#[fallback]`: `Ok(out)` for a success, else the error.
+#[inline(always)]
+pub fn fallback_split<R: crate::returns::FallbackReturn>(out: R) -> Result<R, R::Error> {
+    out.split()
+}
+
+/// `#[fallback]`: an error that does not fall back, returned as it is.
+#[inline(always)]
+pub fn fallback_keep<R: crate::returns::FallbackReturn>(error: R::Error) -> R {
+    R::keep(error)
+}
+
+/// `#[fallback(…, args)]`: an argument kept for the fallback.
+#[inline(always)]
+pub fn fallback_arg<T: crate::fallback::FallbackArg>(argument: &T) -> T {
+    argument.clone()
+}
+
 /// `policy = …` of `#[bulkhead]`: its settings, for a function named `default_name`.
 #[inline]
 pub const fn bulkhead_policy_of(

@@ -145,3 +145,8 @@ pub(crate) fn retry(function: &'static str, what: Count) {
 pub(crate) fn timed_out(function: &'static str) {
     counter!("steadfast_timeouts_total", "function" => function).increment(1);
 }
+
+/// A fallback ran.
+pub(crate) fn fallback(function: &'static str) {
+    counter!("steadfast_fallbacks_total", "function" => function).increment(1);
+}

@@ -30,6 +30,7 @@ pub(crate) struct Figures {
     pub(crate) timeouts: Option<u64>,
     pub(crate) bulkhead: Option<BulkheadMetrics>,
     pub(crate) rate_limit: Option<RateLimitMetrics>,
+    pub(crate) fallbacks: Option<u64>,
 }
 
 /// What the counters make of a retrying call's step.
@@ -226,6 +227,7 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
         timeouts: monitor.timeouts,
         bulkhead: monitor.bulkhead,
         rate_limit: monitor.rate_limit,
+        fallbacks: monitor.fallbacks,
         monitored: monitor.monitored,
         rejected: monitor.rejected,
         cancelled: monitor.cancelled,
@@ -311,6 +313,8 @@ pub struct FunctionMetrics {
     pub bulkhead: Option<BulkheadMetrics>,
     /// Its `#[rate_limit]`, once the function has been called.
     pub rate_limit: Option<RateLimitMetrics>,
+    /// Calls whose `#[fallback]` ran, if the function has one that ever did.
+    pub fallbacks: Option<u64>,
     /// Whether a `#[monitored]` function has this label (else the call figures are zero).
     pub(crate) monitored: bool,
     pub(crate) rejected: u64,

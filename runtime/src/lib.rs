@@ -121,6 +121,7 @@ pub mod config;
 mod error;
 #[cfg(feature = "metrics")]
 mod facade;
+mod fallback;
 mod figures;
 mod gate;
 mod health;
@@ -549,6 +550,61 @@ pub use steadfast_macros::monitored;
 /// fn never() -> Result<(), steadfast::RateLimited> { Ok(()) }
 /// ```
 pub use steadfast_macros::rate_limit;
+
+/// Returns another function's result in place of this one's error, sync or `async`.
+///
+/// `#[fallback(cached_quote)]` calls `cached_quote(error)` when the function returns
+/// `Err(error)` (its own error, or a rejection of an attribute below it, converted into its
+/// error type), and returns what it returns, `Ok` or `Err`, as it is:
+///
+/// | form | the fallback is |
+/// |---|---|
+/// | `#[fallback(f)]` | `fn(E) -> R`: the error, and the function's return type `R = Result<T, E>` |
+/// | `#[fallback(f, args)]` | `fn(&A1, …, &An, E) -> R`: a reference to each argument first (`&self` as `&Self`) |
+/// | `#[fallback(f, on = is_outage)]` | called only for errors `is_outage: fn(&E) -> bool` says yes to; others are returned as they are |
+///
+/// On an `async fn` the fallback is an `async fn` of the same shape. With `args`, each
+/// argument taken by value is cloned before the body runs (it must be `Clone`; a reference
+/// is copied), so the fallback sees what the body received. Never called on `Ok`, on a
+/// panic (it keeps unwinding) or when the call is cancelled (its future dropped). A
+/// fallback of the wrong shape is one compile error on its path, naming the shape expected.
+/// Counted in [`metrics::snapshot()`](metrics::snapshot) (`fallbacks`) and Prometheus
+/// (`steadfast_fallbacks_total{function}`). `#[fallback]` below `#[retry]` is a compile
+/// error: the retry would never see an error to retry.
+///
+/// ```
+/// use steadfast::{CircuitOpen, circuit_breaker, fallback};
+///
+/// #[derive(Debug, PartialEq)]
+/// enum QuoteError { Down, Open }
+/// impl From<CircuitOpen> for QuoteError {
+///     fn from(_: CircuitOpen) -> Self { QuoteError::Open }
+/// }
+///
+/// fn last_known(symbol: &&str, _error: QuoteError) -> Result<u64, QuoteError> {
+///     Ok(if *symbol == "ACME" { 100 } else { 0 })
+/// }
+///
+/// #[fallback(last_known, args)]
+/// #[circuit_breaker(failure_threshold = 1, open_for = "1h", name = "docs.quotes")]
+/// fn quote(symbol: &str) -> Result<u64, QuoteError> {
+///     let _ = symbol;
+///     Err(QuoteError::Down)
+/// }
+///
+/// assert_eq!(quote("ACME"), Ok(100)); // fails, the breaker opens, the fallback answers
+/// assert_eq!(quote("ACME"), Ok(100)); // rejected at once, the fallback answers
+/// ```
+///
+/// A fallback of the wrong shape does not compile:
+///
+/// ```compile_fail
+/// fn wrong(_error: std::io::Error) -> Option<u64> { None }
+///
+/// #[steadfast::fallback(wrong)]
+/// fn read() -> std::io::Result<u64> { Ok(1) }
+/// ```
+pub use steadfast_macros::fallback;
 
 /// Bounds the calls of the function inside at once, sync or `async`.
 ///

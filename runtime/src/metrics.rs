@@ -22,6 +22,7 @@
 //! | `steadfast_retry_gate_waits_total` | counter | `function` | waits on a gate below the retry (an open breaker), no attempt spent |
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
 //! | `steadfast_timeouts_total` | counter | `function` | calls whose deadline passed |
+//! | `steadfast_fallbacks_total` | counter | `function` | calls whose `#[fallback]` ran |
 //! | `steadfast_bulkhead_in_use` | gauge | `bulkhead` | calls inside a `#[bulkhead]` |
 //! | `steadfast_bulkhead_queued` | gauge | `bulkhead` | calls waiting for a slot |
 //! | `steadfast_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls turned away (`full`, `queue_full`, `waited_out`) |
@@ -378,6 +379,22 @@ pub fn prometheus() -> String {
                     let _ = writeln!(
                         o,
                         "steadfast_timeouts_total{{function=\"{}\"}} {elapsed}",
+                        escape(&f.name),
+                    );
+                }
+            }
+        },
+    );
+    family(
+        "steadfast_fallbacks_total",
+        "counter",
+        "Calls of a #[fallback] function whose fallback ran.",
+        &mut |o| {
+            for f in &all {
+                if let Some(taken) = f.fallbacks {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_fallbacks_total{{function=\"{}\"}} {taken}",
                         escape(&f.name),
                     );
                 }

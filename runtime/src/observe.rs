@@ -110,6 +110,14 @@ pub(crate) fn retry(function: &'static str, what: Count) {
     crate::facade::retry(function, what);
 }
 
+/// A fallback ran.
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn fallback(function: &'static str) {
+    #[cfg(feature = "metrics")]
+    crate::facade::fallback(function);
+}
+
 /// A deadline passed.
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]

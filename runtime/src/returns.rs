@@ -10,6 +10,7 @@
 //! | `#[bulkhead]` | `Result<T, E>` with `impl From<steadfast::BulkheadFull> for E` ([`BulkheadReturn`], [`BulkheadError`]) |
 //! | `#[rate_limit]` | `Result<T, E>` with `impl From<steadfast::RateLimited> for E` ([`RateLimitReturn`], [`RateLimitError`]) |
 //! | `#[retry]` | any `Result<T, E>` ([`RetryReturn`]) |
+//! | `#[fallback]` | any `Result<T, E>` ([`FallbackReturn`]) |
 //! | `#[monitored]` | any return type |
 //!
 //! `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have both `From`s.
@@ -179,5 +180,34 @@ impl<T, E: BulkheadError> BulkheadReturn for Result<T, E> {
     #[inline]
     fn full(full: BulkheadFull) -> Self {
         Err(E::from(full))
+    }
+}
+
+/// What `#[fallback]` needs of a return type: a `Result<T, E>`, whose `Err` goes to the
+/// fallback.
+#[diagnostic::on_unimplemented(
+    message = "`#[fallback]` needs the function to return a `Result`, found `{Self}`",
+    label = "the fallback is called with the `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait FallbackReturn: Outcome + Sized {
+    /// `Ok(self)` for a success, else the error.
+    fn split(self) -> Result<Self, Self::Error>;
+    /// The error, returned as it is.
+    fn keep(error: Self::Error) -> Self;
+}
+
+impl<T, E> FallbackReturn for Result<T, E> {
+    #[inline]
+    fn split(self) -> Result<Self, E> {
+        match self {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[inline]
+    fn keep(error: E) -> Self {
+        Err(error)
     }
 }

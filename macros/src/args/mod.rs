@@ -23,6 +23,9 @@ pub(crate) trait AttributeArgs: Sized {
     /// Why it cannot be written twice on one function, appended to "`#[name]` is already
     /// on this function".
     const ONCE: &'static str;
+    /// Attributes this one must not be written below (inside), each with why: a compile
+    /// error on this attribute's path when it is.
+    const NOT_BELOW: &'static [(&'static str, &'static str)] = &[];
     /// Parses the arguments, recording an error for each bad entry. `at` is the
     /// attribute's path, or the function's `fn` for the invoked attribute (whose own path
     /// the compiler does not hand over).
@@ -344,6 +347,7 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
 
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
+pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;

@@ -105,6 +105,23 @@ pub(crate) fn body(kind: &Kind, wrapped: TokenStream) -> TokenStream {
     }
 }
 
+/// `ty` as it can be written in an expression: each `impl Trait` in it as `_`.
+pub(crate) fn nameable(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    InferImplTrait.visit_type_mut(&mut ty);
+    ty
+}
+
+/// The function's output type as it can be written in its body, or `_` where it cannot
+/// (the boxed future of `#[async_trait]`).
+pub(crate) fn output_type(kind: &Kind, func: &Func) -> TokenStream {
+    if matches!(kind, Kind::BoxedAsync(_)) {
+        return quote!(_);
+    }
+    let output = nameable(&item::output(func));
+    quote!(#output)
+}
+
 /// `: Output` for a local of the layers, or nothing when the output cannot be named there.
 pub(crate) fn out_type(kind: &Kind, func: &Func) -> TokenStream {
     if matches!(kind, Kind::BoxedAsync(_)) {

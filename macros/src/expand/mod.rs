@@ -8,6 +8,7 @@
 pub(crate) mod body;
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
+pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
@@ -61,6 +62,9 @@ pub(crate) struct Needs {
     /// Counts a gate below it that turned the call away for this process's own overload
     /// (`#[rate_limit]`) for nothing (`#[circuit_breaker]`): it reads the rejection slot.
     pub(crate) ignores_overload: bool,
+    /// Replaces the function's errors (`#[fallback]`): it reads the rejection slot, and
+    /// passes a rejection on only when it returns the error unchanged.
+    pub(crate) replaces_errors: bool,
     /// Turns calls away with an error that says when to try again (`#[circuit_breaker]`,
     /// `#[rate_limit]`): it fills the rejection slot of a layer above that reads it.
     pub(crate) rejects: bool,

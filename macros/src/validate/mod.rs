@@ -3,6 +3,7 @@
 
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
+pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
