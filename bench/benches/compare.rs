@@ -10,8 +10,8 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use steadfast::{
-    BulkheadFull, CircuitOpen, Elapsed, RateLimited, bulkhead, circuit_breaker, monitored,
-    rate_limit, retry, timeout,
+    BulkheadFull, CircuitOpen, Elapsed, RateLimited, bulkhead, circuit_breaker, fallback,
+    monitored, rate_limit, retry, timeout,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -109,6 +109,22 @@ fn sf_bulkhead(x: u64) -> Result<u64, Error> {
 #[inline(never)]
 #[bulkhead(max_concurrent = 1000, name = "b.bulkhead_async")]
 async fn sf_bulkhead_async(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+fn zero(_: Error) -> Result<u64, Error> {
+    Ok(0)
+}
+
+// The body succeeds: what a fallback costs when it is not taken.
+#[inline(never)]
+#[fallback(zero)]
+fn sf_fallback(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+#[inline(never)]
+fn bare_call(x: u64) -> Result<u64, Error> {
     bare(x)
 }
 
@@ -619,6 +635,14 @@ fn main() {
             },
         );
     }
+
+    // --- fallback, not taken: against the same call without it.
+    add("fallback, not taken", "bare call", 1, false, &|| {
+        sync_on(1, &|x| drop(black_box(bare_call(x))))
+    });
+    add("fallback, not taken", "steadfast", 1, true, &|| {
+        sync_on(1, &|x| drop(black_box(sf_fallback(x))))
+    });
 
     // --- timeout, body ready at once.
     add("timeout, ready body", "bare await", 1, false, &|| {
