@@ -108,4 +108,5 @@ attributes! {
     RateLimit(crate::args::rate_limit::RateLimitArgs),
     Bulkhead(crate::args::bulkhead::BulkheadArgs),
     Fallback(crate::args::fallback::FallbackArgs),
+    Cached(crate::args::cached::CachedArgs),
 }

@@ -41,6 +41,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(Attr::Retry, args.into(), item.into()).into()
 }
 
+/// A bounded cache of the function's successes; see `steadfast::cached`.
+#[proc_macro_attribute]
+pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    pipeline::run(Attr::Cached, args.into(), item.into()).into()
+}
+
 /// Another function's result in place of this one's error; see `steadfast::fallback`.
 #[proc_macro_attribute]
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -111,13 +111,14 @@ fn attributed_items(source: &str) -> Vec<(Attr, String, String)> {
 
 /// Every key of every attribute, as the parsers list them.
 fn all_keys() -> Vec<&'static str> {
-    use crate::args::{bulkhead, circuit_breaker, monitored, rate_limit, retry};
+    use crate::args::{bulkhead, cached, circuit_breaker, monitored, rate_limit, retry};
     [
         circuit_breaker::KEYS.keys,
         retry::KEYS.keys,
         monitored::KEYS.keys,
         rate_limit::KEYS.keys,
         bulkhead::KEYS.keys,
+        cached::KEYS.keys,
     ]
     .concat()
 }

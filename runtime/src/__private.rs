@@ -115,6 +115,37 @@ pub const fn retry_policy_of(policy: RetryPolicy) -> RetryPolicy {
 
 pub use crate::fallback::FallbackStats;
 
+#[cfg(feature = "cache")]
+pub use crate::cache::{
+    CacheKind, CacheResultClone, CacheResultShared, CacheSlot, CacheSpec, CacheValue, cached,
+    cached_async,
+};
+
+/// `#[cached]`'s code, or without the feature `cache`, one error that names it (and the
+/// function without its cache, so nothing else is reported).
+#[cfg(feature = "cache")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_cache_gate {
+    ({ $($on:tt)* } { $($off:tt)* }) => {{ $($on)* }};
+}
+
+/// `#[cached]`'s code, or without the feature `cache`, one error that names it (and the
+/// function without its cache, so nothing else is reported).
+#[cfg(not(feature = "cache"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_cache_gate {
+    ({ $($on:tt)* } { $($off:tt)* }) => {{
+        ::core::compile_error!(
+            "`#[cached]` needs steadfast's cargo feature `cache`: `steadfast = { version = \"…\", features = [\"cache\"] }`"
+        );
+        $($off)*
+    }};
+}
+
+pub use crate::__steadfast_cache_gate as cache_gate;
+
 /// `#[fallback]`: `Ok(out)` for a success, else the error.
 #[inline(always)]
 pub fn fallback_split<R: crate::returns::FallbackReturn>(out: R) -> Result<R, R::Error> {
@@ -367,6 +398,12 @@ pub const fn duration(d: Duration) -> Duration {
 /// type is an error here. Its range is checked when the attribute first uses it.
 #[inline]
 pub const fn count_u32(n: u32) -> u32 {
+    n
+}
+
+/// [`count_u32`] for `max_entries`.
+#[inline]
+pub const fn count_u64(n: u64) -> u64 {
     n
 }
 

@@ -150,3 +150,14 @@ pub(crate) fn timed_out(function: &'static str) {
 pub(crate) fn fallback(function: &'static str) {
     counter!("steadfast_fallbacks_total", "function" => function).increment(1);
 }
+
+/// A cache answered a call, or did not.
+#[cfg(feature = "cache")]
+pub(crate) fn cache_lookup(cache: &str, hit: bool) {
+    let name = if hit {
+        "steadfast_cache_hits_total"
+    } else {
+        "steadfast_cache_misses_total"
+    };
+    counter!(name, "cache" => cache.to_owned()).increment(1);
+}

@@ -31,6 +31,7 @@ pub(crate) struct Figures {
     pub(crate) bulkhead: Option<BulkheadMetrics>,
     pub(crate) rate_limit: Option<RateLimitMetrics>,
     pub(crate) fallbacks: Option<u64>,
+    pub(crate) cache: Option<CacheMetrics>,
 }
 
 /// What the counters make of a retrying call's step.
@@ -111,6 +112,19 @@ pub struct RateLimitMetrics {
     pub limited: u64,
     /// With `key = …`: the keys kept now.
     pub keys: Option<usize>,
+}
+
+/// The `#[cached]` cache of a function, in [`FunctionMetrics::cache`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheMetrics {
+    /// The cache's name.
+    pub name: String,
+    /// Calls answered from the cache.
+    pub hits: u64,
+    /// Calls that were not (they ran the body, or waited for a call that did).
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
 }
 
 /// One decorated function, as every per-function `static` of its attributes names it:
@@ -228,6 +242,7 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
         bulkhead: monitor.bulkhead,
         rate_limit: monitor.rate_limit,
         fallbacks: monitor.fallbacks,
+        cache: monitor.cache,
         monitored: monitor.monitored,
         rejected: monitor.rejected,
         cancelled: monitor.cancelled,
@@ -315,6 +330,8 @@ pub struct FunctionMetrics {
     pub rate_limit: Option<RateLimitMetrics>,
     /// Calls whose `#[fallback]` ran, if the function has one that ever did.
     pub fallbacks: Option<u64>,
+    /// Its `#[cached]` cache, once the function has been called.
+    pub cache: Option<CacheMetrics>,
     /// Whether a `#[monitored]` function has this label (else the call figures are zero).
     pub(crate) monitored: bool,
     pub(crate) rejected: u64,

@@ -116,6 +116,8 @@
 
 mod breaker;
 mod bulkhead;
+#[cfg(feature = "cache")]
+mod cache;
 mod clock;
 pub mod config;
 mod error;
@@ -145,6 +147,8 @@ pub mod __private;
 
 pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
 pub use bulkhead::{Bulkhead, BulkheadFull, FullReason, bulkhead_named as bulkhead, bulkheads};
+#[cfg(feature = "cache")]
+pub use cache::{Cache, SharedError, cache, caches};
 pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
@@ -550,6 +554,33 @@ pub use steadfast_macros::monitored;
 /// fn never() -> Result<(), steadfast::RateLimited> { Ok(()) }
 /// ```
 pub use steadfast_macros::rate_limit;
+
+/// Keeps the function's successes in a bounded cache (feature `cache`), sync or `async`.
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `max_entries = 10_000` | entries kept at most | required |
+/// | `ttl = "5m"` | time to live from insertion | none |
+/// | `tti = "1m"` | time to idle since the last read | none |
+/// | `key = expr` | the key: any `Hash + Eq + Clone + Send + Sync + 'static` value of the arguments | the argument made owned (`&str` → `String`, `Option<&T>` → `Option<T>`), a tuple of them when several |
+/// | `name = "quotes"` | the name [`cache()`](fn@cache) finds it by | `module_path!()::fn_name` |
+///
+/// Only successes are stored: for `Result<T, E>` the `T` of an `Ok` (decided by the type,
+/// so aliases work); any other return type is stored as it is. Concurrent first calls for
+/// one key run the body once: the others wait and get its value, or, if it failed, a clone
+/// of its error when `E: Clone + Send + Sync`, else `E::from(SharedError)` (the return
+/// type must allow one of the two). A first call that is cancelled or panics hands over
+/// to one of the waiters. A call that, while computing a key, calls its own function with
+/// the same key runs without the cache (with a warning) instead of waiting for itself. A
+/// method taking `self` needs a `key` (else every instance would share one cache).
+/// `#[cached]` below `#[retry]`, `#[circuit_breaker]` or `#[timeout]` is a compile error.
+/// Built on moka; steadfast's API does not expose it.
+#[cfg(feature = "cache")]
+pub use steadfast_macros::cached;
+
+/// Without the feature `cache`, `#[cached]` is a compile error that names the feature.
+#[cfg(not(feature = "cache"))]
+pub use steadfast_macros::cached;
 
 /// Returns another function's result in place of this one's error, sync or `async`.
 ///

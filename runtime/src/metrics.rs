@@ -23,6 +23,9 @@
 //! | `steadfast_retry_exhausted_total` | counter | `function` | calls that ran out of attempts or time |
 //! | `steadfast_timeouts_total` | counter | `function` | calls whose deadline passed |
 //! | `steadfast_fallbacks_total` | counter | `function` | calls whose `#[fallback]` ran |
+//! | `steadfast_cache_hits_total` | counter | `cache` | calls a `#[cached]` function answered from its cache (feature `cache`) |
+//! | `steadfast_cache_misses_total` | counter | `cache` | calls it did not |
+//! | `steadfast_cache_entries` | gauge | `cache` | entries held |
 //! | `steadfast_bulkhead_in_use` | gauge | `bulkhead` | calls inside a `#[bulkhead]` |
 //! | `steadfast_bulkhead_queued` | gauge | `bulkhead` | calls waiting for a slot |
 //! | `steadfast_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls turned away (`full`, `queue_full`, `waited_out`) |
@@ -36,7 +39,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::breaker::KeyedSummary;
-pub use crate::figures::{BulkheadMetrics, RateLimitMetrics, RetryMetrics};
+pub use crate::figures::{BulkheadMetrics, CacheMetrics, RateLimitMetrics, RetryMetrics};
 pub use crate::figures::{FunctionMetrics, Latency};
 use crate::labels::key_of;
 use crate::{Breaker, BreakerState};
@@ -385,6 +388,41 @@ pub fn prometheus() -> String {
             }
         },
     );
+    let caches: Vec<&crate::figures::CacheMetrics> = {
+        let mut seen: Vec<&crate::figures::CacheMetrics> = Vec::new();
+        for c in all.iter().filter_map(|f| f.cache.as_ref()) {
+            if !seen.iter().any(|s| s.name == c.name) {
+                seen.push(c);
+            }
+        }
+        seen
+    };
+    for (name, kind, help, read) in [
+        (
+            "steadfast_cache_hits_total",
+            "counter",
+            "Calls a #[cached] function answered from its cache.",
+            (|c: &crate::figures::CacheMetrics| c.hits) as fn(&crate::figures::CacheMetrics) -> u64,
+        ),
+        (
+            "steadfast_cache_misses_total",
+            "counter",
+            "Calls of a #[cached] function not answered from its cache.",
+            |c| c.misses,
+        ),
+        (
+            "steadfast_cache_entries",
+            "gauge",
+            "Entries held by a #[cached] function's cache.",
+            |c| c.entries,
+        ),
+    ] {
+        family(name, kind, help, &mut |o| {
+            for c in &caches {
+                let _ = writeln!(o, "{name}{{cache=\"{}\"}} {}", escape(&c.name), read(c));
+            }
+        });
+    }
     family(
         "steadfast_fallbacks_total",
         "counter",

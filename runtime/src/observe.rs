@@ -110,6 +110,15 @@ pub(crate) fn retry(function: &'static str, what: Count) {
     crate::facade::retry(function, what);
 }
 
+/// A cache answered a call (`hit`) or did not.
+#[cfg(feature = "cache")]
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn cache_lookup(cache: &str, hit: bool) {
+    #[cfg(feature = "metrics")]
+    crate::facade::cache_lookup(cache, hit);
+}
+
 /// A fallback ran.
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]

@@ -346,6 +346,7 @@ pub(crate) fn only_key_values(errors: &mut Errors, keys: &Keys, entry: &Entry) {
 }
 
 pub(crate) mod bulkhead;
+pub(crate) mod cached;
 pub(crate) mod circuit_breaker;
 pub(crate) mod fallback;
 pub(crate) mod monitored;

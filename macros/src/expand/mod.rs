@@ -7,6 +7,7 @@
 
 pub(crate) mod body;
 pub(crate) mod bulkhead;
+pub(crate) mod cached;
 pub(crate) mod circuit_breaker;
 pub(crate) mod fallback;
 pub(crate) mod monitored;
@@ -249,6 +250,19 @@ pub(crate) fn count_usize(n: &Num<u64>) -> TokenStream {
         }
         Num::Expr(expr) => {
             quote_spanned!(expr.span()=> ::steadfast::__private::count_usize(#expr))
+        }
+    }
+}
+
+/// [`count_u32`] for a `u64`.
+pub(crate) fn count_u64(n: &Num<u64>) -> TokenStream {
+    match n {
+        Num::Literal(n) => {
+            let n = Literal::u64_unsuffixed(*n);
+            quote!(#n)
+        }
+        Num::Expr(expr) => {
+            quote_spanned!(expr.span()=> ::steadfast::__private::count_u64(#expr))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! problem is collected; none stops the others from being found.
 
 pub(crate) mod bulkhead;
+pub(crate) mod cached;
 pub(crate) mod circuit_breaker;
 pub(crate) mod fallback;
 pub(crate) mod monitored;
