@@ -112,6 +112,39 @@ async fn sf_bulkhead_async(x: u64) -> Result<u64, Error> {
     bare(x)
 }
 
+impl From<steadfast::SharedError> for Error {
+    fn from(_: steadfast::SharedError) -> Self {
+        Error
+    }
+}
+
+// A hit on one of 16 keys, warm.
+#[inline(never)]
+#[steadfast::cached(max_entries = 1000, key = x % 16)]
+fn sf_cached(x: u64) -> Result<u64, Error> {
+    bare(x % 16)
+}
+
+#[inline(never)]
+#[cached::proc_macro::cached(size = 1000, result = true, key = "u64", convert = "{ x % 16 }")]
+fn crate_cached(x: u64) -> Result<u64, Error> {
+    bare(x % 16)
+}
+
+static MOKA: std::sync::LazyLock<moka::sync::Cache<u64, u64>> =
+    std::sync::LazyLock::new(|| moka::sync::Cache::new(1000));
+
+#[inline(never)]
+fn moka_by_hand(x: u64) -> Result<u64, Error> {
+    let key = x % 16;
+    if let Some(v) = MOKA.get(&key) {
+        return Ok(v);
+    }
+    let v = bare(key)?;
+    MOKA.insert(key, v);
+    Ok(v)
+}
+
 fn zero(_: Error) -> Result<u64, Error> {
     Ok(0)
 }
@@ -634,6 +667,22 @@ fn main() {
                 })
             },
         );
+    }
+
+    // --- cache hit, 16 warm keys: against the `cached` crate's attribute and moka by hand.
+    for x in 0..16 {
+        let _ = (sf_cached(x), crate_cached(x), moka_by_hand(x));
+    }
+    for threads in [1, 2] {
+        add("cache hit", "steadfast", threads, true, &|| {
+            sync_on(threads, &|x| drop(black_box(sf_cached(x))))
+        });
+        add("cache hit", "cached (crate)", threads, false, &|| {
+            sync_on(threads, &|x| drop(black_box(crate_cached(x))))
+        });
+        add("cache hit", "moka by hand", threads, false, &|| {
+            sync_on(threads, &|x| drop(black_box(moka_by_hand(x))))
+        });
     }
 
     // --- fallback, not taken: against the same call without it.

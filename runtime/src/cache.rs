@@ -429,15 +429,16 @@ where
         slot.warn_bypass("its name is taken by a cache of other types");
         return body();
     };
-    let id = (slot as *const CacheSlot as usize, key_hash(&key));
-    if COMPUTING.with(|c| c.borrow().contains(&id)) {
-        slot.warn_bypass("a call for a key called itself with the same key while computing it");
-        return body();
-    }
     if let Some(v) = cache.get(&key) {
         store.hits.fetch_add(1, Relaxed);
         crate::observe::cache_lookup(&store.name, true);
         return (mode.ok)(v);
+    }
+    // A key being computed is not in the cache yet: only a miss can be a call to itself.
+    let id = (slot as *const CacheSlot as usize, key_hash(&key));
+    if COMPUTING.with(|c| c.borrow().contains(&id)) {
+        slot.warn_bypass("a call for a key called itself with the same key while computing it");
+        return body();
     }
     store.misses.fetch_add(1, Relaxed);
     crate::observe::cache_lookup(&store.name, false);
@@ -481,16 +482,17 @@ where
         slot.warn_bypass("its name is taken by a cache of other types");
         return body.await;
     };
+    if let Some(v) = cache.get(&key).await {
+        store.hits.fetch_add(1, Relaxed);
+        crate::observe::cache_lookup(&store.name, true);
+        return (mode.ok)(v);
+    }
+    // A key being computed is not in the cache yet: only a miss can be a call to itself.
     let id = (slot as *const CacheSlot as usize, key_hash(&key));
     let within = COMPUTING_TASK.try_with(|c| c.clone()).unwrap_or_default();
     if within.contains(&id) {
         slot.warn_bypass("a call for a key awaited a call with the same key while computing it");
         return body.await;
-    }
-    if let Some(v) = cache.get(&key).await {
-        store.hits.fetch_add(1, Relaxed);
-        crate::observe::cache_lookup(&store.name, true);
-        return (mode.ok)(v);
     }
     store.misses.fetch_add(1, Relaxed);
     crate::observe::cache_lookup(&store.name, false);

@@ -53,7 +53,7 @@ impl Emit for CachedArgs {
         let key = match &self.key {
             Some(key) => {
                 let expr = &key.value;
-                quote_spanned!(key.span=> (#expr))
+                quote_spanned!(key.span=> #expr)
             }
             None => default_key(cx),
         };
