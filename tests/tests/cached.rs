@@ -264,3 +264,53 @@ fn a_value_that_is_not_a_result_is_stored_as_it_is() {
     assert_eq!(plain(2), 6);
     assert_eq!(plain(2), 6);
 }
+
+static TTI_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(max_entries = 10, tti = "1s")]
+fn idle_expiring() -> Result<u32, Error> {
+    Ok(TTI_RUNS.fetch_add(1, SeqCst))
+}
+
+#[test]
+fn an_entry_read_within_its_tti_stays_and_an_idle_one_goes() {
+    assert_eq!(idle_expiring(), Ok(0));
+    // Read every 200 ms for 800 ms: never idle for 1 s, so never recomputed.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(idle_expiring(), Ok(0));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(idle_expiring(), Ok(1));
+}
+
+static PANIC_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(max_entries = 10)]
+fn panics_first(key: u32) -> Result<u32, Error> {
+    let run = PANIC_RUNS.fetch_add(1, SeqCst);
+    std::thread::sleep(Duration::from_millis(200));
+    if run == 0 {
+        panic!("the first computation panics");
+    }
+    Ok(key)
+}
+
+#[test]
+fn a_panicking_first_call_hands_over_to_a_waiter() {
+    let first = std::thread::spawn(|| panics_first(3));
+    // Until the first call runs the body (its count says so, no timing margin).
+    while PANIC_RUNS.load(SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    let waiter = std::thread::spawn(|| panics_first(3));
+    assert!(first.join().is_err(), "the panic reaches its own caller");
+    assert_eq!(waiter.join().unwrap(), Ok(3));
+    assert_eq!(PANIC_RUNS.load(SeqCst), 2);
+    assert_eq!(
+        panics_first(3),
+        Ok(3),
+        "stored by the waiter that took over"
+    );
+    assert_eq!(PANIC_RUNS.load(SeqCst), 2);
+}
