@@ -57,6 +57,11 @@ trait Ops: Send + Sync {
     fn len(&self) -> u64;
 }
 
+/// Runs `f` on `key` if it is of the cache's key type `K`; whether it was.
+fn as_key<K: 'static>(key: &dyn Any, f: impl FnOnce(&K)) -> bool {
+    key.downcast_ref::<K>().map(f).is_some()
+}
+
 struct SyncOps<K, V>(moka::sync::Cache<K, V>);
 
 impl<K, V> Ops for SyncOps<K, V>
@@ -65,13 +70,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn invalidate(&self, key: &dyn Any) -> bool {
-        match key.downcast_ref::<K>() {
-            Some(key) => {
-                self.0.invalidate(key);
-                true
-            }
-            None => false,
-        }
+        as_key(key, |key: &K| self.0.invalidate(key))
     }
 
     fn clear(&self) {
@@ -92,13 +91,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn invalidate(&self, key: &dyn Any) -> bool {
-        match key.downcast_ref::<K>() {
-            Some(key) => {
-                block_on(self.0.invalidate(key));
-                true
-            }
-            None => false,
-        }
+        as_key(key, |key: &K| block_on(self.0.invalidate(key)))
     }
 
     fn clear(&self) {

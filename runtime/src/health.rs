@@ -109,6 +109,13 @@ type Samples = HashMap<(Part, String), VecDeque<Sample>>;
 
 static SAMPLES: Mutex<Option<Samples>> = Mutex::new(None);
 
+/// The share of bad calls, in percent, when at least [`MINIMUM_CALLS`] were made and at
+/// least [`ERROR_RATE`] of them were bad.
+fn mostly_bad(calls: u64, bad: u64) -> Option<f64> {
+    (calls >= MINIMUM_CALLS && bad as f64 >= ERROR_RATE * calls as f64)
+        .then(|| 100.0 * bad as f64 / calls as f64)
+}
+
 /// Calls and bad calls of a part over the last [`WINDOW`], from its running totals now and
 /// a sample kept at least a window ago (from the start, before the first window passed).
 fn recent(
@@ -243,12 +250,11 @@ pub fn health() -> Health {
     let mut bulkheads_seen = Vec::new();
     for f in crate::metrics::snapshot() {
         let (ended, errors) = recent(samples, Part::Function, &f.name, now, f.ended(), f.errors);
-        if ended >= MINIMUM_CALLS && errors as f64 >= ERROR_RATE * ended as f64 {
+        if let Some(share) = mostly_bad(ended, errors) {
             status = status.max(HealthStatus::Degraded);
             reasons.push(format!(
-                "function `{}` failed {errors} of its last {ended} calls ({:.0}%)",
+                "function `{}` failed {errors} of its last {ended} calls ({share:.0}%)",
                 f.name,
-                100.0 * errors as f64 / ended as f64
             ));
         }
         // A bulkhead shared by name is in the entry of every function that uses it.
@@ -264,12 +270,11 @@ pub fn health() -> Health {
             b.admitted + rejected,
             rejected,
         );
-        if calls >= MINIMUM_CALLS && rejected as f64 >= ERROR_RATE * calls as f64 {
+        if let Some(share) = mostly_bad(calls, rejected) {
             status = status.max(HealthStatus::Degraded);
             reasons.push(format!(
-                "bulkhead `{}` turned away {rejected} of its last {calls} calls ({:.0}%)",
+                "bulkhead `{}` turned away {rejected} of its last {calls} calls ({share:.0}%)",
                 b.name,
-                100.0 * rejected as f64 / calls as f64
             ));
         }
         bulkheads_seen.push(b.name);

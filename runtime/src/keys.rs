@@ -49,6 +49,18 @@ struct Keyed<V> {
     value: V,
 }
 
+impl<V> Keyed<V> {
+    /// Whether this entry is `key`'s (whose hash is `hash`).
+    #[inline]
+    fn is<K: ?Sized + BreakerKey>(&self, hash: u64, key: &K) -> bool {
+        self.hash == hash
+            && self
+                .key
+                .downcast_ref::<K::Owned>()
+                .is_some_and(|owned| owned.borrow() == key)
+    }
+}
+
 /// One shard: the entries whose hash ends in its number, on a cache line of its own.
 type Shard<V> = CachePadded<RwLock<HashTable<Keyed<V>>>>;
 
@@ -132,15 +144,9 @@ impl<V> KeyMap<V> {
     {
         let hash = self.hasher.hash_one(key);
         let shard = self.shard(hash);
-        let eq = |e: &Keyed<V>| {
-            e.hash == hash
-                && e.key
-                    .downcast_ref::<K::Owned>()
-                    .is_some_and(|owned| owned.borrow() == key)
-        };
         {
             let table = Self::read(shard);
-            if let Some(e) = table.find(hash, eq) {
+            if let Some(e) = table.find(hash, |e| e.is(hash, key)) {
                 return f(Held::Kept(&e.value));
             }
         }
@@ -163,12 +169,7 @@ impl<V> KeyMap<V> {
         K: ?Sized + BreakerKey,
     {
         let shard = self.shard(hash);
-        let eq = |e: &Keyed<V>| {
-            e.hash == hash
-                && e.key
-                    .downcast_ref::<K::Owned>()
-                    .is_some_and(|owned| owned.borrow() == key)
-        };
+        let eq = |e: &Keyed<V>| e.is(hash, key);
         if self.len() >= self.capacity {
             // Sweep with no shard lock held: it takes each shard's in turn.
             let found = Self::read(shard).find(hash, eq).is_some();
