@@ -417,37 +417,21 @@ where
     V: Clone + Send + Sync + 'static,
     S: Send + Sync + 'static,
 {
-    let (store, cache) = slot.sync_cache::<K, V>();
-    let Some(cache) = cache else {
-        slot.warn_bypass("its name is taken by a cache of other types");
-        return body();
+    let (cache, id) = match look_up::<K, V>(slot, &key) {
+        Lookup::Hit(v) => return (mode.ok)(v),
+        Lookup::Bypass => return body(),
+        Lookup::Miss(cache, id) => (cache, id),
     };
-    if let Some(v) = cache.get(&key) {
-        store.hits.fetch_add(1, Relaxed);
-        crate::observe::cache_lookup(&store.name, true);
-        return (mode.ok)(v);
-    }
-    // A key being computed is not in the cache yet: only a miss can be a call to itself.
-    let id = (slot as *const CacheSlot as usize, key_hash(&key));
-    if COMPUTING.with(|c| c.borrow().contains(&id)) {
-        slot.warn_bypass("a call for a key called itself with the same key while computing it");
-        return body();
-    }
-    store.misses.fetch_add(1, Relaxed);
-    crate::observe::cache_lookup(&store.name, false);
     let mut own = None;
-    let result = cache.try_get_with(key, || {
-        COMPUTING.with(|c| c.borrow_mut().push(id));
-        let _computing = Computing(id.0, id.1);
-        match (mode.split)(body()) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                let shared = (mode.keep)(&e);
-                own = Some(e);
-                Err(shared)
-            }
+    let init = || match (mode.split)(body()) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let shared = (mode.keep)(&e);
+            own = Some(e);
+            Err(shared)
         }
-    });
+    };
+    let result = compute(cache, key, id, Box::new(init));
     match result {
         Ok(v) => (mode.ok)(v),
         Err(failed) => match own {
@@ -455,6 +439,66 @@ where
             None => (mode.err)((mode.give)(&failed)),
         },
     }
+}
+
+/// What the cache says to a sync call.
+enum Lookup<K: 'static, V: 'static> {
+    Hit(V),
+    /// Run the body without the cache.
+    Bypass,
+    /// Not there: compute it (`id`: the cache and the key's hash).
+    Miss(&'static moka::sync::Cache<K, V>, (usize, u64)),
+}
+
+/// A sync call's lookup: generic over the key and value types only, so its code is
+/// compiled once per such pair rather than once per cached function.
+#[inline(never)]
+fn look_up<K, V>(slot: &'static CacheSlot, key: &K) -> Lookup<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let (store, cache) = slot.sync_cache::<K, V>();
+    let Some(cache) = cache else {
+        slot.warn_bypass("its name is taken by a cache of other types");
+        return Lookup::Bypass;
+    };
+    if let Some(v) = cache.get(key) {
+        store.hits.fetch_add(1, Relaxed);
+        crate::observe::cache_lookup(&store.name, true);
+        return Lookup::Hit(v);
+    }
+    // A key being computed is not in the cache yet: only a miss can be a call to itself.
+    let id = (slot as *const CacheSlot as usize, key_hash(key));
+    if COMPUTING.with(|c| c.borrow().contains(&id)) {
+        slot.warn_bypass("a call for a key called itself with the same key while computing it");
+        return Lookup::Bypass;
+    }
+    store.misses.fetch_add(1, Relaxed);
+    crate::observe::cache_lookup(&store.name, false);
+    Lookup::Miss(cache, id)
+}
+
+/// The first call of a key, through moka: generic over the key, value and shared failure
+/// types only, so moka's initialisation code is compiled once per such triple rather than
+/// once per cached function (the function's body comes boxed, one allocation per miss).
+#[inline(never)]
+fn compute<K, V, S>(
+    cache: &moka::sync::Cache<K, V>,
+    key: K,
+    id: (usize, u64),
+    init: Box<dyn FnOnce() -> Result<V, S> + '_>,
+) -> Result<V, Arc<S>>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Send + Sync + 'static,
+{
+    cache.try_get_with(key, || {
+        COMPUTING.with(|c| c.borrow_mut().push(id));
+        let _computing = Computing(id.0, id.1);
+        init()
+    })
 }
 
 /// [`cached`] for an `async fn`.
