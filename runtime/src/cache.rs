@@ -501,6 +501,45 @@ where
     })
 }
 
+/// What the cache says to an async call.
+enum LookupAsync<K: 'static, V: 'static> {
+    Hit(V),
+    /// Run the body without the cache.
+    Bypass,
+    /// Not there: compute it, in a task-local scope of the keys this task computes.
+    Miss(&'static moka::future::Cache<K, V>, Vec<(usize, u64)>),
+}
+
+/// An async call's lookup: generic over the key and value types only, so its code is
+/// compiled once per such pair rather than once per cached function.
+async fn look_up_async<K, V>(slot: &'static CacheSlot, key: &K) -> LookupAsync<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let (store, cache) = slot.async_cache::<K, V>();
+    let Some(cache) = cache else {
+        slot.warn_bypass("its name is taken by a cache of other types");
+        return LookupAsync::Bypass;
+    };
+    if let Some(v) = cache.get(key).await {
+        store.hits.fetch_add(1, Relaxed);
+        crate::observe::cache_lookup(&store.name, true);
+        return LookupAsync::Hit(v);
+    }
+    // A key being computed is not in the cache yet: only a miss can be a call to itself.
+    let id = (slot as *const CacheSlot as usize, key_hash(key));
+    let mut within = COMPUTING_TASK.try_with(|c| c.clone()).unwrap_or_default();
+    if within.contains(&id) {
+        slot.warn_bypass("a call for a key awaited a call with the same key while computing it");
+        return LookupAsync::Bypass;
+    }
+    store.misses.fetch_add(1, Relaxed);
+    crate::observe::cache_lookup(&store.name, false);
+    within.push(id);
+    LookupAsync::Miss(cache, within)
+}
+
 /// [`cached`] for an `async fn`.
 pub async fn cached_async<K, R, V, E, S, F>(
     slot: &'static CacheSlot,
@@ -514,28 +553,12 @@ where
     S: Send + Sync + 'static,
     F: Future<Output = R>,
 {
-    let (store, cache) = slot.async_cache::<K, V>();
-    let Some(cache) = cache else {
-        slot.warn_bypass("its name is taken by a cache of other types");
-        return body.await;
+    let (cache, scope) = match look_up_async::<K, V>(slot, &key).await {
+        LookupAsync::Hit(v) => return (mode.ok)(v),
+        LookupAsync::Bypass => return body.await,
+        LookupAsync::Miss(cache, scope) => (cache, scope),
     };
-    if let Some(v) = cache.get(&key).await {
-        store.hits.fetch_add(1, Relaxed);
-        crate::observe::cache_lookup(&store.name, true);
-        return (mode.ok)(v);
-    }
-    // A key being computed is not in the cache yet: only a miss can be a call to itself.
-    let id = (slot as *const CacheSlot as usize, key_hash(&key));
-    let within = COMPUTING_TASK.try_with(|c| c.clone()).unwrap_or_default();
-    if within.contains(&id) {
-        slot.warn_bypass("a call for a key awaited a call with the same key while computing it");
-        return body.await;
-    }
-    store.misses.fetch_add(1, Relaxed);
-    crate::observe::cache_lookup(&store.name, false);
     let mut own = None;
-    let mut scope = within;
-    scope.push(id);
     let init = COMPUTING_TASK.scope(scope, async {
         match (mode.split)(body.await) {
             Ok(v) => Ok(v),
