@@ -59,13 +59,7 @@ fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> Toke
     // carry one label; a default label is made unique by the runtime.
     let (label, named) = match layers.iter().find_map(Layer::label) {
         Some(name) => (name, true),
-        None => {
-            let ident = func.sig.ident.to_string();
-            (
-                quote!(::core::concat!(::core::module_path!(), "::", #ident)),
-                false,
-            )
-        }
+        None => (expand::default_name(func), false),
     };
     let declare_function = needs.iter().any(|n| n.figures).then(|| {
         quote! {

@@ -3,8 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 
 use super::{
-    AttributeArgs, Keys, Num, Spanned, duration_or_zero, each_key_value, expr, int, policy,
-    set_once, string,
+    AttributeArgs, Keys, Num, Spanned, duration_or_zero, each_key_value, expr, int, max_keys,
+    policy, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -102,14 +102,7 @@ impl AttributeArgs for BulkheadArgs {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
-                "max_keys" => set_once(
-                    errors,
-                    attr,
-                    &mut args.max_keys,
-                    key,
-                    value,
-                    int(key, u64::from(u32::MAX)),
-                ),
+                "max_keys" => set_once(errors, attr, &mut args.max_keys, key, value, max_keys(key)),
                 _ => return false,
             }
             true

@@ -7,7 +7,7 @@ use syn::{Expr, LitStr};
 
 use super::{
     AttributeArgs, Keys, Num, Spanned, boolean, callable, duration, each_key_value, expr, fraction,
-    int, policy, set_once, string,
+    int, max_keys, policy, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -116,14 +116,7 @@ impl AttributeArgs for CircuitBreakerArgs {
                     callable(key),
                 ),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
-                "max_keys" => set_once(
-                    errors,
-                    attr,
-                    &mut args.max_keys,
-                    key,
-                    value,
-                    int(key, u64::from(u32::MAX)),
-                ),
+                "max_keys" => set_once(errors, attr, &mut args.max_keys, key, value, max_keys(key)),
                 "per_key_metrics" => set_once(
                     errors,
                     attr,

@@ -312,6 +312,11 @@ pub(crate) fn callable(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Expr> +
     }
 }
 
+/// `max_keys = 1024`: keys kept at most, 1 to 2^32 − 1.
+pub(crate) fn max_keys(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Num<u64>> + '_ {
+    int(key, u64::from(u32::MAX))
+}
+
 /// Any expression.
 pub(crate) fn expr(value: &Expr) -> syn::Result<Expr> {
     Ok(value.clone())

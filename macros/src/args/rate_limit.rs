@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 
 use super::{
     AttributeArgs, Keys, Num, Spanned, duration, duration_or_zero, each_key_value, expr, int,
-    policy, set_once, string,
+    max_keys, policy, set_once, string,
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
@@ -98,14 +98,7 @@ impl AttributeArgs for RateLimitArgs {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
-                "max_keys" => set_once(
-                    errors,
-                    attr,
-                    &mut args.max_keys,
-                    key,
-                    value,
-                    int(key, u64::from(u32::MAX)),
-                ),
+                "max_keys" => set_once(errors, attr, &mut args.max_keys, key, value, max_keys(key)),
                 _ => return false,
             }
             true

@@ -3,7 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, spec_literal, with_key};
+use super::{
+    Cx, Emit, Needs, count_u32, default_name, duration, max_keys_arg, name_arg, spec_literal,
+    with_key,
+};
 use crate::args::bulkhead::BulkheadArgs;
 use crate::item;
 
@@ -42,17 +45,14 @@ impl Emit for BulkheadArgs {
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let function = cx.function;
-        let ident = cx.func.sig.ident.to_string();
-        let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+        let default_name = default_name(cx.func);
         let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
         let none = quote!(::core::option::Option::None);
-        let max_keys = match (&self.key, &self.max_keys) {
-            (None, _) => none.clone(),
-            (Some(_), None) => some(quote!(
-                ::steadfast::__private::BulkheadSpec::DEFAULT_MAX_KEYS
-            )),
-            (Some(_), Some(m)) => some(count_usize(&m.value)),
-        };
+        let max_keys = max_keys_arg(
+            self.key.as_ref(),
+            self.max_keys.as_ref(),
+            quote!(::steadfast::__private::BulkheadSpec::DEFAULT_MAX_KEYS),
+        );
         // `max_concurrent` is required without a policy: the validator reported its
         // absence, the default only keeps going.
         let spec = spec_literal(

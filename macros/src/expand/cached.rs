@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Pat, PathArguments, Type};
 
-use super::{Cx, Emit, Needs, as_future, body, count_u64, duration};
+use super::{Cx, Emit, Needs, as_future, body, count_u64, default_name, duration, name_arg};
 use crate::args::cached::CachedArgs;
 
 // Input:
@@ -29,14 +29,8 @@ impl Emit for CachedArgs {
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let function = cx.function;
-        let ident = cx.func.sig.ident.to_string();
-        let name = match &self.name {
-            Some(n) => {
-                let lit = &n.value;
-                quote!(::core::option::Option::Some(#lit))
-            }
-            None => quote!(::core::option::Option::None),
-        };
+        let default_name = default_name(cx.func);
+        let name = name_arg(self.name.as_ref());
         // Required: the validator reported its absence, this only keeps going.
         let max_entries = self
             .max_entries
@@ -70,7 +64,7 @@ impl Emit for CachedArgs {
                 static __STEADFAST_CACHE: ::steadfast::__private::CacheSlot =
                     ::steadfast::__private::CacheSlot::new(::steadfast::__private::CacheSpec {
                         name: #name,
-                        default_name: ::core::concat!(::core::module_path!(), "::", #ident),
+                        default_name: #default_name,
                         max_entries: #max_entries,
                         ttl: #ttl,
                         tti: #tti,

@@ -190,7 +190,7 @@ fn known_at_compile_time(args: &CircuitBreakerArgs) -> bool {
 /// it, in a fixed order.
 fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let name = name_arg(args.name.as_ref());
-    let ident = cx.func.sig.ident.to_string();
+    let default_name = super::default_name(cx.func);
     let base = match &args.policy {
         Some(policy) => {
             let expr = &policy.value;
@@ -231,7 +231,7 @@ fn spec(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         ::steadfast::__private::breaker_spec(
             #base #(#sets)*,
             #name,
-            ::core::concat!(::core::module_path!(), "::", #ident),
+            #default_name,
         )
     }
 }

@@ -169,6 +169,28 @@ pub(crate) fn name_arg(name: Option<&crate::args::Spanned<syn::LitStr>>) -> Toke
     }
 }
 
+/// `module_path!()::fn_name`: the name of a breaker, retry, deadline, bulkhead, limiter or
+/// cache when none is written, and the default label of a function's figures.
+pub(crate) fn default_name(func: &crate::item::Func) -> TokenStream {
+    let ident = func.sig.ident.to_string();
+    quote!(::core::concat!(::core::module_path!(), "::", #ident))
+}
+
+/// `max_keys` of a gate that takes `key = …`, as `Option<usize>`: `None` without `key`, else
+/// the value written or `default` (the runtime's constant).
+pub(crate) fn max_keys_arg(
+    key: Option<&crate::args::Spanned<syn::Expr>>,
+    max_keys: Option<&crate::args::Spanned<Num<u64>>>,
+    default: TokenStream,
+) -> TokenStream {
+    let value = match (key, max_keys) {
+        (None, _) => return quote!(::core::option::Option::None),
+        (Some(_), None) => default,
+        (Some(_), Some(m)) => count_usize(&m.value),
+    };
+    quote!(::core::option::Option::Some(#value))
+}
+
 /// `key = …` as the runtime takes it: `call`, given the key's value (a reference to the
 /// user's expression, by `Deref` where it has one, so `String` and `&str` keys look up
 /// alike), inside a block that brings the two lookup traits in scope.

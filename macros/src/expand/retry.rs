@@ -110,7 +110,7 @@ impl Emit for RetryArgs {
                 }
             }
         };
-        let policy_binding = policy_binding(self, &policy, &cx.func.sig.ident.to_string());
+        let policy_binding = policy_binding(self, &policy, cx.func);
         quote! {
             static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
                 ::steadfast::__private::RetryStats::new(#label);
@@ -144,7 +144,7 @@ impl Emit for RetryArgs {
 /// `let policy = &…;`: the policy (`policy = …`, else the runtime's defaults) with each
 /// key written here set on it, in a `static` when every value is known at compile time
 /// (not a struct built per call), else built per call and checked by the runtime.
-fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream {
+fn policy_binding(args: &RetryArgs, policy: &Ident, func: &crate::item::Func) -> TokenStream {
     let base = match &args.policy {
         Some(p) => {
             let expr = &p.value;
@@ -208,7 +208,7 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, ident: &str) -> TokenStream 
             .multiplier
             .as_ref()
             .is_none_or(|m| m.value.literal().is_some());
-    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+    let default_name = super::default_name(func);
     // `name = "…"` names it for `config`, over its policy's name.
     let value = match &args.name {
         Some(name) => {

@@ -53,8 +53,7 @@ impl Emit for TimeoutArgs {
             },
             (None, None) => quote!(::core::option::Option::None),
         };
-        let ident = cx.func.sig.ident.to_string();
-        let default_name = quote!(::core::concat!(::core::module_path!(), "::", #ident));
+        let default_name = super::default_name(cx.func);
         let known = !matches!(self.after, Some(crate::duration::DurationArg::Expr(_)));
         let cell = if known {
             quote!(::steadfast::__private::TimeoutCell::new(#after, #name, #default_name))
