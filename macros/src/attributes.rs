@@ -16,6 +16,8 @@ use proc_macro2::{Span, TokenStream};
 use crate::args::AttributeArgs;
 use crate::errors::Errors;
 use crate::expand::{Cx, Emit, Needs};
+use crate::item::Func;
+use crate::kind::Kind;
 use crate::validate::{self, Check};
 
 macro_rules! attributes {
@@ -96,6 +98,12 @@ macro_rules! attributes {
                     $(Layer::$variant(args) => Emit::wrap(args, inner, cx),)*
                 }
             }
+
+            pub(crate) fn companion(&self, func: &Func, kind: &Kind, label: &TokenStream) -> Option<TokenStream> {
+                match self {
+                    $(Layer::$variant(args) => Emit::companion(args, func, kind, label),)*
+                }
+            }
         }
     };
 }
@@ -109,4 +117,5 @@ attributes! {
     Bulkhead(crate::args::bulkhead::BulkheadArgs),
     Fallback(crate::args::fallback::FallbackArgs),
     Cached(crate::args::cached::CachedArgs),
+    Supervised(crate::args::supervised::SupervisedArgs),
 }

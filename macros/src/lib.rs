@@ -71,6 +71,12 @@ pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(Attr::Monitored, args.into(), item.into()).into()
 }
 
+/// Runs the function as a supervised background task; see `steadfast::supervised`.
+#[proc_macro_attribute]
+pub fn supervised(args: TokenStream, item: TokenStream) -> TokenStream {
+    pipeline::run(Attr::Supervised, args.into(), item.into()).into()
+}
+
 /// A deadline on the function; see `steadfast::timeout`.
 #[proc_macro_attribute]
 pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {

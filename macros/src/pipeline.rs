@@ -39,7 +39,11 @@ pub(crate) fn run(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStre
         let error = error.to_compile_error();
         return quote!(#error #func);
     }
-    let body = emit(&layers, &taken, &func, &kind);
+    let (label, named) = label(&layers, &func);
+    let body = emit(&layers, &taken, &func, &kind, &label, named);
+    let companions = layers
+        .iter()
+        .filter_map(|layer| layer.companion(&func, &kind, &label));
     // The signature as it came and the new body, as tokens: re-parsing the generated body
     // into a `syn::Block` only to print it again would double the macro's own work.
     let (outer, inner): (Vec<_>, Vec<_>) = func
@@ -47,20 +51,33 @@ pub(crate) fn run(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStre
         .iter()
         .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
     let (vis, sig) = (&func.vis, &func.sig);
-    quote!(#(#outer)* #vis #sig { #(#inner)* #body })
+    quote! {
+        #(#outer)* #vis #sig { #(#inner)* #body }
+        #(#companions)*
+    }
+}
+
+/// The function every layer's figures belong to, labelled with one attribute's own
+/// name (that of `#[monitored(name = …)]`) if given, so that one function's figures all
+/// carry one label; a default label is made unique by the runtime.
+fn label(layers: &[Layer], func: &Func) -> (TokenStream, bool) {
+    match layers.iter().find_map(Layer::label) {
+        Some(name) => (name, true),
+        None => (expand::default_name(func), false),
+    }
 }
 
 /// The function's new body: the layers wrapped around the user's, innermost first.
-fn emit(layers: &[Layer], taken: &[syn::Path], func: &Func, kind: &Kind) -> TokenStream {
+fn emit(
+    layers: &[Layer],
+    taken: &[syn::Path],
+    func: &Func,
+    kind: &Kind,
+    label: &TokenStream,
+    named: bool,
+) -> TokenStream {
     let needs: Vec<Needs> = layers.iter().map(Layer::needs).collect();
     let slots = plan_rejections(&needs);
-    // The function every layer's figures belong to, labelled with one attribute's own
-    // name (that of `#[monitored(name = …)]`) if given, so that one function's figures all
-    // carry one label; a default label is made unique by the runtime.
-    let (label, named) = match layers.iter().find_map(Layer::label) {
-        Some(name) => (name, true),
-        None => (expand::default_name(func), false),
-    };
     let declare_function = needs.iter().any(|n| n.figures).then(|| {
         quote! {
             static __STEADFAST_FUNCTION: ::steadfast::__private::Function =

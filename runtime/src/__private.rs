@@ -10,6 +10,7 @@ use crate::breaker::{BreakerKey, Core, Permit};
 
 pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
+pub use crate::drain::{Cancellable, Inside, admit as drain_admit, cancellable};
 pub use crate::figures::Function;
 pub use crate::gate::Rejected;
 pub use crate::listed::Listed;
@@ -18,6 +19,7 @@ pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
 pub use crate::retry::{RetryCell, retry_policy};
 use crate::returns::{BreakerReturn, RetryReturn};
 pub use crate::stats::{RetryStats, TimeoutStats};
+pub use crate::task::{TaskSlot, TaskSpec, supervise_async, supervise_thread, task_arg};
 pub use crate::timeout::TimeoutCell;
 pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
@@ -595,6 +597,8 @@ impl<F: Future> Future for Monitored<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let _entered = this.span.enter();
+        // Calls made while it polls its body are made from inside an admitted call.
+        let _inside = crate::drain::Inside::enter();
         let out = std::task::ready!(this.body.poll(cx));
         if let Some(call) = this.call.take() {
             (this.finish)(&out, call);

@@ -161,3 +161,13 @@ pub(crate) fn cache_lookup(cache: &str, hit: bool) {
     };
     counter!(name, "cache" => cache.to_owned()).increment(1);
 }
+
+/// A supervised task restarted.
+pub(crate) fn task_restarted(task: &str) {
+    counter!("steadfast_task_restarts_total", "task" => task.to_owned()).increment(1);
+}
+
+/// A supervised task moved to `state`.
+pub(crate) fn task_state(task: &str, state: crate::TaskState) {
+    gauge!("steadfast_task_state", "task" => task.to_owned()).set(f64::from(state.as_number()));
+}

@@ -32,6 +32,7 @@ pub(crate) struct Figures {
     pub(crate) rate_limit: Option<RateLimitMetrics>,
     pub(crate) fallbacks: Option<u64>,
     pub(crate) cache: Option<CacheMetrics>,
+    pub(crate) drain_cancelled: u64,
 }
 
 /// What the counters make of a retrying call's step.
@@ -127,6 +128,17 @@ pub struct CacheMetrics {
     pub entries: u64,
 }
 
+/// A `#[monitored]` function's part in a drain, in [`FunctionMetrics::drain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainMetrics {
+    /// Calls in flight when the drain began.
+    pub in_flight_at_start: u64,
+    /// Calls still in flight when the drain returned; `None` while it runs.
+    pub left_at_end: Option<u64>,
+    /// Async `drain = "cancel"` calls dropped at the deadline.
+    pub cancelled: u64,
+}
+
 /// One decorated function, as every per-function `static` of its attributes names it:
 /// its label and whether the label was given. Functions given one `name` share one set of
 /// figures; default labels (`module::fn`) are never shared: a second function with the
@@ -219,6 +231,11 @@ pub(crate) fn snapshot() -> Vec<FunctionMetrics> {
         .collect()
 }
 
+/// The figures of a function none of whose parts moved yet (all zero).
+pub(crate) fn empty(label: &str) -> FunctionMetrics {
+    read(label, &[])
+}
+
 fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
     let mut monitor = Figures::default();
     for part in parts {
@@ -243,6 +260,9 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
         rate_limit: monitor.rate_limit,
         fallbacks: monitor.fallbacks,
         cache: monitor.cache,
+        task: None,
+        drain: None,
+        drain_cancelled: monitor.drain_cancelled,
         monitored: monitor.monitored,
         rejected: monitor.rejected,
         cancelled: monitor.cancelled,
@@ -332,6 +352,11 @@ pub struct FunctionMetrics {
     pub fallbacks: Option<u64>,
     /// Its `#[cached]` cache, once the function has been called.
     pub cache: Option<CacheMetrics>,
+    /// Its `#[supervised]` task, once its companion `…_supervised` has been called.
+    pub task: Option<crate::task::TaskMetrics>,
+    /// Once a drain began: this function's calls in flight then, and left at its end.
+    pub drain: Option<DrainMetrics>,
+    pub(crate) drain_cancelled: u64,
     /// Whether a `#[monitored]` function has this label (else the call figures are zero).
     pub(crate) monitored: bool,
     pub(crate) rejected: u64,

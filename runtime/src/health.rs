@@ -172,6 +172,9 @@ fn recent(
 /// | any other open or half-open breaker (a critical one half-open included: it is probing) | Degraded (200) |
 /// | a `#[monitored]` function that failed at least half of at least 10 calls over the last minute | Degraded (200) |
 /// | a `#[bulkhead]` that turned away at least half of at least 10 calls over the last minute | Degraded (200) |
+/// | a `#[supervised(critical)]` task that gave up | **Unhealthy** (503) |
+/// | any other supervised task that gave up (the reason has its last error) | Degraded (200) |
+/// | a drain has begun ([`drain`](crate::drain)): the reason `draining`, first | **Unhealthy** (503) |
 /// | nothing of the above | Healthy (200) |
 ///
 /// The per-key breakers of a function (`key = …`) are one reason for the function,
@@ -239,6 +242,25 @@ pub fn health() -> Health {
             status = status.max(HealthStatus::Degraded);
             reasons.push(line);
         }
+    }
+    for task in crate::tasks() {
+        if task.state() != crate::TaskState::Failed {
+            continue;
+        }
+        let last = task
+            .last_error()
+            .map_or_else(String::new, |e| format!("; last error: {e}"));
+        if task.is_critical() {
+            status = HealthStatus::Unhealthy;
+            critical.push(format!("critical task `{}` gave up{last}", task.name()));
+        } else {
+            status = status.max(HealthStatus::Degraded);
+            reasons.push(format!("task `{}` gave up{last}", task.name()));
+        }
+    }
+    if crate::drain::begun() {
+        status = HealthStatus::Unhealthy;
+        critical.insert(0, "draining".to_owned());
     }
     critical.append(&mut reasons);
     let mut reasons = critical;

@@ -120,6 +120,7 @@ mod bulkhead;
 mod cache;
 mod clock;
 pub mod config;
+mod drain;
 mod error;
 #[cfg(feature = "metrics")]
 mod facade;
@@ -139,6 +140,7 @@ mod retry;
 pub mod returns;
 mod shard;
 mod stats;
+mod task;
 mod timeout;
 
 #[doc(hidden)]
@@ -149,6 +151,10 @@ pub use breaker::{Breaker, BreakerKey, BreakerState, breaker, breakers};
 pub use bulkhead::{Bulkhead, BulkheadFull, FullReason, bulkhead_named as bulkhead, bulkheads};
 #[cfg(feature = "cache")]
 pub use cache::{Cache, SharedError, cache, caches};
+pub use drain::{
+    DrainReport, DrainedFunction, DrainedTask, ShuttingDown, TaskEnd, drain, drain_blocking,
+    is_shutting_down, shutdown_requested,
+};
 pub use error::{CircuitOpen, Elapsed};
 pub use gate::Rejection;
 pub use health::{Health, HealthStatus, health};
@@ -373,6 +379,7 @@ pub use steadfast_macros::circuit_breaker;
 ///
 /// Take it by reference (`conn: &Connection`), or derive `Clone`.
 pub use steadfast_macros::retry;
+pub use task::{Task, TaskState, task, tasks};
 
 /// Puts a deadline on the function.
 ///
@@ -475,6 +482,12 @@ pub use steadfast_macros::timeout;
 /// |---|---|---|
 /// | `name = "quotes.fetch"` | the `function` label and the metrics' name | `module_path!()::fn_name` |
 /// | `level = "debug"` | the span's level: `"trace"`, `"debug"`, `"info"`, `"warn"`, `"error"` | `"info"` |
+/// | `drain = "reject"` | while the process drains ([`drain`]), new calls return `Err(ShuttingDown.into())` without running; `"cancel"`: also, async calls still running at the drain's deadline are dropped and return it (a sync call cannot be dropped: it is reported) | none: calls run, and a drain waits for them |
+///
+/// With `drain`, the function must return `Result<T, E>` with `E: From<ShuttingDown>`. A
+/// call made from inside an admitted `#[monitored]` call (on the same thread, or polled
+/// inside its future) is admitted while draining: work in flight can finish what it
+/// started. A call spawned onto another task or thread is new work.
 ///
 /// Recording takes no lock and two threads do not write the same memory: each thread
 /// writes its own cache-padded shard of the counters.
@@ -503,6 +516,68 @@ pub use steadfast_macros::timeout;
 /// fn fetch() {}
 /// ```
 pub use steadfast_macros::monitored;
+
+/// Runs a long-lived function (a queue consumer, a watchdog loop) as a supervised task:
+/// restarted with backoff when it fails or panics, given up on loudly, stopped on
+/// shutdown. Sync or `async`.
+///
+/// The function stays callable as written (one run, unsupervised: handy in tests). The
+/// attribute adds a companion `fn <name>_supervised(args…) -> Task` that runs it under
+/// supervision: an `async fn` on `tokio::spawn` (call the companion inside a runtime), a
+/// sync one on a thread named after the task. Each run calls the function anew on clones
+/// of the arguments, so each argument must be `Clone + Send + 'static` (a method takes
+/// `self` by value, `self: Arc<Self>` for a shared one).
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `restart = "transient"` | `"transient"`: restart after `Err` or a panic, stop after `Ok`; `"permanent"`: restart after `Ok` too | transient |
+/// | `delay`, `max_delay`, `multiplier`, `jitter` | the backoff between restarts, in `#[retry]`'s words | 1s, 30s, 2.0, full |
+/// | `max_restarts = 5`, `within = "60s"` | give up after more than 5 restarts within any 60 s | 5, 60s |
+/// | `reset_after` | a run this long brings the backoff back to `delay` | `max_delay` |
+/// | `shutdown = "10s"` | how long a run has after the shutdown signal before it is dropped (an async one) | 10s |
+/// | `critical` | when it gives up, [`health`] is Unhealthy rather than Degraded | off |
+/// | `name` | the name of [`task`] and of its metrics | `#[monitored]`'s `name`, else `module::fn` |
+///
+/// The function returns `()` or a `Result` whose error is `Display`; an `Err` or a panic is
+/// a failure, logged (`WARN`) with its message and kept as [`Task::last_error`]. A run
+/// that returns `Ok` with `restart = "transient"` ends the task ([`TaskState::Stopped`]).
+/// Giving up is an `ERROR` event and [`TaskState::Failed`]. Restarts are counted when
+/// decided, at the failure: "more than 5 within 60 s" is the sixth failure within a minute
+/// of the first. A `within` that the backoff alone (before jitter) spreads
+/// `max_restarts + 1` failures beyond is a compile error naming both: the task could never
+/// give up.
+///
+/// Inside the function, [`shutdown_requested`] (a future) and [`is_shutting_down`] say
+/// when to finish: on [`drain`] and on [`Task::stop`]. No run starts after either.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// #[steadfast::supervised(delay = "10ms", max_restarts = 2, within = "1m", jitter = "none")]
+/// fn flaky(runs: Arc<AtomicU32>) -> Result<(), String> {
+///     let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+///     if n < 3 { Err(format!("run {n} failed")) } else { Ok(()) }
+/// }
+///
+/// let runs = Arc::new(AtomicU32::new(0));
+/// let task = flaky_supervised(runs.clone());
+/// // Two failures, two restarts 10 ms and 20 ms later, then a success: it stops.
+/// while task.state() != steadfast::TaskState::Stopped {
+///     std::thread::sleep(std::time::Duration::from_millis(5));
+/// }
+/// assert_eq!(runs.load(Ordering::SeqCst), 3);
+/// assert_eq!(task.restarts(), 2);
+/// assert_eq!(task.last_error().as_deref(), Some("run 2 failed"));
+/// ```
+///
+/// A `within` the backoff can never fill is a compile error:
+///
+/// ```compile_fail
+/// #[steadfast::supervised(delay = "10s", within = "30s")]
+/// fn watch() {}
+/// ```
+pub use steadfast_macros::supervised;
 
 /// Limits how often the function runs: `rate` calls `per` period, sync or `async`.
 ///

@@ -31,6 +31,11 @@
 //! | `steadfast_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls turned away (`full`, `queue_full`, `waited_out`) |
 //! | `steadfast_rate_limited_total` | counter | `limiter` | calls a `#[rate_limit]` turned away |
 //! | `steadfast_rate_limit_admitted_total` | counter | `limiter` | calls it admitted (those that waited for their turn included) |
+//! | `steadfast_task_state` | gauge | `task` | a `#[supervised]` task: 0 running, 1 backing off, 2 stopped, 3 failed |
+//! | `steadfast_task_restarts_total` | counter | `task` | its restarts |
+//! | `steadfast_draining` | gauge | | 1 while `steadfast::drain` runs |
+//! | `steadfast_drain_in_flight_at_start` | gauge | `function` | calls in flight when the drain began |
+//! | `steadfast_drain_left` | gauge | `function` | calls still in flight when it returned |
 //!
 //! Serve [`prometheus`] on `/metrics` with any HTTP server; the `service` example does it
 //! with axum.
@@ -40,8 +45,9 @@ use std::time::Duration;
 
 use crate::breaker::KeyedSummary;
 pub use crate::figures::{BulkheadMetrics, CacheMetrics, RateLimitMetrics, RetryMetrics};
-pub use crate::figures::{FunctionMetrics, Latency};
+pub use crate::figures::{DrainMetrics, FunctionMetrics, Latency};
 use crate::labels::key_of;
+pub use crate::task::TaskMetrics;
 use crate::{Breaker, BreakerState};
 
 /// Every function's figures, as values: one entry per `#[monitored]` function called so
@@ -63,7 +69,33 @@ use crate::{Breaker, BreakerState};
 /// }
 /// ```
 pub fn snapshot() -> Vec<FunctionMetrics> {
-    crate::figures::snapshot()
+    let mut all = crate::figures::snapshot();
+    for task in crate::tasks() {
+        let at = match all.iter().position(|f| f.name == task.function()) {
+            Some(at) => at,
+            None => {
+                all.push(crate::figures::empty(task.function()));
+                all.len() - 1
+            }
+        };
+        all[at].task = Some(task.metrics());
+    }
+    if crate::drain::begun() {
+        let progress = crate::drain::progress();
+        for f in all.iter_mut().filter(|f| f.monitored) {
+            let (at_start, left) = progress
+                .iter()
+                .find(|(name, _, _)| *name == f.name)
+                .map_or((0, None), |(_, at_start, left)| (*at_start, *left));
+            let done = !crate::drain::in_progress();
+            f.drain = Some(DrainMetrics {
+                in_flight_at_start: at_start,
+                left_at_end: if done { Some(left.unwrap_or(0)) } else { None },
+                cancelled: f.drain_cancelled,
+            });
+        }
+    }
+    all
 }
 
 /// The `le` bounds of `steadfast_call_duration_seconds`, in seconds.
@@ -434,6 +466,77 @@ pub fn prometheus() -> String {
                         o,
                         "steadfast_fallbacks_total{{function=\"{}\"}} {taken}",
                         escape(&f.name),
+                    );
+                }
+            }
+        },
+    );
+    let tasks = crate::tasks();
+    family(
+        "steadfast_task_state",
+        "gauge",
+        "State of a #[supervised] task: 0 running, 1 backing off, 2 stopped, 3 failed.",
+        &mut |o| {
+            for t in &tasks {
+                let _ = writeln!(
+                    o,
+                    "steadfast_task_state{{task=\"{}\"}} {}",
+                    escape(t.name()),
+                    t.state().as_number()
+                );
+            }
+        },
+    );
+    family(
+        "steadfast_task_restarts_total",
+        "counter",
+        "Restarts of a #[supervised] task.",
+        &mut |o| {
+            for t in &tasks {
+                let _ = writeln!(
+                    o,
+                    "steadfast_task_restarts_total{{task=\"{}\"}} {}",
+                    escape(t.name()),
+                    t.restarts()
+                );
+            }
+        },
+    );
+    let draining = crate::drain::in_progress();
+    family(
+        "steadfast_draining",
+        "gauge",
+        "1 while steadfast::drain runs, else 0.",
+        &mut |o| {
+            let _ = writeln!(o, "steadfast_draining {}", u8::from(draining));
+        },
+    );
+    let progress = crate::drain::progress();
+    family(
+        "steadfast_drain_in_flight_at_start",
+        "gauge",
+        "Calls of a #[monitored] function in flight when the drain began.",
+        &mut |o| {
+            for (name, at_start, _) in &progress {
+                let _ = writeln!(
+                    o,
+                    "steadfast_drain_in_flight_at_start{{function=\"{}\"}} {at_start}",
+                    escape(name)
+                );
+            }
+        },
+    );
+    family(
+        "steadfast_drain_left",
+        "gauge",
+        "Calls of a #[monitored] function still in flight when the drain returned.",
+        &mut |o| {
+            for (name, _, left) in &progress {
+                if let Some(left) = left {
+                    let _ = writeln!(
+                        o,
+                        "steadfast_drain_left{{function=\"{}\"}} {left}",
+                        escape(name)
                     );
                 }
             }

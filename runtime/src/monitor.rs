@@ -62,6 +62,8 @@ pub struct MonitorStats {
     shards: [OnceLock<Box<CachePadded<Shard>>>; SHARDS],
     listed: AtomicBool,
     recorder: OnceLock<FunctionRecorder>,
+    /// Async `drain = "cancel"` calls dropped at a drain's deadline.
+    drain_cancelled: AtomicU64,
 }
 
 impl MonitorStats {
@@ -72,6 +74,7 @@ impl MonitorStats {
             shards: [const { OnceLock::new() }; SHARDS],
             listed: AtomicBool::new(false),
             recorder: OnceLock::new(),
+            drain_cancelled: AtomicU64::new(0),
         }
     }
 
@@ -99,6 +102,12 @@ impl MonitorStats {
         }
     }
 
+    /// A `drain = "cancel"` call was dropped at a drain's deadline.
+    #[cold]
+    pub(crate) fn cancelled_by_drain(&self) {
+        self.drain_cancelled.fetch_add(1, Relaxed);
+    }
+
     /// A call starts.
     #[inline]
     pub fn start(&'static self) -> MonitoredCall {
@@ -117,6 +126,7 @@ impl MonitorStats {
 impl Part for MonitorStats {
     fn read_into(&self, into: &mut Figures) {
         into.monitored = true;
+        into.drain_cancelled += self.drain_cancelled.load(Relaxed);
         for shard in self.shards.iter().filter_map(OnceLock::get) {
             into.calls += shard.calls.load(Relaxed);
             into.errors += shard.errors.load(Relaxed);

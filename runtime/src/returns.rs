@@ -12,10 +12,13 @@
 //! | `#[retry]` | any `Result<T, E>` ([`RetryReturn`]) |
 //! | `#[fallback]` | any `Result<T, E>` ([`FallbackReturn`]) |
 //! | `#[monitored]` | any return type |
+//! | `#[monitored(drain = …)]` | `Result<T, E>` with `impl From<steadfast::ShuttingDown> for E` ([`DrainReturn`], [`DrainError`]) |
+//! | `#[supervised]` | `()`, or `Result<T, E>` with `E: Display` ([`TaskReturn`]) |
 //!
 //! `anyhow::Error`, `Box<dyn Error + Send + Sync>` and `io::Error` have both `From`s.
 
-use crate::{BulkheadFull, CircuitOpen, Elapsed, RateLimited};
+pub use crate::task::TaskReturn;
+use crate::{BulkheadFull, CircuitOpen, Elapsed, RateLimited, ShuttingDown};
 
 mod sealed {
     pub trait Sealed {}
@@ -180,6 +183,38 @@ impl<T, E: BulkheadError> BulkheadReturn for Result<T, E> {
     #[inline]
     fn full(full: BulkheadFull) -> Self {
         Err(E::from(full))
+    }
+}
+
+/// What `#[monitored(drain = …)]` needs of a return type: a `Result<T, E>` whose `E` can
+/// be made from a [`ShuttingDown`].
+#[diagnostic::on_unimplemented(
+    message = "`#[monitored(drain = …)]` needs the function to return a `Result`, found `{Self}`",
+    label = "a call turned away while the process drains is returned as an `Err` of this type",
+    note = "any alias of `Result` works, like `io::Result<T>` or `anyhow::Result<T>`"
+)]
+pub trait DrainReturn: Outcome {
+    /// The value returned in place of calling the body.
+    fn shutting_down(shutting_down: ShuttingDown) -> Self;
+}
+
+/// What `#[monitored(drain = …)]` needs of the error type `E` of `Result<T, E>`:
+/// `impl From<ShuttingDown> for E`.
+#[diagnostic::on_unimplemented(
+    message = "`#[monitored(drain = …)]` needs `impl From<steadfast::ShuttingDown> for {Self}`",
+    label = "a call turned away while draining is returned as `Err({Self}::from(ShuttingDown))`",
+    note = "add a variant for it: `impl From<steadfast::ShuttingDown> for {Self} {{ fn from(e: steadfast::ShuttingDown) -> Self {{ … }} }}`",
+    note = "`anyhow::Error`, `io::Error` and `Box<dyn Error + Send + Sync>` already have it"
+)]
+pub trait DrainError: From<ShuttingDown> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<ShuttingDown>> DrainError for E {}
+
+impl<T, E: DrainError> DrainReturn for Result<T, E> {
+    #[inline]
+    fn shutting_down(shutting_down: ShuttingDown) -> Self {
+        Err(E::from(shutting_down))
     }
 }
 

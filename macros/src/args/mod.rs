@@ -357,6 +357,7 @@ pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+pub(crate) mod supervised;
 pub(crate) mod timeout;
 
 #[cfg(test)]

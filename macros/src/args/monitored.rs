@@ -1,24 +1,28 @@
-//! `#[monitored]`, `#[monitored(name = "quotes.fetch", level = "debug")]`
+//! `#[monitored]`, `#[monitored(name = "quotes.fetch", level = "debug", drain = "reject")]`
 
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, ExprLit, Lit, LitStr};
 
+use super::retry::one_of;
 use super::{AttributeArgs, Keys, Spanned, each_key_value, set_once, string};
 use crate::errors::Errors;
 
 pub(crate) const KEYS: Keys = Keys {
     attribute: "monitored",
-    keys: &["name", "level"],
+    keys: &["name", "level", "drain"],
     flags: &[],
 };
 
 pub(crate) const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+pub(crate) const DRAINS: &[&str] = &["reject", "cancel"];
 
 #[derive(Default)]
 pub(crate) struct MonitoredArgs {
     pub(crate) name: Option<Spanned<LitStr>>,
     /// One of [`LEVELS`].
     pub(crate) level: Option<Spanned<String>>,
+    /// One of [`DRAINS`]: what a call does while the process drains.
+    pub(crate) drain: Option<Spanned<String>>,
 }
 
 impl AttributeArgs for MonitoredArgs {
@@ -32,6 +36,14 @@ impl AttributeArgs for MonitoredArgs {
             match key.to_string().as_str() {
                 "name" => set_once(errors, attr, &mut args.name, key, value, string(key)),
                 "level" => set_once(errors, attr, &mut args.level, key, value, level),
+                "drain" => set_once(
+                    errors,
+                    attr,
+                    &mut args.drain,
+                    key,
+                    value,
+                    one_of(key, DRAINS),
+                ),
                 _ => return false,
             }
             true

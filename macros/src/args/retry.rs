@@ -124,7 +124,7 @@ impl RetryArgs {
 }
 
 /// A string literal naming one of `names`.
-fn one_of<'a>(
+pub(crate) fn one_of<'a>(
     key: &'a Ident,
     names: &'a [&'a str],
 ) -> impl FnOnce(&Expr) -> syn::Result<String> + 'a {
@@ -153,7 +153,7 @@ fn one_of<'a>(
 }
 
 /// A number of at least 1.
-fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Num<f64>> + '_ {
+pub(crate) fn multiplier(key: &Ident) -> impl FnOnce(&Expr) -> syn::Result<Num<f64>> + '_ {
     move |value| {
         let n: f64 = match value {
             Expr::Lit(ExprLit {

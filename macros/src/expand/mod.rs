@@ -13,6 +13,7 @@ pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+pub(crate) mod supervised;
 pub(crate) mod timeout;
 
 use proc_macro2::{Literal, Span, TokenStream};
@@ -46,6 +47,12 @@ pub(crate) trait Emit {
 
     /// This layer around `inner`: its statements, then its value.
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream;
+
+    /// An item emitted beside the function (`#[supervised]`'s `…_supervised`), given the
+    /// label of the function's figures.
+    fn companion(&self, _func: &Func, _kind: &Kind, _label: &TokenStream) -> Option<TokenStream> {
+        None
+    }
 }
 
 /// What an attribute asks of the others on the same function.

@@ -1,7 +1,7 @@
 //! `#[monitored]`
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::{Cx, Emit, Needs, as_future};
 use crate::args::monitored::MonitoredArgs;
@@ -29,6 +29,8 @@ impl Emit for MonitoredArgs {
         Needs {
             figures: true,
             counts_rejections: true,
+            // `drain = …`: it turns calls away itself while the process drains.
+            rejects: self.drain.is_some(),
             ..Needs::default()
         }
     }
@@ -48,6 +50,15 @@ impl Emit for MonitoredArgs {
 
 fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     let out_type = cx.out_type;
+    let cancel = args.drain.as_ref().is_some_and(|d| d.value == "cancel");
+    // `drain = "cancel"` on an async function: the layers below are dropped at a drain's
+    // deadline (a sync call cannot be, and only rejects).
+    let inner = if cancel && cx.is_async() {
+        let future = as_future(inner);
+        quote!((::steadfast::__private::cancellable(&__STEADFAST_MONITOR, #future)).await)
+    } else {
+        inner
+    };
     let (call, span, out) = (
         Cx::local("__steadfast_call"),
         Cx::local("__steadfast_span"),
@@ -95,6 +106,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             };
             quote! {
                 let _entered = #span.enter();
+                let _inside = ::steadfast::__private::Inside::enter();
                 #declare
                 let #out #out_type = #inner;
                 #read
@@ -138,6 +150,32 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             }}
         }
     };
+    let start = match &args.drain {
+        None => quote! {
+            let #call = __STEADFAST_MONITOR.start();
+            let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
+            #run
+        },
+        // Counted in flight first, then the drain's door read: see `drain`.
+        Some(_) => {
+            let gate = syn::Lifetime::new("'__steadfast_drain", proc_macro2::Span::mixed_site());
+            let fill = cx.rejection.fill_arg();
+            let turned_away = Cx::local("__steadfast_turned_away");
+            let admit = quote_spanned!(crate::item::output_span(cx.func)=>
+                ::steadfast::__private::drain_admit(__STEADFAST_MONITOR.start(), #fill)
+            );
+            quote! {
+                #gate: {
+                    let #call = match #admit {
+                        ::core::result::Result::Ok(#call) => #call,
+                        ::core::result::Result::Err(#turned_away) => break #gate #turned_away,
+                    };
+                    let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
+                    #run
+                }
+            }
+        }
+    };
     // The span's callsite and metadata are two statics, as `tracing::span!` makes them;
     // deciding whether it is enabled and opening it is one function of the runtime
     // rather than the macro's expansion in every decorated function.
@@ -154,8 +192,6 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             ::core::line!(),
             &__STEADFAST_CALLSITE,
         );
-        let #call = __STEADFAST_MONITOR.start();
-        let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
-        #run
+        #start
     }
 }

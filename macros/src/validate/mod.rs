@@ -8,6 +8,7 @@ pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+pub(crate) mod supervised;
 pub(crate) mod timeout;
 
 use std::collections::BTreeSet;
