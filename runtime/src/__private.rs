@@ -601,7 +601,12 @@ impl<F: Future> Future for Monitored<F> {
         let _inside = crate::drain::Inside::enter();
         let out = std::task::ready!(this.body.poll(cx));
         if let Some(call) = this.call.take() {
-            (this.finish)(&out, call);
+            if crate::drain::take_cancelled() {
+                // Dropped by the drain at its deadline: cancelled, not failed.
+                drop(call);
+            } else {
+                (this.finish)(&out, call);
+            }
         }
         Poll::Ready(out)
     }

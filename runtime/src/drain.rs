@@ -76,6 +76,16 @@ thread_local! {
     /// How many admitted `#[monitored]` calls this thread is inside now (a sync call, or
     /// the poll of an async one): a call made from inside one is admitted while draining.
     static INSIDE: Cell<u32> = const { Cell::new(0) };
+    /// Set by a `Cancellable` that returned `ShuttingDown` in place of its body, read by
+    /// the `#[monitored]` call polling it (on the same thread, in the same poll): the call
+    /// is counted as cancelled, not as a failure.
+    static CANCELLED_NOW: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the body just polled was cancelled by the drain (and forgets it).
+#[inline]
+pub(crate) fn take_cancelled() -> bool {
+    CANCELLED_NOW.with(Cell::take)
 }
 
 /// Marks the thread as inside an admitted call while it lives.
@@ -231,6 +241,7 @@ where
         if cancelled {
             this.body.set(None);
             this.stats.cancelled_by_drain();
+            CANCELLED_NOW.with(|c| c.set(true));
             return Poll::Ready(<F::Output as crate::returns::DrainReturn>::shutting_down(
                 ShuttingDown,
             ));
