@@ -10,7 +10,10 @@ use crate::breaker::{BreakerKey, Core, Permit};
 
 pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
-pub use crate::drain::{Cancellable, Inside, admit as drain_admit, cancellable};
+pub use crate::drain::{
+    Cancellable, Inside, admit as drain_admit, admit_cancellable as drain_admit_cancellable,
+    cancellable,
+};
 pub use crate::figures::Function;
 pub use crate::gate::Rejected;
 pub use crate::listed::Listed;

@@ -175,6 +175,17 @@ pub fn admit<R: crate::returns::DrainReturn>(
     Err(turn_away(call, rejection))
 }
 
+/// [`admit`] for an async `drain = "cancel"` call: with what its body returns when the
+/// drain drops it (the function's `Err(ShuttingDown)`), for [`cancellable`].
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn admit_cancellable<R: crate::returns::DrainReturn>(
+    call: MonitoredCall,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<(MonitoredCall, fn(ShuttingDown) -> R), R> {
+    admit(call, rejection).map(|call| (call, R::shutting_down as fn(ShuttingDown) -> R))
+}
+
 #[cold]
 fn turn_away<R: crate::returns::DrainReturn>(
     call: MonitoredCall,
@@ -191,16 +202,17 @@ pin_project_lite::pin_project! {
     /// The body of an async `drain = "cancel"` call: dropped, and the call's
     /// `Err(ShuttingDown)` returned, when the drain's deadline passes.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Cancellable<F> {
+    pub struct Cancellable<F, R> {
         #[pin]
         body: Option<F>,
         #[pin]
         cancel: Option<tokio::sync::futures::Notified<'static>>,
         stats: &'static crate::monitor::MonitorStats,
+        on_cancel: fn(ShuttingDown) -> R,
     }
 }
 
-impl<F> fmt::Debug for Cancellable<F> {
+impl<F, R> fmt::Debug for Cancellable<F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cancellable")
             .field("running", &self.body.is_some())
@@ -210,21 +222,23 @@ impl<F> fmt::Debug for Cancellable<F> {
 
 /// `body`, dropped at the drain's deadline.
 #[inline]
-pub fn cancellable<F>(stats: &'static crate::monitor::MonitorStats, body: F) -> Cancellable<F> {
+pub fn cancellable<F: Future<Output = R>, R>(
+    stats: &'static crate::monitor::MonitorStats,
+    on_cancel: fn(ShuttingDown) -> R,
+    body: F,
+) -> Cancellable<F, R> {
     Cancellable {
         body: Some(body),
         cancel: None,
         stats,
+        on_cancel,
     }
 }
 
-impl<F: Future> Future for Cancellable<F>
-where
-    F::Output: crate::returns::DrainReturn,
-{
-    type Output = F::Output;
+impl<F: Future<Output = R>, R> Future for Cancellable<F, R> {
+    type Output = R;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let mut this = self.project();
         if this.cancel.is_none() {
             this.cancel.set(Some(CANCEL.notified()));
@@ -242,9 +256,7 @@ where
             this.body.set(None);
             this.stats.cancelled_by_drain();
             CANCELLED_NOW.with(|c| c.set(true));
-            return Poll::Ready(<F::Output as crate::returns::DrainReturn>::shutting_down(
-                ShuttingDown,
-            ));
+            return Poll::Ready((this.on_cancel)(ShuttingDown));
         }
         match this.body.as_pin_mut() {
             Some(body) => body.poll(cx),
@@ -598,11 +610,12 @@ impl Run {
 ///
 /// ```no_run
 /// # async fn serve() {}
+/// # async fn ctrl_c() {} // tokio::signal::ctrl_c(), with tokio's `signal` feature
 /// #[tokio::main]
 /// async fn main() {
 ///     tokio::select! {
 ///         _ = serve() => {}
-///         _ = tokio::signal::ctrl_c() => {}
+///         _ = ctrl_c() => {}
 ///     }
 ///     let report = steadfast::drain(std::time::Duration::from_secs(20)).await;
 ///     if !report.clean() {

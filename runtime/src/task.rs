@@ -765,13 +765,14 @@ mod tests {
         let mut s = Schedule::new(&spec());
         for i in 0..5 {
             assert!(
-                s.next(Duration::from_secs(i * 20), Duration::ZERO)
+                s.next(Duration::from_secs(i * 10), Duration::ZERO)
                     .is_some()
             );
         }
-        // The first restart (at 0 s) is a minute old at 60 s: five in the window again.
+        // At 60 s the restart at 0 s is a minute old: four in the window, one more fits.
         assert!(s.next(Duration::from_secs(60), Duration::ZERO).is_some());
-        assert_eq!(s.next(Duration::from_secs(61), Duration::ZERO), None);
+        // At 65 s: 10, 20, 30, 40 and 60 are in it: the next one gives up.
+        assert_eq!(s.next(Duration::from_secs(65), Duration::ZERO), None);
     }
 
     #[test]

@@ -53,9 +53,11 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     let cancel = args.drain.as_ref().is_some_and(|d| d.value == "cancel");
     // `drain = "cancel"` on an async function: the layers below are dropped at a drain's
     // deadline (a sync call cannot be, and only rejects).
-    let inner = if cancel && cx.is_async() {
+    let on_cancel = Cx::local("__steadfast_on_cancel");
+    let cancel = cancel && cx.is_async();
+    let inner = if cancel {
         let future = as_future(inner);
-        quote!((::steadfast::__private::cancellable(&__STEADFAST_MONITOR, #future)).await)
+        quote!((::steadfast::__private::cancellable(&__STEADFAST_MONITOR, #on_cancel, #future)).await)
     } else {
         inner
     };
@@ -161,13 +163,23 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             let gate = syn::Lifetime::new("'__steadfast_drain", proc_macro2::Span::mixed_site());
             let fill = cx.rejection.fill_arg();
             let turned_away = Cx::local("__steadfast_turned_away");
-            let admit = quote_spanned!(crate::item::output_span(cx.func)=>
-                ::steadfast::__private::drain_admit(__STEADFAST_MONITOR.start(), #fill)
+            // Placed at the return type: one that cannot take `ShuttingDown` is reported there.
+            let at = crate::item::output_span(cx.func);
+            let (admit, admitted) = if cancel {
+                (
+                    syn::Ident::new("drain_admit_cancellable", at),
+                    quote!((#call, #on_cancel)),
+                )
+            } else {
+                (syn::Ident::new("drain_admit", at), quote!(#call))
+            };
+            let admit = quote_spanned!(at=>
+                ::steadfast::__private::#admit(__STEADFAST_MONITOR.start(), #fill)
             );
             quote! {
                 #gate: {
-                    let #call = match #admit {
-                        ::core::result::Result::Ok(#call) => #call,
+                    let #admitted = match #admit {
+                        ::core::result::Result::Ok(#admitted) => #admitted,
                         ::core::result::Result::Err(#turned_away) => break #gate #turned_away,
                     };
                     let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);

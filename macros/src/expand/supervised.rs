@@ -52,13 +52,16 @@ fn companion(args: &SupervisedArgs, func: &Func, kind: &Kind, label: &TokenStrea
                 clones.push(quote!(::core::clone::Clone::clone(&self)));
             }
             FnArg::Typed(typed) => {
-                let arg = Ident::new(&format!("__steadfast_arg{i}"), Span::mixed_site());
+                // Named hygienically, placed at the argument's type: an argument that cannot
+                // be cloned or sent is reported there.
                 let ty = &typed.ty;
+                let at = ty.span().resolved_at(Span::mixed_site());
+                let arg = Ident::new(&format!("__steadfast_arg{i}"), at);
                 params.push(quote!(#arg: #ty));
-                checks.push(quote_spanned!(ty.span()=>
+                checks.push(quote_spanned!(at=>
                     let #arg = ::steadfast::__private::task_arg(#arg);
                 ));
-                clones.push(quote!(::core::clone::Clone::clone(&#arg)));
+                clones.push(quote_spanned!(at=> ::core::clone::Clone::clone(&#arg)));
             }
         }
     }
@@ -79,14 +82,18 @@ fn companion(args: &SupervisedArgs, func: &Func, kind: &Kind, label: &TokenStrea
         "Runs [`{ident}`]({}{ident}) under supervision: restarted with backoff when it fails, stopped on shutdown (`#[supervised]`).",
         if in_impl { "Self::" } else { "" }
     );
+    // Placed at the return type: one the supervisor cannot judge is reported there.
+    let supervise = quote_spanned!(crate::item::output_span(func)=>
+        ::steadfast::__private::#supervise(&__STEADFAST_TASK, move || #call)
+    );
     quote! {
         #[doc = #doc]
-        #[allow(clippy::needless_pass_by_value, clippy::redundant_clone)]
+        #[allow(clippy::needless_pass_by_value, clippy::redundant_clone, clippy::redundant_closure)]
         #vis fn #name #generics (#(#params),*) -> ::steadfast::Task #where_clause {
             static __STEADFAST_TASK: ::steadfast::__private::TaskSlot =
                 ::steadfast::__private::TaskSlot::new(#spec, #label);
             #(#checks)*
-            ::steadfast::__private::#supervise(&__STEADFAST_TASK, move || #call)
+            #supervise
         }
     }
 }

@@ -1,6 +1,5 @@
 //! `#[supervised]`
 
-use syn::spanned::Spanned as _;
 use syn::{FnArg, ReceiverKind, Type};
 
 use super::{Check, Cx};
@@ -160,13 +159,13 @@ fn show(nanos: u128) -> String {
 fn not_borrowed(ty: &Type, errors: &mut Errors) {
     match ty {
         Type::Reference(r) if r.lifetime.as_ref().is_none_or(|l| l.ident != "static") => {
-            errors.push(syn::Error::new(
-                r.span(),
+            errors.push(syn::Error::new_spanned(
+                r,
                 "`#[supervised]` runs the function anew on clones of its arguments, on a task of its own: an argument cannot borrow; take it owned (`String`, `Arc<T>`) or `&'static`",
             ));
         }
-        Type::ImplTrait(t) => errors.push(syn::Error::new(
-            t.span(),
+        Type::ImplTrait(t) => errors.push(syn::Error::new_spanned(
+            t,
             "`#[supervised]` clones every argument for each run: an `impl Trait` argument cannot be; take a generic `T: Trait + Clone` instead",
         )),
         _ => {}
