@@ -37,6 +37,16 @@ async fn record(id: u32) -> Result<u32, UploadError> {
     Ok(id * 10)
 }
 
+static RETRIED_BODIES: AtomicU32 = AtomicU32::new(0);
+
+/// A retry above a drained function: a `ShuttingDown` says nothing of when to try again.
+#[steadfast::retry(attempts = 5, delay = "1s")]
+#[monitored(name = "drain.retried", drain = "reject")]
+fn retried() -> Result<(), std::io::Error> {
+    RETRIED_BODIES.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
 /// A plain `#[monitored]` function: never turned away, but waited for.
 #[monitored(name = "drain.report")]
 async fn report(done: Arc<AtomicBool>) {
@@ -87,6 +97,14 @@ async fn a_drain_turns_new_calls_away_and_waits_for_those_in_flight() {
     // Phase 2: a new call is turned away without running its body.
     assert_eq!(upload(2).await, Err(UploadError::ShuttingDown));
     assert_eq!(record(3).await, Err(UploadError::ShuttingDown));
+    let before = std::time::Instant::now();
+    let err = retried().unwrap_err();
+    assert!(err.get_ref().unwrap().is::<ShuttingDown>());
+    assert!(
+        before.elapsed() < Duration::from_millis(500),
+        "the retry did not wait"
+    );
+    assert_eq!(RETRIED_BODIES.load(Ordering::SeqCst), 0);
     assert_eq!(BODIES.load(Ordering::SeqCst), 1);
     let m = steadfast::metrics::snapshot()
         .into_iter()
