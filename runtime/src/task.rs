@@ -138,6 +138,9 @@ struct Shared {
     name: Box<str>,
     function: &'static str,
     critical: bool,
+    /// A sync task's `shutdown` grace: how long `stop` waits for a thread that cannot be
+    /// dropped. `None` for an async task, whose supervisor drops the run at its grace.
+    thread_grace: Option<Duration>,
     inner: Mutex<Inner>,
     restarts: AtomicU64,
     stop: AtomicBool,
@@ -155,11 +158,17 @@ struct Shared {
 pub struct Task(Arc<Shared>);
 
 impl Task {
-    fn new(name: &str, function: &'static str, critical: bool) -> Task {
+    fn new(
+        name: &str,
+        function: &'static str,
+        critical: bool,
+        thread_grace: Option<Duration>,
+    ) -> Task {
         Task(Arc::new(Shared {
             name: name.into(),
             function,
             critical,
+            thread_grace,
             inner: Mutex::new(Inner {
                 state: TaskState::Running,
                 last_error: None,
@@ -205,30 +214,54 @@ impl Task {
 
     /// Tells the task to stop (its `shutdown_requested()` resolves, no restart follows)
     /// and waits until it has: a run gets its `shutdown` grace, then an async one is
-    /// dropped. Returns at once if it has stopped already.
+    /// dropped. A sync run cannot be: after its grace, `stop` returns with the task still
+    /// [`Running`](TaskState::Running) (it starts no new run when it returns). Returns at
+    /// once if it has stopped already.
     pub async fn stop(&self) {
         self.request_stop();
-        loop {
-            let done = self.0.done.notified();
-            let mut done = std::pin::pin!(done);
-            done.as_mut().enable();
-            if self.is_finished() {
-                return;
+        let finished = async {
+            loop {
+                let done = self.0.done.notified();
+                let mut done = std::pin::pin!(done);
+                done.as_mut().enable();
+                if self.is_finished() {
+                    return;
+                }
+                done.await;
             }
-            done.await;
+        };
+        match self.0.thread_grace {
+            None => finished.await,
+            Some(grace) => {
+                let _ = tokio::time::timeout(grace, finished).await;
+            }
         }
     }
 
     /// [`stop`](Task::stop), waiting on the thread.
     pub fn stop_blocking(&self) {
         self.request_stop();
+        let deadline = self.0.thread_grace.map(|grace| Instant::now() + grace);
         let mut inner = self.lock();
         while !inner.state.is_finished() {
-            inner = self
-                .0
-                .changed
-                .wait(inner)
-                .unwrap_or_else(PoisonError::into_inner);
+            inner = match deadline {
+                None => self
+                    .0
+                    .changed
+                    .wait(inner)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return;
+                    }
+                    self.0
+                        .changed
+                        .wait_timeout(inner, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
     }
 
@@ -452,10 +485,11 @@ impl TaskSlot {
         TaskSlot { spec, label }
     }
 
-    /// A new task of this function, listed.
-    fn start(&'static self) -> Task {
+    /// A new task of this function (on a thread of its own: `thread`), listed.
+    fn start(&'static self, thread: bool) -> Task {
         let name = self.spec.name.unwrap_or(self.label);
-        let task = Task::new(name, self.label, self.spec.critical);
+        let grace = thread.then_some(self.spec.shutdown);
+        let task = Task::new(name, self.label, self.spec.critical, grace);
         register(&task);
         task
     }
@@ -570,7 +604,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: TaskReturn + Send + 'static,
 {
-    let task = slot.start();
+    let task = slot.start(false);
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
             handle.spawn(run_async(task.clone(), slot.spec, make));
@@ -669,7 +703,7 @@ where
     F: FnMut() -> R + Send + 'static,
     R: TaskReturn,
 {
-    let task = slot.start();
+    let task = slot.start(true);
     let spec = slot.spec;
     let supervised = task.clone();
     let spawned = std::thread::Builder::new()

@@ -350,3 +350,64 @@ fn an_async_task_outside_a_runtime_fails_with_why() {
     assert_eq!(task.state(), TaskState::Failed);
     assert!(task.last_error().unwrap().contains("inside a runtime"));
 }
+
+#[supervised(
+    delay = "10ms",
+    jitter = "none",
+    max_restarts = 3,
+    name = "tests.sync_panics"
+)]
+fn sync_panics(runs: Arc<AtomicU32>) {
+    if runs.fetch_add(1, Ordering::SeqCst) < 1 {
+        panic!("bad input");
+    }
+}
+
+#[test]
+fn a_sync_panic_is_a_failure_with_its_message() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let task = sync_panics_supervised(runs.clone());
+    for _ in 0..1000 {
+        if task.state() == TaskState::Stopped {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(task.state(), TaskState::Stopped);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(task.last_error().as_deref(), Some("panicked: bad input"));
+}
+
+#[supervised(shutdown = "100ms", name = "tests.sync_ignores_stop")]
+fn sync_ignores_stop(release: Arc<AtomicU32>) {
+    while release.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn stopping_a_sync_task_that_ignores_it_returns_after_its_grace() {
+    let release = Arc::new(AtomicU32::new(0));
+    let task = sync_ignores_stop_supervised(release.clone());
+    std::thread::sleep(Duration::from_millis(20));
+    let before = std::time::Instant::now();
+    task.stop_blocking();
+    let waited = before.elapsed();
+    assert!(
+        waited >= Duration::from_millis(100) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    assert_eq!(
+        task.state(),
+        TaskState::Running,
+        "a thread cannot be dropped"
+    );
+    release.store(1, Ordering::SeqCst);
+    for _ in 0..1000 {
+        if task.state() == TaskState::Stopped {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(task.state(), TaskState::Stopped, "no run after it returned");
+}
