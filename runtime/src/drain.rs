@@ -60,6 +60,7 @@ impl From<ShuttingDown> for std::io::Error {
     }
 }
 
+#[inline(always)]
 fn door() -> &'static Door {
     static DOOR: OnceLock<Door> = OnceLock::new();
     DOOR.get_or_init(Door::new)
@@ -108,6 +109,7 @@ impl Drop for Inside {
     }
 }
 
+#[inline(always)]
 fn inside() -> bool {
     INSIDE.with(|n| n.get() > 0)
 }
@@ -164,7 +166,7 @@ pub async fn shutdown_requested() {
 /// Lets a `#[monitored(drain = …)]` call in, or turns it away with the function's
 /// `Err(ShuttingDown)` (told to a waiting layer above through `rejection`). The call is
 /// counted in flight before the door is read: see the module's documentation.
-#[inline]
+#[inline(always)]
 pub fn admit<R: crate::returns::DrainReturn>(
     call: MonitoredCall,
     rejection: Option<&mut Option<Rejected>>,
@@ -470,6 +472,13 @@ fn begin(grace: Duration) -> Option<Run> {
     let at_start: Vec<(String, u64)> = in_flight().into_iter().filter(|(_, n)| *n > 0).collect();
     state.at_start = at_start.clone();
     drop(state);
+    #[cfg(feature = "metrics")]
+    {
+        crate::facade::draining(true);
+        for (function, calls) in &at_start {
+            crate::facade::drain_progress(function, true, *calls);
+        }
+    }
     tracing::warn!(
         target: "steadfast",
         grace = ?grace,
@@ -580,6 +589,13 @@ impl Run {
             tracing::info!(target: "steadfast", "{report}");
         } else {
             tracing::warn!(target: "steadfast", "{report}");
+        }
+        #[cfg(feature = "metrics")]
+        {
+            crate::facade::draining(false);
+            for f in &report.functions {
+                crate::facade::drain_progress(&f.name, false, f.left);
+            }
         }
         let mut state = state();
         state.report = Some(report.clone());

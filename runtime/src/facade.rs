@@ -171,3 +171,18 @@ pub(crate) fn task_restarted(task: &str) {
 pub(crate) fn task_state(task: &str, state: crate::TaskState) {
     gauge!("steadfast_task_state", "task" => task.to_owned()).set(f64::from(state.as_number()));
 }
+
+/// A drain began (`true`) or returned.
+pub(crate) fn draining(on: bool) {
+    gauge!("steadfast_draining").set(if on { 1.0 } else { 0.0 });
+}
+
+/// A function's calls in flight when a drain began, or left when it returned.
+pub(crate) fn drain_progress(function: &str, at_start: bool, calls: u64) {
+    let name = if at_start {
+        "steadfast_drain_in_flight_at_start"
+    } else {
+        "steadfast_drain_left"
+    };
+    gauge!(name, "function" => function.to_owned()).set(calls as f64);
+}

@@ -322,7 +322,7 @@ impl Task {
         ran: Duration,
         now: Duration,
     ) -> Option<Duration> {
-        if self.stop_is_requested() || crate::drain::begun() {
+        if self.stop_is_requested() {
             if let Some(error) = failure {
                 self.set_error(error);
             }
@@ -528,9 +528,16 @@ impl Task {
 
 /// Every task started, the newest of each name last.
 static TASKS: Mutex<Vec<Task>> = Mutex::new(Vec::new());
+/// Set once every task was told to stop (a drain began): a task started later is told at
+/// once, and never runs.
+static ALL_STOPPED: AtomicBool = AtomicBool::new(false);
 
 fn register(task: &Task) {
     let mut tasks = TASKS.lock().unwrap_or_else(PoisonError::into_inner);
+    // Under the lock that `request_stop_all` takes: a task registered after it is told here.
+    if ALL_STOPPED.load(Ordering::SeqCst) {
+        task.0.stop.store(true, Ordering::SeqCst);
+    }
     // A finished task of the same name is replaced; a running one stays (drain waits for it).
     tasks.retain(|t| t.name() != task.name() || !t.is_finished());
     tasks.push(task.clone());
@@ -558,13 +565,10 @@ pub fn tasks() -> Vec<Task> {
 
 /// Tells every task to stop (a drain began); returns those still running.
 pub(crate) fn request_stop_all() -> Vec<Task> {
-    let running: Vec<Task> = TASKS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .filter(|t| !t.is_finished())
-        .cloned()
-        .collect();
+    let tasks = TASKS.lock().unwrap_or_else(PoisonError::into_inner);
+    ALL_STOPPED.store(true, Ordering::SeqCst);
+    let running: Vec<Task> = tasks.iter().filter(|t| !t.is_finished()).cloned().collect();
+    drop(tasks);
     for task in &running {
         task.request_stop();
     }
@@ -623,7 +627,7 @@ where
     let origin = tokio::time::Instant::now();
     let mut schedule = Schedule::new(&spec);
     loop {
-        if task.stop_is_requested() || crate::drain::begun() {
+        if task.stop_is_requested() {
             task.set(TaskState::Stopped);
             return;
         }
@@ -724,7 +728,7 @@ where
     let origin = Instant::now();
     let mut schedule = Schedule::new(&spec);
     loop {
-        if task.stop_is_requested() || crate::drain::begun() {
+        if task.stop_is_requested() {
             task.set(TaskState::Stopped);
             return;
         }
