@@ -99,6 +99,12 @@ impl From<BulkheadFull> for Error {
     }
 }
 
+impl From<steadfast::ShuttingDown> for Error {
+    fn from(_: steadfast::ShuttingDown) -> Self {
+        Error
+    }
+}
+
 // Slots to spare: what admission costs when one is free.
 #[inline(never)]
 #[bulkhead(max_concurrent = 1000, name = "b.bulkhead")]
@@ -202,6 +208,13 @@ fn sf_detached(x: u64) -> Result<u64, Error> {
 #[inline(never)]
 #[monitored(name = "m.steadfast")]
 fn sf_monitored(x: u64) -> Result<u64, Error> {
+    bare(x)
+}
+
+/// With `drain = "reject"`: the call counts itself, then passes the drain's fence.
+#[inline(never)]
+#[monitored(name = "m.steadfast.drained", drain = "reject")]
+fn sf_monitored_drained(x: u64) -> Result<u64, Error> {
     bare(x)
 }
 
@@ -753,6 +766,13 @@ fn main() {
             threads,
             true,
             &|| sync_on(threads, &|x| drop(black_box(sf_monitored(x)))),
+        );
+        add(
+            "count + latency, no tracing subscriber",
+            "steadfast, drain = \"reject\"",
+            threads,
+            false,
+            &|| sync_on(threads, &|x| drop(black_box(sf_monitored_drained(x)))),
         );
         add(
             "count + latency, no tracing subscriber",

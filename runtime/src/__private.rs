@@ -490,7 +490,7 @@ pub trait EndDisplay {
 }
 
 impl<T, E: std::fmt::Display> EndDisplay for &&&Watch<'_, Result<T, E>> {
-    #[inline]
+    #[inline(always)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -504,7 +504,7 @@ pub trait EndDebug {
 }
 
 impl<T, E: std::fmt::Debug> EndDebug for &&Watch<'_, Result<T, E>> {
-    #[inline]
+    #[inline(always)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -518,7 +518,7 @@ pub trait EndResult {
 }
 
 impl<T, E> EndResult for &Watch<'_, Result<T, E>> {
-    #[inline]
+    #[inline(always)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -537,7 +537,7 @@ pub trait EndAny {
 }
 
 impl<T> EndAny for Watch<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn end(&self, call: MonitoredCall, _function: &str, _rejected: Option<Rejected>) {
         call.end(false);
     }

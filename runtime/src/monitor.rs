@@ -158,7 +158,7 @@ pub struct MonitoredCall {
 
 impl MonitoredCall {
     /// The call ended, in success or not.
-    #[inline]
+    #[inline(always)]
     pub fn end(mut self, failed: bool) {
         self.done = true;
         // The end is counted in the shard of the thread it ends on (an async call can move
