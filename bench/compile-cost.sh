@@ -34,7 +34,7 @@ fi
 if $instructions; then N=${N:-100}; else N=${N:-300}; fi
 
 # VARIANTS="retry stacked" measures only those (and plain, the baseline).
-all="instrument circuit_breaker retry timeout monitored bulkhead rate_limit fallback cached async_plain async_instrument async_circuit_breaker async_retry async_timeout async_monitored async_bulkhead async_rate_limit async_fallback async_cached stacked"
+all="instrument circuit_breaker retry timeout monitored monitored_drain bulkhead rate_limit fallback cached supervised async_plain async_instrument async_circuit_breaker async_retry async_timeout async_monitored async_monitored_drain async_bulkhead async_rate_limit async_fallback async_cached async_supervised stacked"
 read -r -a variants <<<"plain ${VARIANTS:-$all}"
 RUNS=${RUNS:-3}
 {
@@ -66,6 +66,8 @@ TOML
     echo 'impl From<Elapsed> for E { fn from(_: Elapsed) -> Self { E } }'
     echo 'impl From<steadfast::BulkheadFull> for E { fn from(_: steadfast::BulkheadFull) -> Self { E } }'
     echo 'impl From<steadfast::RateLimited> for E { fn from(_: steadfast::RateLimited) -> Self { E } }'
+    echo 'impl From<steadfast::ShuttingDown> for E { fn from(_: steadfast::ShuttingDown) -> Self { E } }'
+    echo 'impl std::fmt::Display for E { fn fmt(&self, f: &mut std::fmt::Formatter<'"'"'_>) -> std::fmt::Result { f.write_str("e") } }'
     echo 'pub fn fb(_: E) -> Result<u64, E> { Ok(0) }'
     echo 'pub async fn afb(_: E) -> Result<u64, E> { Ok(0) }'
     for i in $(seq 1 "$N"); do
@@ -78,6 +80,8 @@ TOML
         retry) echo "#[retry] $sync" ;;
         timeout) echo "#[timeout(\"1s\", detach)] $sync" ;;
         monitored) echo "#[monitored] $sync" ;;
+        monitored_drain) echo "#[monitored(drain = \"reject\")] $sync" ;;
+        supervised) echo "#[steadfast::supervised] $sync" ;;
         bulkhead) echo "#[steadfast::bulkhead(max_concurrent = 8)] $sync" ;;
         rate_limit) echo "#[steadfast::rate_limit(rate = 100)] $sync" ;;
         fallback) echo "#[steadfast::fallback(fb)] $sync" ;;
@@ -88,6 +92,8 @@ TOML
         async_retry) echo "#[retry] $async" ;;
         async_timeout) echo "#[timeout(\"1s\")] $async" ;;
         async_monitored) echo "#[monitored] $async" ;;
+        async_monitored_drain) echo "#[monitored(drain = \"cancel\")] $async" ;;
+        async_supervised) echo "#[steadfast::supervised] $async" ;;
         async_bulkhead) echo "#[steadfast::bulkhead(max_concurrent = 8)] $async" ;;
         async_rate_limit) echo "#[steadfast::rate_limit(rate = 100)] $async" ;;
         async_fallback) echo "#[steadfast::fallback(afb)] $async" ;;

@@ -193,7 +193,7 @@ fn turn_away<R: crate::returns::DrainReturn>(
     call: MonitoredCall,
     rejection: Option<&mut Option<Rejected>>,
 ) -> R {
-    call.end_rejected();
+    call.end_turned_away();
     if let Some(slot) = rejection {
         *slot = Some(Rejected::of(&ShuttingDown));
     }

@@ -33,6 +33,8 @@ pub(crate) struct Figures {
     pub(crate) fallbacks: Option<u64>,
     pub(crate) cache: Option<CacheMetrics>,
     pub(crate) drain_cancelled: u64,
+    /// Calls a drain turned away: in `calls`, `errors` and `rejected`, ended at once.
+    pub(crate) turned_away: u64,
 }
 
 /// What the counters make of a retrying call's step.
@@ -244,7 +246,8 @@ fn read(label: &str, parts: &[&'static dyn Part]) -> FunctionMetrics {
     let ended: u64 = monitor
         .histogram
         .as_ref()
-        .map_or(0, |h| h.into_iter().map(|b| b.count()).sum());
+        .map_or(0, |h| h.into_iter().map(|b| b.count()).sum::<u64>())
+        + monitor.turned_away;
     FunctionMetrics {
         name: label.to_owned(),
         calls: monitor.calls,

@@ -8,7 +8,8 @@
 //! their paths only.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU64, fence};
 
 use crossbeam_utils::CachePadded;
 use histogram::AtomicHistogram;
@@ -29,6 +30,8 @@ struct Shard {
     calls: AtomicU64,
     errors: AtomicU64,
     rejected: AtomicU64,
+    /// Calls a drain turned away: each took its start back (see `end_turned_away`).
+    turned_away: AtomicU64,
     cancelled: AtomicU64,
     latency_sum_nanos: AtomicU64,
     latency: AtomicHistogram,
@@ -40,6 +43,7 @@ impl Shard {
             calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            turned_away: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             latency_sum_nanos: AtomicU64::new(0),
             latency: AtomicHistogram::new(GROUPING_POWER, MAX_VALUE_POWER)
@@ -123,23 +127,36 @@ impl MonitorStats {
 }
 
 /// Functions given one name share one set of figures: each adds its own.
+///
+/// The ends (the histograms) are read before the starts, past an acquire fence that pairs
+/// with the release fence before each end's increment: every call whose end is read has
+/// its start read too, so in flight (starts − ends) is never under the truth. Read the
+/// other way round, the end of a call turned away by a drain, started after its start was
+/// read, could hide a call still running (a drain would then return while it runs).
 impl Part for MonitorStats {
     fn read_into(&self, into: &mut Figures) {
         into.monitored = true;
         into.drain_cancelled += self.drain_cancelled.load(Relaxed);
         for shard in self.shards.iter().filter_map(OnceLock::get) {
-            into.calls += shard.calls.load(Relaxed);
-            into.errors += shard.errors.load(Relaxed);
-            into.rejected += shard.rejected.load(Relaxed);
-            into.cancelled += shard.cancelled.load(Relaxed);
-            into.latency_sum_nanos = into
-                .latency_sum_nanos
-                .saturating_add(shard.latency_sum_nanos.load(Relaxed));
             let loaded = shard.latency.load();
             into.histogram = Some(match into.histogram.take() {
                 None => loaded,
                 Some(m) => m.wrapping_add(&loaded).unwrap_or(m),
             });
+        }
+        fence(Acquire);
+        for shard in self.shards.iter().filter_map(OnceLock::get) {
+            // A call turned away by a drain is a call, an error and a rejection that
+            // ended at once; its own start was taken back, so it never is in flight.
+            let turned_away = shard.turned_away.load(Relaxed);
+            into.calls += shard.calls.load(Relaxed) + turned_away;
+            into.turned_away += turned_away;
+            into.errors += shard.errors.load(Relaxed) + turned_away;
+            into.rejected += shard.rejected.load(Relaxed) + turned_away;
+            into.cancelled += shard.cancelled.load(Relaxed);
+            into.latency_sum_nanos = into
+                .latency_sum_nanos
+                .saturating_add(shard.latency_sum_nanos.load(Relaxed));
         }
     }
 }
@@ -183,9 +200,29 @@ impl MonitoredCall {
         self.record_latency(shard, owned);
     }
 
+    /// The call was turned away by a drain before its body ran. It takes its start back
+    /// (it counted itself in flight only so that the drain could not miss it) and counts
+    /// as turned away: so calls turned away one after the other never keep a drain from
+    /// seeing that nothing runs any more, as a start and an end read at two moments
+    /// would.
+    #[cold]
+    pub(crate) fn end_turned_away(mut self) {
+        self.done = true;
+        // The shard it started on: turned away on the thread it started on, in one step.
+        let (shard, owned) = self.stats.shard();
+        add(&shard.calls, owned, u64::MAX);
+        add(&shard.turned_away, owned, 1);
+        let recorder = self.stats.recorder();
+        recorder.failed();
+        recorder.ended(0);
+    }
+
     #[inline]
     fn record_latency(&self, shard: &Shard, owned: bool) {
         let nanos = SystemClock.raw_delta_nanos(self.started, SystemClock.raw());
+        // Pairs with the acquire fence of `read_into`: whoever reads this end reads the
+        // call's start too. A compiler barrier on x86, one `dmb` on ARM.
+        fence(Release);
         let _ = shard
             .latency
             .increment(nanos.min((1 << MAX_VALUE_POWER) - 1));

@@ -104,4 +104,45 @@ mod loom_tests {
             }
         });
     }
+
+    /// What a drain reads of a function's calls: starts and ends (each call's shard),
+    /// ends first, past an acquire fence that pairs with the release fence before each
+    /// end (as `MonitorStats::read_into` and `MonitoredCall::record_latency` do). A call
+    /// admitted before the door closed is running; another, turned away after, ends at
+    /// once. Whatever the interleaving, a drain that reads none in flight never misses the
+    /// one running: the turned-away call's end cannot hide it.
+    #[test]
+    fn a_turned_away_call_never_hides_a_running_one() {
+        use loom::sync::atomic::fence;
+        use std::sync::atomic::Ordering::{Acquire, Release};
+
+        loom::model(|| {
+            let door = Arc::new(Door::new());
+            // Starts and ends of the running call (shard 0) and the other one (shard 1).
+            let starts: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+            let ends: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+            // The running call started and was let in before the drain: it is in flight.
+            starts[0].store(1, Relaxed);
+            assert!(door.admits());
+            let other = {
+                let (door, starts, ends) = (door.clone(), starts.clone(), ends.clone());
+                thread::spawn(move || {
+                    starts[1].store(1, Relaxed);
+                    let _admitted = door.admits();
+                    // Turned away or not, it ends at once.
+                    fence(Release);
+                    ends[1].fetch_add(1, Relaxed);
+                })
+            };
+            door.close();
+            let ended: u64 = ends.iter().map(|e| e.load(Relaxed)).sum();
+            fence(Acquire);
+            let started: u64 = starts.iter().map(|s| s.load(Relaxed)).sum();
+            other.join().unwrap();
+            assert!(
+                started.saturating_sub(ended) >= 1,
+                "the drain read no call in flight while one runs"
+            );
+        });
+    }
 }
