@@ -45,6 +45,16 @@ async fn always_fails(runs: Runs) -> Result<(), String> {
     Err(format!("run {n} failed"))
 }
 
+/// Waits on the thread (at most 5 s) for a task to stop.
+fn wait_stopped(task: &steadfast::Task) {
+    for _ in 0..1000 {
+        if task.state() == TaskState::Stopped {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 async fn until(task: &steadfast::Task, done: impl Fn(TaskState) -> bool) {
     for _ in 0..100_000 {
         if done(task.state()) {
@@ -270,12 +280,7 @@ fn clones(arg: Counted, label: String) -> Result<(), String> {
 fn a_sync_task_runs_on_its_own_named_thread_on_clones_of_the_arguments() {
     let clones_made = Arc::new(AtomicU32::new(0));
     let task = clones_supervised(Counted(clones_made.clone()), "worker".to_owned());
-    for _ in 0..1000 {
-        if task.state() == TaskState::Stopped {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_stopped(&task);
     assert_eq!(task.state(), TaskState::Stopped);
     assert_eq!(clones_made.load(Ordering::SeqCst), 3, "one clone per run");
     assert_eq!(task.restarts(), 2);
@@ -367,12 +372,7 @@ fn sync_panics(runs: Arc<AtomicU32>) {
 fn a_sync_panic_is_a_failure_with_its_message() {
     let runs = Arc::new(AtomicU32::new(0));
     let task = sync_panics_supervised(runs.clone());
-    for _ in 0..1000 {
-        if task.state() == TaskState::Stopped {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_stopped(&task);
     assert_eq!(task.state(), TaskState::Stopped);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     assert_eq!(task.last_error().as_deref(), Some("panicked: bad input"));
@@ -403,11 +403,6 @@ fn stopping_a_sync_task_that_ignores_it_returns_after_its_grace() {
         "a thread cannot be dropped"
     );
     release.store(1, Ordering::SeqCst);
-    for _ in 0..1000 {
-        if task.state() == TaskState::Stopped {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_stopped(&task);
     assert_eq!(task.state(), TaskState::Stopped, "no run after it returned");
 }
