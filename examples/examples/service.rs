@@ -68,6 +68,7 @@ async fn main() -> std::io::Result<()> {
     println!("service   http://{service}/quote/ACME");
     println!("          http://{service}/metrics");
     println!("          http://{service}/health");
+    println!("          http://{service}/status");
     println!();
     println!(
         "  time  upstream   last request                                        breaker    health"

@@ -163,7 +163,8 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
     Ok((status, body))
 }
 
-/// The service's routes: `/quote/{symbol}`, `/metrics`, `/health`.
+/// The service's routes: `/quote/{symbol}`, `/metrics`, `/health`, `/status` (the status
+/// page) and `/status.json`.
 pub fn router(upstream: SocketAddr) -> Router {
     Router::new()
         .route(
@@ -184,6 +185,24 @@ pub fn router(upstream: SocketAddr) -> Router {
                 (
                     [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
                     steadfast::metrics::prometheus(),
+                )
+            }),
+        )
+        .route(
+            "/status",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    steadfast::status::html(),
+                )
+            }),
+        )
+        .route(
+            "/status.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    steadfast::status::json(),
                 )
             }),
         )

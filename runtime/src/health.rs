@@ -66,18 +66,7 @@ impl Health {
             if i > 0 {
                 out.push(',');
             }
-            out.push('"');
-            for c in reason.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    c if u32::from(c) < 0x20 => {
-                        let _ = write!(out, "\\u{:04x}", u32::from(c));
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
+            crate::text::json_string(&mut out, reason);
         }
         out.push_str("]}");
         out

@@ -140,7 +140,9 @@ mod retry;
 pub mod returns;
 mod shard;
 mod stats;
+pub mod status;
 mod task;
+mod text;
 mod timeout;
 
 #[doc(hidden)]

@@ -175,6 +175,9 @@ pub struct Core<C: Clock = SystemClock> {
     /// Written only on their (cold) paths.
     rejections: ShardedCounter,
     transitions: AtomicU64,
+    /// When its state last changed (its creation before the first change), in the
+    /// clock's nanoseconds: for "open since" on a status page.
+    changed_at: AtomicU64,
 }
 
 /// The right to run one call, handed out by [`Core::try_acquire`]. Dropped without an
@@ -205,6 +208,7 @@ impl<C: Clock> Core<C> {
             transition: Mutex::new(()),
             rejections: ShardedCounter::default(),
             transitions: AtomicU64::new(0),
+            changed_at: AtomicU64::new(clock.now().0),
             clock,
         }
     }
@@ -393,6 +397,18 @@ impl<C: Clock> Core<C> {
     }
 
     /// State changes so far.
+    /// How long it has been in its state (since it was made, before its first change).
+    pub(crate) fn in_state_for(&self) -> Duration {
+        self.clock
+            .now()
+            .saturating_sub(Nanos(self.changed_at.load(Relaxed)))
+    }
+
+    /// The `Display` of the failure that last opened it.
+    pub(crate) fn last_failure(&self) -> Option<String> {
+        self.name.cause().map(|c| c.to_string())
+    }
+
     pub(crate) fn transitions(&self) -> u64 {
         self.transitions.load(Relaxed)
     }
@@ -587,6 +603,7 @@ impl<C: Clock> Core<C> {
     #[cold]
     fn announce(&self, from: BreakerState, to: BreakerState) {
         self.transitions.fetch_add(1, Relaxed);
+        self.changed_at.store(self.clock.now().0, Relaxed);
         let breaker = self.name();
         crate::observe::breaker_transition(breaker, self.exported, from, to);
         match to {

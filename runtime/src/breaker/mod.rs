@@ -96,6 +96,21 @@ impl Breaker {
     pub fn transitions(&self) -> u64 {
         self.0.transitions()
     }
+
+    /// How long it has been in its current state: open for how long, closed since when
+    /// (since it was made, before its first change). An open breaker turns half-open when
+    /// a call asks after `open_for`, so an idle one reads `Open` for longer.
+    pub fn in_state_for(&self) -> std::time::Duration {
+        self.0.in_state_for()
+    }
+
+    /// The `Display` of the failure that last opened it (what [`CircuitOpen`] shows as
+    /// its cause); `None` before it ever opened on an error with text.
+    ///
+    /// [`CircuitOpen`]: crate::CircuitOpen
+    pub fn last_failure(&self) -> Option<String> {
+        self.0.last_failure()
+    }
 }
 
 impl fmt::Debug for Breaker {
