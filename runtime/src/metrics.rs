@@ -31,6 +31,7 @@
 //! | `steadfast_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls turned away (`full`, `queue_full`, `waited_out`) |
 //! | `steadfast_rate_limited_total` | counter | `limiter` | calls a `#[rate_limit]` turned away |
 //! | `steadfast_rate_limit_admitted_total` | counter | `limiter` | calls it admitted (those that waited for their turn included) |
+//! | `steadfast_breaker_critical` | gauge | `breaker` | 1 for a breaker marked `critical`, else 0 (for alert rules) |
 //! | `steadfast_task_state` | gauge | `task` | a `#[supervised]` task: 0 running, 1 backing off, 2 stopped, 3 failed |
 //! | `steadfast_task_restarts_total` | counter | `task` | its restarts |
 //! | `steadfast_draining` | gauge | | 1 while `steadfast::drain` runs |
@@ -235,6 +236,29 @@ pub fn prometheus() -> String {
                         state_value(b.state())
                     );
                 }
+            }
+        },
+    );
+    family(
+        "steadfast_breaker_critical",
+        "gauge",
+        "1 for a circuit breaker marked critical (open, it makes the process unhealthy), else 0.",
+        &mut |o| {
+            for b in &single {
+                let _ = writeln!(
+                    o,
+                    "steadfast_breaker_critical{{breaker=\"{}\"}} {}",
+                    escape(b.name()),
+                    u8::from(b.is_critical())
+                );
+            }
+            for g in &groups {
+                let _ = writeln!(
+                    o,
+                    "steadfast_breaker_critical{{breaker=\"{}\"}} {}",
+                    escape(g.name),
+                    u8::from(g.critical)
+                );
             }
         },
     );
