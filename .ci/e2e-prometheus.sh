@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # End to end: the `service` example scraped by a real Prometheus server on loopback.
 #
-# Starts the example (which plays its schedule, then keeps serving), a Prometheus whose
-# only scrape target is the example's /metrics, waits for a scrape taken after the schedule
-# ended, and checks through Prometheus's HTTP API that `steadfast_calls_total` and
-# `steadfast_breaker_state` for the example's function and breaker hold the values the
-# example itself serves. Bounded in time; stops what it started, by process id.
+# Starts the example (which plays its schedule, then keeps serving) with its breaker
+# marked critical, and a Prometheus whose only scrape target is the example's /metrics and
+# which loads the shipped alert rules (ops/prometheus). Checks through Prometheus's HTTP
+# API that the critical-breaker alert fires while the example's upstream is down, then,
+# once the schedule ended, that `steadfast_calls_total` and `steadfast_breaker_state` hold
+# the values the example itself serves. Bounded in time; stops what it started, by
+# process id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,13 +25,17 @@ service_port=$(free_port)
 prometheus_port=$(free_port)
 
 cargo build --locked -q -p steadfast-examples --example service
-target/debug/examples/service --port "$service_port" --serve 60 >"$work/service.log" 2>&1 &
+STEADFAST_BREAKER_UPSTREAM_CRITICAL=true \
+  target/debug/examples/service --port "$service_port" --serve 60 >"$work/service.log" 2>&1 &
 pids+=($!)
 
 cat >"$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $PWD/ops/prometheus/steadfast.rules.yml
 scrape_configs:
   - job_name: steadfast-example
     static_configs:
@@ -55,9 +61,16 @@ def query(expr):
     assert body["status"] == "success", body
     return body["data"]["result"]
 
-# The schedule ends (the example prints "serving for"), then no more calls are made.
+# While the upstream is down (3 s to 9 s into the schedule), the critical breaker's alert
+# fires.
+fired = False
 while "serving for" not in open(log).read():
-    time.sleep(0.5)
+    alerts = query('ALERTS{alertname="SteadfastCriticalBreakerOpen", alertstate="firing", breaker="upstream"}')
+    if alerts and not fired:
+        fired = True
+        print("alert firing:", alerts[0]["metric"])
+    time.sleep(0.3)
+assert fired, "SteadfastCriticalBreakerOpen never fired while the upstream was down"
 direct = {}
 for line in get(f"http://127.0.0.1:{service}/metrics").splitlines():
     if line.startswith(('steadfast_calls_total{function="quotes.fetch"}', 'steadfast_breaker_state{breaker="upstream"}')):
@@ -82,7 +95,12 @@ while True:
     time.sleep(0.5)
 assert direct['steadfast_calls_total{function="quotes.fetch"}'] > 0
 assert direct['steadfast_breaker_state{breaker="upstream"}'] == 0, "closed after the schedule"
-print("e2e: 1 passed, 0 failed")
+# Closed again: the alert is no longer firing.
+deadline = time.time() + 15
+while query('ALERTS{alertname="SteadfastCriticalBreakerOpen", alertstate="firing"}'):
+    assert time.time() < deadline, "the alert still fires after the breaker closed"
+    time.sleep(0.5)
+print("e2e: 2 passed, 0 failed")
 PY
 if [ "$status" -ne 0 ]; then
   echo "e2e failed ($status); service log:" >&2; tail -40 "$work/service.log" >&2
