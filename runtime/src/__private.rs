@@ -69,6 +69,60 @@ pub fn rate_limit_take_key<R: crate::returns::RateLimitReturn, K: ?Sized + Break
     limiter_answer(limiter.take_key(key), rejection)
 }
 
+/// A `scope = "fleet"` turn, decided by the fleet (`Some`) or, when it could not decide in
+/// time, by this process's share of the limit.
+#[inline]
+pub fn rate_limit_decided<R: crate::returns::RateLimitReturn>(
+    limiter: &'static LimiterSlot,
+    decided: Option<Result<Duration, crate::RateLimited>>,
+    rejection: Option<&mut Option<Rejected>>,
+) -> Result<Duration, R> {
+    match decided {
+        Some(answer) => limiter_answer(answer, rejection),
+        None => limiter_answer(limiter.take(), rejection),
+    }
+}
+
+/// The fleet's decision for an async `scope = "fleet"` function (`None`: decide locally).
+#[cfg(feature = "redis")]
+pub async fn fleet_take(
+    limiter: &'static LimiterSlot,
+) -> Option<Result<Duration, crate::RateLimited>> {
+    crate::fleet::take(limiter).await
+}
+
+/// [`fleet_take`] for a sync function.
+#[cfg(feature = "redis")]
+pub fn fleet_take_blocking(
+    limiter: &'static LimiterSlot,
+) -> Option<Result<Duration, crate::RateLimited>> {
+    crate::fleet::take_blocking(limiter)
+}
+
+/// `scope = "fleet"`'s code, or without the feature `redis`, one error that names it (and
+/// the function without it, so nothing else is reported).
+#[cfg(feature = "redis")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_fleet_gate {
+    ({ $($on:tt)* } { $($off:tt)* }) => {{ $($on)* }};
+}
+
+/// `scope = "fleet"`'s code, or without the feature `redis`, one error that names it.
+#[cfg(not(feature = "redis"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_fleet_gate {
+    ({ $($on:tt)* } { $($off:tt)* }) => {{
+        ::core::compile_error!(
+            "`scope = \"fleet\"` needs steadfast's cargo feature `redis`: `steadfast = { version = \"…\", features = [\"redis\"] }`"
+        );
+        $($off)*
+    }};
+}
+
+pub use crate::__steadfast_fleet_gate as fleet_gate;
+
 /// A limiter's answer as the function's: a rejection told to a waiting layer above
 /// through `rejection`, and returned as the function's `Err`.
 #[inline]

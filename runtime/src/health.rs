@@ -247,6 +247,11 @@ pub fn health() -> Health {
             reasons.push(format!("task `{}` gave up{last}", task.name()));
         }
     }
+    #[cfg(feature = "redis")]
+    if let Some(reason) = crate::fleet::health_reason() {
+        status = status.max(HealthStatus::Degraded);
+        reasons.push(reason);
+    }
     if crate::drain::begun() {
         status = HealthStatus::Unhealthy;
         critical.insert(0, "draining".to_owned());

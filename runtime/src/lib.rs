@@ -126,6 +126,8 @@ mod error;
 mod facade;
 mod fallback;
 mod figures;
+#[cfg(feature = "redis")]
+pub mod fleet;
 mod gate;
 mod health;
 mod keys;

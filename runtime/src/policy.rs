@@ -518,6 +518,7 @@ impl RateLimitPolicy {
             burst: self.burst,
             max_wait: self.max_wait,
             max_keys: None,
+            fleet_nodes: None,
         }
     }
 }

@@ -106,6 +106,9 @@ pub struct LimitSpec {
     pub max_wait: Duration,
     /// With `key = …`: at most this many keys kept (one limit per key); `None`: one limit.
     pub max_keys: Option<usize>,
+    /// `scope = "fleet"`: `Some(expected_nodes)`, the share of the rate this process keeps
+    /// when it decides alone; `None`: a limit of this process.
+    pub fleet_nodes: Option<u32>,
 }
 
 impl LimitSpec {
@@ -133,6 +136,13 @@ pub(crate) struct Limiter {
     max_wait: AtomicU64,
     interval: AtomicU64,
     tolerance: AtomicU64,
+    /// `scope = "fleet"`: the expected processes, whose share this process keeps when it
+    /// decides alone (`interval` and `tolerance` are that share's), and the whole fleet's
+    /// interval and tolerance, which the shared decision uses. 1 and the same for a local
+    /// limit.
+    nodes: u32,
+    fleet_interval: AtomicU64,
+    fleet_tolerance: AtomicU64,
     /// The theoretical arrival time, in the runtime clock's nanoseconds.
     tat: AtomicU64,
     /// Per-thread shards: a second write per call to the limiter's shared line would
@@ -212,6 +222,9 @@ impl Limiter {
             max_wait: AtomicU64::new(0),
             interval: AtomicU64::new(1),
             tolerance: AtomicU64::new(1),
+            nodes: spec.fleet_nodes.unwrap_or(1).max(1),
+            fleet_interval: AtomicU64::new(1),
+            fleet_tolerance: AtomicU64::new(1),
             tat: AtomicU64::new(0),
             admitted: ShardedCounter::default(),
             limited: AtomicU64::new(0),
@@ -229,17 +242,23 @@ impl Limiter {
     /// the new interval, so turns taken before count against the new rate (a busy limiter
     /// gets no fresh burst) and a higher rate frees turns as soon as it applies.
     pub(crate) fn retune(&self, settings: LimitSettings, now: u64) {
-        let interval = settings.interval();
+        let whole = settings.interval();
+        let burst = settings.burst.max(1);
+        self.fleet_interval.store(whole, Relaxed);
+        self.fleet_tolerance
+            .store(whole.saturating_mul(u64::from(burst)), Relaxed);
+        // This process's share: `rate / nodes`, `burst / nodes` (at least one).
+        let nodes = u64::from(self.nodes);
+        let interval = whole.saturating_mul(nodes);
+        let local_burst = u64::from(burst).div_ceil(nodes).max(1);
         let old = self.interval.swap(interval, Relaxed);
         self.rate.store(settings.rate.max(1), Relaxed);
         self.per.store(duration_nanos(settings.per).max(1), Relaxed);
         self.burst.store(settings.burst.max(1), Relaxed);
         self.max_wait
             .store(duration_nanos(settings.max_wait), Relaxed);
-        self.tolerance.store(
-            interval.saturating_mul(u64::from(settings.burst.max(1))),
-            Relaxed,
-        );
+        self.tolerance
+            .store(interval.saturating_mul(local_burst), Relaxed);
         if old == interval {
             return;
         }
@@ -254,6 +273,31 @@ impl Limiter {
         if let Some(keys) = &self.keys {
             keys.map.for_each(rescale);
         }
+    }
+
+    /// The whole fleet's interval and tolerance, and `max_wait`, in nanoseconds: what the
+    /// shared decision uses.
+    #[cfg(feature = "redis")]
+    pub(crate) fn fleet_arguments(&self) -> (u64, u64, u64) {
+        (
+            self.fleet_interval.load(Relaxed),
+            self.fleet_tolerance.load(Relaxed),
+            self.max_wait.load(Relaxed),
+        )
+    }
+
+    /// A call the shared decision admitted.
+    #[cfg(feature = "redis")]
+    pub(crate) fn count_admitted(&self) {
+        self.admitted.add(1);
+    }
+
+    /// A call the shared decision limited, `retry_after` nanoseconds from its turn.
+    #[cfg(feature = "redis")]
+    pub(crate) fn count_limited(&self, retry_after: u64) -> RateLimited {
+        self.limited.fetch_add(1, Relaxed);
+        crate::observe::rate_limited(&self.name);
+        self.rejection(retry_after)
     }
 
     /// The settings now.
@@ -565,6 +609,7 @@ mod tests {
             burst,
             max_wait: Duration::ZERO,
             max_keys: None,
+            fleet_nodes: None,
         }
     }
 
@@ -670,6 +715,7 @@ mod tests {
         // 10 an hour per key, at most 2 keys kept.
         let l = Limiter::new(&LimitSpec {
             max_keys: Some(2),
+            fleet_nodes: None,
             ..spec(10, Duration::from_secs(3600), None)
         });
         let keys = l.keys.as_ref().unwrap();
@@ -707,6 +753,7 @@ mod tests {
                 burst: None,
                 max_wait: Duration::ZERO,
                 max_keys: None,
+                fleet_nodes: None,
             },
             &FA,
         );
@@ -719,6 +766,7 @@ mod tests {
                 burst: None,
                 max_wait: Duration::ZERO,
                 max_keys: None,
+                fleet_nodes: None,
             },
             &FB,
         );

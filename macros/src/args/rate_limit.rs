@@ -2,6 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 
+use super::retry::one_of;
 use super::{
     AttributeArgs, Keys, Num, Spanned, duration, duration_or_zero, each_key_value, expr, int,
     max_keys, policy, set_once, string,
@@ -9,10 +10,21 @@ use super::{
 use crate::duration::DurationArg;
 use crate::errors::Errors;
 
+pub(crate) const SCOPES: &[&str] = &["local", "fleet"];
+
 pub(crate) const KEYS: Keys = Keys {
     attribute: "rate_limit",
     keys: &[
-        "rate", "per", "burst", "max_wait", "name", "key", "max_keys", "policy",
+        "rate",
+        "per",
+        "burst",
+        "max_wait",
+        "name",
+        "key",
+        "max_keys",
+        "policy",
+        "scope",
+        "expected_nodes",
     ],
     flags: &[],
 };
@@ -38,6 +50,11 @@ pub(crate) struct RateLimitArgs {
     pub(crate) max_keys: Option<Spanned<Num<u64>>>,
     /// Whether `key` was written, valid or not.
     pub(crate) key_written: bool,
+    /// `scope = "fleet"` (one of [`SCOPES`]): shared by every process through Redis.
+    pub(crate) scope: Option<Spanned<String>>,
+    /// `expected_nodes = 3`: with `scope = "fleet"`, this process's share when it decides
+    /// alone is `rate / expected_nodes`.
+    pub(crate) expected_nodes: Option<Spanned<Num<u64>>>,
     /// Whether `rate` was written at all (a bad value already has its error).
     pub(crate) rate_written: bool,
     /// Whether a key it does not know was written (its error says what is wrong; "needs
@@ -63,6 +80,8 @@ impl AttributeArgs for RateLimitArgs {
             key: None,
             max_keys: None,
             key_written: false,
+            scope: None,
+            expected_nodes: None,
             rate_written: false,
             unknown_written: false,
             span: at,
@@ -99,6 +118,22 @@ impl AttributeArgs for RateLimitArgs {
                 "key" => set_once(errors, attr, &mut args.key, key, value, expr),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
                 "max_keys" => set_once(errors, attr, &mut args.max_keys, key, value, max_keys(key)),
+                "scope" => set_once(
+                    errors,
+                    attr,
+                    &mut args.scope,
+                    key,
+                    value,
+                    one_of(key, SCOPES),
+                ),
+                "expected_nodes" => set_once(
+                    errors,
+                    attr,
+                    &mut args.expected_nodes,
+                    key,
+                    value,
+                    int(key, 100_000),
+                ),
                 _ => return false,
             }
             true

@@ -45,6 +45,7 @@ impl Emit for RateLimitArgs {
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         let function = cx.function;
+        let fleet = self.scope.as_ref().is_some_and(|s| s.value == "fleet");
         let default_name = default_name(cx.func);
         let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
         let none = quote!(::core::option::Option::None);
@@ -73,6 +74,17 @@ impl Emit for RateLimitArgs {
                     quote!(::steadfast::__private::Duration::ZERO),
                 ),
                 ("max_keys", Some(max_keys), TokenStream::new()),
+                (
+                    "fleet_nodes",
+                    fleet.then(|| {
+                        some(
+                            self.expected_nodes
+                                .as_ref()
+                                .map_or_else(|| quote!(1), |n| count_u32(&n.value)),
+                        )
+                    }),
+                    quote!(::core::option::Option::None),
+                ),
             ],
             self.policy.as_ref().map(|p| {
                 let policy = &p.value;
@@ -92,6 +104,28 @@ impl Emit for RateLimitArgs {
         // Spanned at the return type: a return type that cannot take the rejection is
         // reported there.
         let take = match &self.key {
+            // The fleet's decision (or `None`: this process's share decides), awaited
+            // before the function's `Result` exists.
+            None if fleet => {
+                let decided = Cx::local("__steadfast_decided");
+                let ask = if cx.is_async() {
+                    quote!(::steadfast::__private::fleet_take(&__STEADFAST_LIMITER).await)
+                } else {
+                    quote!(::steadfast::__private::fleet_take_blocking(
+                        &__STEADFAST_LIMITER
+                    ))
+                };
+                let decide = quote_spanned!(item::output_span(cx.func)=>
+                    ::steadfast::__private::rate_limit_decided(&__STEADFAST_LIMITER, #decided, #slot)
+                );
+                // Without the feature `redis`, one error on `scope = "fleet"`.
+                let at = self.scope.as_ref().map_or_else(proc_macro2::Span::call_site, |s| s.key.span());
+                let gate = quote_spanned!(at=> ::steadfast::__private::fleet_gate!);
+                quote! {{
+                    let #decided = #gate({ #ask } { ::core::option::Option::None });
+                    #decide
+                }}
+            }
             None => quote_spanned!(item::output_span(cx.func)=>
                 ::steadfast::__private::rate_limit_take(&__STEADFAST_LIMITER, #slot)
             ),

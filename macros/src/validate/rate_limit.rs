@@ -23,5 +23,19 @@ impl Check for RateLimitArgs {
         if let Some(key) = &self.key {
             key_uses_arguments(&key.value, cx.func, errors);
         }
+        let fleet = self.scope.as_ref().is_some_and(|s| s.value == "fleet");
+        if let (Some(nodes), false) = (&self.expected_nodes, fleet) {
+            errors.push(syn::Error::new(
+                nodes.key.span(),
+                "`expected_nodes` is the share of a fleet's limit this process keeps alone; it needs `scope = \"fleet\"`",
+            ));
+        }
+        if let (Some(scope), Some(key)) = (self.scope.as_ref().filter(|_| fleet), &self.key) {
+            let _ = scope;
+            errors.push(syn::Error::new(
+                key.key.span(),
+                "`key = …` with `scope = \"fleet\"` is not supported yet: a fleet-wide limit is one limit",
+            ));
+        }
     }
 }

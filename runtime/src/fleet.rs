@@ -1,0 +1,355 @@
+//! Beyond one process (feature `redis`): `#[rate_limit(…, scope = "fleet")]` limits shared
+//! by every process of a service through Redis.
+//!
+//! At start-up, [`connect`] (or [`connect_blocking`]) names the Redis server and the
+//! application (every key is prefixed with it, so two applications on one server never
+//! share a limit). Each call of a fleet-scoped function is then one atomic decision on the
+//! server: a Lua script runs the same GCRA as a local limiter, on the server's own clock
+//! (node clocks are never compared), and the limiter's key expires when it is back to full,
+//! so memory stays bounded with no sweeper.
+//!
+//! **Faults.** A decision that does not come back within [`DEADLINE`] (Redis unreachable,
+//! slow, or not connected yet) is taken locally instead, at `rate / expected_nodes`: no
+//! call waits longer than the deadline because of Redis. [`health()`](crate::health) is
+//! Degraded with the reason, one warning is logged, and from then on one call a second
+//! asks Redis again while the others decide locally; when Redis answers, the limits are
+//! shared again (logged once). A restarted process does not reset the shared state: it
+//! is in Redis. Before [`connect`], fleet-scoped limits are local.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+
+use crate::RateLimited;
+use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::rate_limit::{Limiter, LimiterSlot};
+
+/// How long a decision may take on Redis before it is taken locally.
+pub const DEADLINE: Duration = Duration::from_millis(5);
+/// While Redis does not answer, how often one call asks it again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// GCRA on the server: the theoretical arrival time (TAT) of the limiter in microseconds
+/// of the server's clock, the same arithmetic as a local limiter. Returns `{1, wait}`
+/// (admitted after `wait` µs) or `{0, retry_after}`.
+const SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local nxt = tat + interval
+local wait = nxt - now - tolerance
+if wait < 0 then wait = 0 end
+if wait > max_wait then return {0, wait} end
+redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.floor((nxt - now) / 1000) + 1)
+return {1, wait}
+";
+
+/// What [`connect`] refuses: a malformed URL or application name. A server that cannot
+/// be reached is not an error (limits stay local until it answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetError {
+    message: String,
+}
+
+impl fmt::Display for FleetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FleetError {}
+
+/// The connection to the fleet's Redis.
+struct Fleet {
+    client: redis::Client,
+    /// The URL without its password, for messages.
+    shown: String,
+    app: String,
+    script: redis::Script,
+    connection: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// While Redis does not answer: when (clock nanoseconds) one call may ask again; 0
+    /// when it answers.
+    retry_at: AtomicU64,
+    down: AtomicBool,
+    /// Why it is down, for `health()`.
+    why: Mutex<Option<String>>,
+}
+
+static FLEET: ArcSwapOption<Fleet> = ArcSwapOption::const_empty();
+
+thread_local! {
+    /// A sync function's connection, one per thread (a sync call blocks its thread anyway).
+    static SYNC: std::cell::RefCell<Option<(usize, redis::Connection)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn fleet(url: &str, app: &str) -> Result<Fleet, FleetError> {
+    let valid_app = !app.is_empty()
+        && app.len() <= 64
+        && app
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid_app {
+        return Err(FleetError {
+            message: format!(
+                "fleet app name {app:?}: 1 to 64 of ASCII letters, digits, `-`, `_`, `.` (every Redis key starts with it)"
+            ),
+        });
+    }
+    let client = redis::Client::open(url).map_err(|e| FleetError {
+        message: format!("fleet Redis URL: {e}"),
+    })?;
+    let info = client.get_connection_info();
+    let shown = format!("{}", info.addr());
+    Ok(Fleet {
+        client,
+        shown,
+        app: app.to_owned(),
+        script: redis::Script::new(SCRIPT),
+        connection: Mutex::new(None),
+        retry_at: AtomicU64::new(0),
+        down: AtomicBool::new(false),
+        why: Mutex::new(None),
+    })
+}
+
+/// Shares `scope = "fleet"` limits through the Redis at `url` (`redis://host:port`), under
+/// keys prefixed with `app`. Call it once at start-up, inside the tokio runtime; calling it
+/// again replaces the server. Only a malformed URL or app name is an error: a server that
+/// cannot be reached yet is not (limits are local until it answers, and
+/// [`health()`](crate::health) says so).
+pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
+    let fleet = Arc::new(fleet(url, app)?);
+    FLEET.store(Some(fleet.clone()));
+    // A first connection now, so that the first calls need not make it; a failure only
+    // marks the fleet down.
+    let _ = fleet.async_connection().await;
+    Ok(())
+}
+
+/// [`connect`] for a sync program: the connection of each thread is made at its first
+/// fleet-scoped call.
+pub fn connect_blocking(url: &str, app: &str) -> Result<(), FleetError> {
+    let fleet = Arc::new(fleet(url, app)?);
+    FLEET.store(Some(fleet));
+    Ok(())
+}
+
+/// The reason `health()` gives while Redis does not answer.
+pub(crate) fn health_reason() -> Option<String> {
+    let fleet = FLEET.load_full()?;
+    if !fleet.down.load(Relaxed) {
+        return None;
+    }
+    let why = fleet
+        .why
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default();
+    Some(format!(
+        "fleet: Redis at {} does not answer ({why}); scope = \"fleet\" limits are local",
+        fleet.shown
+    ))
+}
+
+impl Fleet {
+    fn key(&self, limiter: &str) -> String {
+        format!("{}:steadfast:rate:{limiter}", self.app)
+    }
+
+    /// Whether this call asks Redis: always while it answers; while it does not, one call
+    /// a second (the one that moves `retry_at` on).
+    fn should_ask(&self) -> bool {
+        let at = self.retry_at.load(Relaxed);
+        if at == 0 {
+            return true;
+        }
+        let now = SystemClock.now().0;
+        now >= at
+            && self
+                .retry_at
+                .compare_exchange(at, now + duration_nanos(RETRY_EVERY), Relaxed, Relaxed)
+                .is_ok()
+    }
+
+    #[cold]
+    fn failed(&self, why: String) {
+        self.retry_at.store(
+            SystemClock.now().0.max(1) + duration_nanos(RETRY_EVERY),
+            Relaxed,
+        );
+        if !self.down.swap(true, Relaxed) {
+            tracing::warn!(
+                target: "steadfast",
+                redis = %self.shown,
+                "fleet: Redis at {} does not answer within {DEADLINE:?} ({why}); scope = \"fleet\" limits are local until it does",
+                self.shown
+            );
+        }
+        *self.why.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+    }
+
+    fn answered(&self) {
+        if self.retry_at.load(Relaxed) != 0 {
+            self.retry_at.store(0, Relaxed);
+        }
+        if self.down.swap(false, Relaxed) {
+            tracing::info!(
+                target: "steadfast",
+                redis = %self.shown,
+                "fleet: Redis at {} answers again; scope = \"fleet\" limits are shared",
+                self.shown
+            );
+        }
+    }
+
+    async fn async_connection(&self) -> Option<redis::aio::MultiplexedConnection> {
+        if let Some(c) = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Some(c);
+        }
+        match tokio::time::timeout(DEADLINE, self.client.get_multiplexed_async_connection()).await {
+            Ok(Ok(c)) => {
+                *self
+                    .connection
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(c.clone());
+                Some(c)
+            }
+            Ok(Err(e)) => {
+                self.failed(e.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed(format!("no connection within {DEADLINE:?}"));
+                None
+            }
+        }
+    }
+
+    fn forget_connection(&self) {
+        *self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// The arguments of the script for `limiter`: interval, tolerance and `max_wait`, in µs.
+fn arguments(limiter: &Limiter) -> (u64, u64, u64) {
+    let (interval, tolerance, max_wait) = limiter.fleet_arguments();
+    let us = |nanos: u64| nanos.div_ceil(1_000);
+    (
+        us(interval).max(1),
+        us(tolerance),
+        nanos_to_us_floor(max_wait),
+    )
+}
+
+fn nanos_to_us_floor(nanos: u64) -> u64 {
+    nanos / 1_000
+}
+
+/// The server's answer as the limiter's: admitted after a wait, or limited (the retry
+/// rounded up to the microsecond).
+fn decided(limiter: &Limiter, answer: (i64, i64)) -> Result<Duration, RateLimited> {
+    let micros = Duration::from_micros(u64::try_from(answer.1).unwrap_or(0));
+    if answer.0 == 1 {
+        limiter.count_admitted();
+        Ok(micros)
+    } else {
+        Err(limiter.count_limited(duration_nanos(micros)))
+    }
+}
+
+/// A fleet-scoped turn of an async function: the server's decision, or `None` to decide
+/// locally (not connected, Redis down or slower than [`DEADLINE`]).
+pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, RateLimited>> {
+    let fleet = FLEET.load_full()?;
+    if !fleet.should_ask() {
+        return None;
+    }
+    let mut connection = fleet.async_connection().await?;
+    let limiter = slot.get();
+    let (interval, tolerance, max_wait) = arguments(limiter);
+    let key = fleet.key(slot.name());
+    let mut invocation = fleet.script.key(key);
+    invocation.arg(interval).arg(tolerance).arg(max_wait);
+    let asked = tokio::time::timeout(
+        DEADLINE,
+        invocation.invoke_async::<(i64, i64)>(&mut connection),
+    )
+    .await;
+    match asked {
+        Ok(Ok(answer)) => {
+            fleet.answered();
+            Some(decided(limiter, answer))
+        }
+        Ok(Err(e)) => {
+            if e.is_io_error() || e.is_connection_dropped() {
+                fleet.forget_connection();
+            }
+            fleet.failed(e.to_string());
+            None
+        }
+        Err(_) => {
+            fleet.failed(format!("no answer within {DEADLINE:?}"));
+            None
+        }
+    }
+}
+
+/// [`take`] for a sync function, on its thread's own connection.
+pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duration, RateLimited>> {
+    let fleet = FLEET.load_full()?;
+    if !fleet.should_ask() {
+        return None;
+    }
+    let identity = Arc::as_ptr(&fleet) as usize;
+    let limiter = slot.get();
+    let (interval, tolerance, max_wait) = arguments(limiter);
+    let key = fleet.key(slot.name());
+    SYNC.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(of, _)| *of != identity) {
+            match fleet.client.get_connection_with_timeout(DEADLINE) {
+                Ok(c) => {
+                    let _ = c.set_read_timeout(Some(DEADLINE));
+                    let _ = c.set_write_timeout(Some(DEADLINE));
+                    *cell = Some((identity, c));
+                }
+                Err(e) => {
+                    fleet.failed(e.to_string());
+                    return None;
+                }
+            }
+        }
+        let (_, connection) = cell.as_mut()?;
+        let mut invocation = fleet.script.key(key);
+        invocation.arg(interval).arg(tolerance).arg(max_wait);
+        match invocation.invoke::<(i64, i64)>(connection) {
+            Ok(answer) => {
+                fleet.answered();
+                Some(decided(limiter, answer))
+            }
+            Err(e) => {
+                // A timed-out connection may still get the late answer: never reuse it.
+                *cell = None;
+                fleet.failed(e.to_string());
+                None
+            }
+        }
+    })
+}

@@ -1,0 +1,220 @@
+//! `scope = "fleet"` against a real `redis-server` (Debian's, installed by `.ci/run`),
+//! started here on a free loopback port and stopped by its process id: one shared limit,
+//! keys under the app's prefix that expire, the decision on the server's state (another
+//! node's use counts), and Redis killed mid-run: calls go on under this process's share,
+//! none waits past the deadline, health says so, and sharing resumes when it is back.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use steadfast::{HealthStatus, RateLimited, rate_limit};
+
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(port: u16) -> Option<Redis> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipped: no redis-server here ({e}); CI installs Debian's");
+                return None;
+            }
+            Err(e) => panic!("CI needs redis-server: {e}"),
+        };
+        let redis = Redis {
+            port,
+            child: Some(child),
+        };
+        for _ in 0..200 {
+            if redis.cli(&["PING"]).trim() == "PONG" {
+                return Some(redis);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not answer on port {port}");
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[rate_limit(
+    rate = 10,
+    per = "1s",
+    scope = "fleet",
+    expected_nodes = 2,
+    name = "fleet.quota"
+)]
+async fn quota() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[rate_limit(rate = 4, per = "1s", scope = "fleet", name = "fleet.sync")]
+fn sync_quota() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+async fn admitted(n: usize) -> (usize, Duration) {
+    let mut ok = 0;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..n {
+        let started = Instant::now();
+        if quota().await.is_ok() {
+            ok += 1;
+        }
+        slowest = slowest.max(started.elapsed());
+    }
+    (ok, slowest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
+    let port = free_port();
+    let Some(mut redis) = Redis::start(port) else {
+        return;
+    };
+    let app = format!("tests-{}", std::process::id());
+
+    // Not connected yet: this process's share, rate / expected_nodes = 5.
+    assert_eq!(admitted(20).await.0, 5);
+    assert_eq!(
+        steadfast::fleet::connect("redis://[", &app)
+            .await
+            .unwrap_err()
+            .to_string()
+            .split(':')
+            .next(),
+        Some("fleet Redis URL")
+    );
+    assert!(
+        steadfast::fleet::connect("redis://127.0.0.1:1", "no spaces allowed")
+            .await
+            .is_err()
+    );
+    steadfast::fleet::connect(&format!("redis://127.0.0.1:{port}"), &app)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Shared: the whole rate, decided on the server, under the app's prefix.
+    assert_eq!(admitted(30).await.0, 10);
+    let key = format!("{app}:steadfast:rate:fleet.quota");
+    let ttl: i64 = redis.cli(&["PTTL", &key]).trim().parse().unwrap();
+    assert!(
+        (1..=1_100).contains(&ttl),
+        "the key expires when the limit is full again: {ttl} ms"
+    );
+    let limited = quota().await.unwrap_err();
+    assert!(
+        limited.retry_after() > Duration::ZERO
+            && limited.retry_after() <= Duration::from_millis(100),
+        "{limited:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        redis.cli(&["EXISTS", &key]).trim(),
+        "0",
+        "expired once back to full"
+    );
+
+    // Another node's use counts: its turns are in the server's state.
+    let ahead_us = redis
+        .cli(&["TIME"])
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        * 1_000_000
+        + 5_000_000;
+    redis.cli(&["SET", &key, &ahead_us.to_string(), "PX", "5000"]);
+    assert_eq!(admitted(5).await.0, 0, "the fleet used the quota");
+    redis.cli(&["DEL", &key]);
+
+    // A sync function decides on the server too.
+    let sync_admitted =
+        tokio::task::spawn_blocking(|| (0..10).filter(|_| sync_quota().is_ok()).count())
+            .await
+            .unwrap();
+    assert_eq!(sync_admitted, 4);
+    assert_eq!(
+        redis
+            .cli(&["EXISTS", &format!("{app}:steadfast:rate:fleet.sync")])
+            .trim(),
+        "1"
+    );
+    assert_eq!(steadfast::health().status, HealthStatus::Healthy);
+
+    // Redis killed: this process's share, no call held past the deadline (5 ms; a debug
+    // build on a busy machine gets some slack), health says why.
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (ok, slowest) = admitted(20).await;
+    assert_eq!(ok, 5, "rate / expected_nodes while Redis is down");
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a call waited {slowest:?} for Redis"
+    );
+    let health = steadfast::health();
+    assert_eq!(health.status, HealthStatus::Degraded, "{health:?}");
+    assert!(
+        health
+            .reasons
+            .iter()
+            .any(|r| r.starts_with(&format!("fleet: Redis at 127.0.0.1:{port} does not answer"))),
+        "{health:?}"
+    );
+
+    // Back: within a second (one call a second asks again), limits are shared again.
+    let _redis = Redis::start(port).expect("restarted");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let _ = quota().await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(admitted(30).await.0, 10, "the whole rate again");
+    assert_eq!(steadfast::health().status, HealthStatus::Healthy);
+}
