@@ -8,7 +8,7 @@
 //! (node clocks are never compared), and the limiter's key expires when it is back to full,
 //! so memory stays bounded with no sweeper.
 //!
-//! **Faults.** A decision that does not come back within [`DEADLINE`] (Redis unreachable,
+//! **Faults.** A decision that does not come back within [`DEADLINE`] ([`set_deadline`]) (Redis unreachable,
 //! slow, or not connected yet) is taken locally instead, at `rate / expected_nodes`: no
 //! call waits longer than the deadline because of Redis. [`health()`](crate::health) is
 //! Degraded with the reason, one warning is logged, and from then on one call a second
@@ -27,8 +27,28 @@ use crate::RateLimited;
 use crate::clock::{Clock, SystemClock, duration_nanos};
 use crate::rate_limit::{Limiter, LimiterSlot};
 
-/// How long a decision may take on Redis before it is taken locally.
+/// How long a decision may take on Redis before it is taken locally, by default: 5 ms.
+/// [`set_deadline`] changes it (a network with slower round trips than loopback or one
+/// rack needs more).
 pub const DEADLINE: Duration = Duration::from_millis(5);
+/// Slow answers in a row after which Redis is taken for down (then one call a second asks
+/// it): one slow answer decides only its own call locally.
+const SLOW_IN_A_ROW: u32 = 3;
+
+static DEADLINE_NANOS: AtomicU64 = AtomicU64::new(5_000_000);
+
+/// How long a fleet-scoped call waits for Redis before deciding locally; [`DEADLINE`]
+/// until set. Applies from the next call on.
+pub fn set_deadline(deadline: Duration) {
+    DEADLINE_NANOS.store(duration_nanos(deadline).max(1), Relaxed);
+}
+
+fn deadline() -> Duration {
+    Duration::from_nanos(DEADLINE_NANOS.load(Relaxed))
+}
+/// How long [`connect`] waits for its first connection (a call never waits for one longer
+/// than [`DEADLINE`]).
+const CONNECT_DEADLINE: Duration = Duration::from_secs(1);
 /// While Redis does not answer, how often one call asks it again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -80,6 +100,8 @@ struct Fleet {
     down: AtomicBool,
     /// Why it is down, for `health()`.
     why: Mutex<Option<String>>,
+    /// Answers in a row that came after the deadline.
+    slow: std::sync::atomic::AtomicU32,
 }
 
 static FLEET: ArcSwapOption<Fleet> = ArcSwapOption::const_empty();
@@ -117,6 +139,7 @@ fn fleet(url: &str, app: &str) -> Result<Fleet, FleetError> {
         retry_at: AtomicU64::new(0),
         down: AtomicBool::new(false),
         why: Mutex::new(None),
+        slow: std::sync::atomic::AtomicU32::new(0),
     })
 }
 
@@ -128,9 +151,19 @@ fn fleet(url: &str, app: &str) -> Result<Fleet, FleetError> {
 pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
     let fleet = Arc::new(fleet(url, app)?);
     FLEET.store(Some(fleet.clone()));
-    // A first connection now, so that the first calls need not make it; a failure only
-    // marks the fleet down.
-    let _ = fleet.async_connection().await;
+    // A first connection now, and the script loaded, so that the first calls need not
+    // wait for either; a failure only marks the fleet down.
+    if let Some(mut connection) = fleet.async_connection(CONNECT_DEADLINE).await {
+        let load = redis::cmd("SCRIPT").arg("LOAD").arg(SCRIPT).clone();
+        let loaded = tokio::time::timeout(
+            CONNECT_DEADLINE,
+            load.query_async::<String>(&mut connection),
+        )
+        .await;
+        if let Ok(Err(e)) = loaded {
+            fleet.failed(e.to_string());
+        }
+    }
     Ok(())
 }
 
@@ -138,6 +171,14 @@ pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
 /// fleet-scoped call.
 pub fn connect_blocking(url: &str, app: &str) -> Result<(), FleetError> {
     let fleet = Arc::new(fleet(url, app)?);
+    // The script loaded now, so that the first calls need not wait for it.
+    if let Ok(mut connection) = fleet.client.get_connection_with_timeout(CONNECT_DEADLINE) {
+        let _ = connection.set_read_timeout(Some(CONNECT_DEADLINE));
+        let _ = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(SCRIPT)
+            .query::<String>(&mut connection);
+    }
     FLEET.store(Some(fleet));
     Ok(())
 }
@@ -190,14 +231,31 @@ impl Fleet {
             tracing::warn!(
                 target: "steadfast",
                 redis = %self.shown,
-                "fleet: Redis at {} does not answer within {DEADLINE:?} ({why}); scope = \"fleet\" limits are local until it does",
-                self.shown
+                "fleet: Redis at {} does not answer within {:?} ({why}); scope = \"fleet\" limits are local until it does",
+                self.shown,
+                deadline()
             );
         }
         *self.why.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
     }
 
+    /// An answer did not come within the deadline: this call decides locally; a few in a
+    /// row and Redis is taken for down.
+    #[cold]
+    fn slow(&self) {
+        if self.slow.fetch_add(1, Relaxed) + 1 >= SLOW_IN_A_ROW {
+            self.slow.store(0, Relaxed);
+            self.failed(format!(
+                "{SLOW_IN_A_ROW} answers in a row slower than {:?}",
+                deadline()
+            ));
+        }
+    }
+
     fn answered(&self) {
+        if self.slow.load(Relaxed) != 0 {
+            self.slow.store(0, Relaxed);
+        }
         if self.retry_at.load(Relaxed) != 0 {
             self.retry_at.store(0, Relaxed);
         }
@@ -211,7 +269,10 @@ impl Fleet {
         }
     }
 
-    async fn async_connection(&self) -> Option<redis::aio::MultiplexedConnection> {
+    async fn async_connection(
+        &self,
+        deadline: Duration,
+    ) -> Option<redis::aio::MultiplexedConnection> {
         if let Some(c) = self
             .connection
             .lock()
@@ -220,7 +281,7 @@ impl Fleet {
         {
             return Some(c);
         }
-        match tokio::time::timeout(DEADLINE, self.client.get_multiplexed_async_connection()).await {
+        match tokio::time::timeout(deadline, self.client.get_multiplexed_async_connection()).await {
             Ok(Ok(c)) => {
                 *self
                     .connection
@@ -233,7 +294,7 @@ impl Fleet {
                 None
             }
             Err(_) => {
-                self.failed(format!("no connection within {DEADLINE:?}"));
+                self.failed(format!("no connection within {deadline:?}"));
                 None
             }
         }
@@ -275,20 +336,20 @@ fn decided(limiter: &Limiter, answer: (i64, i64)) -> Result<Duration, RateLimite
 }
 
 /// A fleet-scoped turn of an async function: the server's decision, or `None` to decide
-/// locally (not connected, Redis down or slower than [`DEADLINE`]).
+/// locally (not connected, Redis down or slower than the deadline).
 pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, RateLimited>> {
     let fleet = FLEET.load_full()?;
     if !fleet.should_ask() {
         return None;
     }
-    let mut connection = fleet.async_connection().await?;
+    let mut connection = fleet.async_connection(deadline()).await?;
     let limiter = slot.get();
     let (interval, tolerance, max_wait) = arguments(limiter);
     let key = fleet.key(slot.name());
     let mut invocation = fleet.script.key(key);
     invocation.arg(interval).arg(tolerance).arg(max_wait);
     let asked = tokio::time::timeout(
-        DEADLINE,
+        deadline(),
         invocation.invoke_async::<(i64, i64)>(&mut connection),
     )
     .await;
@@ -305,7 +366,7 @@ pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, 
             None
         }
         Err(_) => {
-            fleet.failed(format!("no answer within {DEADLINE:?}"));
+            fleet.slow();
             None
         }
     }
@@ -324,10 +385,11 @@ pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duratio
     SYNC.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|(of, _)| *of != identity) {
-            match fleet.client.get_connection_with_timeout(DEADLINE) {
+            let deadline = deadline();
+            match fleet.client.get_connection_with_timeout(deadline) {
                 Ok(c) => {
-                    let _ = c.set_read_timeout(Some(DEADLINE));
-                    let _ = c.set_write_timeout(Some(DEADLINE));
+                    let _ = c.set_read_timeout(Some(deadline));
+                    let _ = c.set_write_timeout(Some(deadline));
                     *cell = Some((identity, c));
                 }
                 Err(e) => {
@@ -347,7 +409,11 @@ pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duratio
             Err(e) => {
                 // A timed-out connection may still get the late answer: never reuse it.
                 *cell = None;
-                fleet.failed(e.to_string());
+                if e.is_timeout() {
+                    fleet.slow();
+                } else {
+                    fleet.failed(e.to_string());
+                }
                 None
             }
         }

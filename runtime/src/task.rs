@@ -608,22 +608,35 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: TaskReturn + Send + 'static,
 {
+    // The only code generic over the function: each run boxed, so that the supervisor is
+    // compiled once, not once per supervised function.
+    let mut make = make;
+    start_async(
+        slot,
+        Box::new(move || {
+            let run = make();
+            Box::pin(async move { run.await.failure() })
+        }),
+    )
+}
+
+/// The supervisor of an async supervised function, spawned by code compiled once.
+fn start_async(slot: &'static TaskSlot, runs: Runs) -> Task {
     let task = slot.start(false);
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
-            handle.spawn(run_async(task.clone(), slot.spec, make));
+            handle.spawn(run_async(task.clone(), slot.spec, runs));
         }
         Err(_) => task.fail_now("an async `#[supervised]` function runs on tokio: call its `_supervised` companion inside a runtime"),
     }
     task
 }
 
-async fn run_async<F, Fut>(task: Task, spec: TaskSpec, mut make: F)
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: TaskReturn + Send + 'static,
-{
+/// Each run of an async supervised function: its failure, shown, or `None`.
+type Runs =
+    Box<dyn FnMut() -> std::pin::Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send>;
+
+async fn run_async(task: Task, spec: TaskSpec, mut make: Runs) {
     let origin = tokio::time::Instant::now();
     let mut schedule = Schedule::new(&spec);
     loop {
@@ -670,7 +683,7 @@ where
             },
         };
         let failure = match ended {
-            Ok(out) => out.failure(),
+            Ok(failure) => failure,
             Err(e) if e.is_panic() => Some(panic_message(&*e.into_panic())),
             Err(_) => Some("its run was cancelled".to_owned()),
         };
@@ -707,23 +720,25 @@ where
     F: FnMut() -> R + Send + 'static,
     R: TaskReturn,
 {
+    let mut run = run;
+    start_thread(slot, Box::new(move || run().failure()))
+}
+
+/// The thread of a sync supervised function, started by code compiled once.
+fn start_thread(slot: &'static TaskSlot, runs: Box<dyn FnMut() -> Option<String> + Send>) -> Task {
     let task = slot.start(true);
     let spec = slot.spec;
     let supervised = task.clone();
     let spawned = std::thread::Builder::new()
         .name(task.name().chars().take(15).collect())
-        .spawn(move || run_thread(supervised, spec, run));
+        .spawn(move || run_thread(supervised, spec, runs));
     if let Err(e) = spawned {
         task.fail_now(&format!("its thread could not start: {e}"));
     }
     task
 }
 
-fn run_thread<F, R>(task: Task, spec: TaskSpec, mut run: F)
-where
-    F: FnMut() -> R,
-    R: TaskReturn,
-{
+fn run_thread(task: Task, spec: TaskSpec, mut run: Box<dyn FnMut() -> Option<String> + Send>) {
     CURRENT_THREAD.with(|c| *c.borrow_mut() = Some(task.clone()));
     let origin = Instant::now();
     let mut schedule = Schedule::new(&spec);
@@ -735,7 +750,7 @@ where
         task.set(TaskState::Running);
         let started = Instant::now();
         let failure = match std::panic::catch_unwind(AssertUnwindSafe(&mut run)) {
-            Ok(out) => out.failure(),
+            Ok(failure) => failure,
             Err(payload) => Some(panic_message(&*payload)),
         };
         let now = Instant::now();

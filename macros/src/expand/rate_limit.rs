@@ -119,7 +119,10 @@ impl Emit for RateLimitArgs {
                     ::steadfast::__private::rate_limit_decided(&__STEADFAST_LIMITER, #decided, #slot)
                 );
                 // Without the feature `redis`, one error on `scope = "fleet"`.
-                let at = self.scope.as_ref().map_or_else(proc_macro2::Span::call_site, |s| s.key.span());
+                let at = self
+                    .scope
+                    .as_ref()
+                    .map_or_else(proc_macro2::Span::call_site, |s| s.key.span());
                 let gate = quote_spanned!(at=> ::steadfast::__private::fleet_gate!);
                 quote! {{
                     let #decided = #gate({ #ask } { ::core::option::Option::None });
