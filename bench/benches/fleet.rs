@@ -1,0 +1,137 @@
+//! The cost of a fleet-scoped decision (`#[rate_limit(…, scope = "fleet")]`, one Lua
+//! script on Redis per call) against a bare Redis `INCR` round trip, in the same run, on a
+//! redis-server of its own on loopback. Sync and async; median and p99 of each, in
+//! microseconds, over rounds of calls.
+//!
+//! cargo bench -p steadfast-bench --features fleet --bench fleet
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use steadfast::{RateLimited, rate_limit};
+
+const ROUNDS: usize = 5;
+const CALLS: usize = 4_000;
+
+// A quota far above what the bench asks: every decision is an admission.
+#[rate_limit(rate = 1_000_000_000, per = "1s", scope = "fleet", name = "bench.fleet")]
+async fn decided_async() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[rate_limit(rate = 1_000_000_000, per = "1s", scope = "fleet", name = "bench.fleet_sync")]
+fn decided_sync() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Median and p99 of `samples`, in µs.
+fn summary(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99))
+}
+
+fn row(name: &str, rounds: &[(f64, f64)]) {
+    let mut medians: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+    let mut p99s: Vec<f64> = rounds.iter().map(|r| r.1).collect();
+    medians.sort_by(f64::total_cmp);
+    p99s.sort_by(f64::total_cmp);
+    println!(
+        "| {name} | {:.1} | {:.1} |",
+        medians[medians.len() / 2],
+        p99s[p99s.len() / 2]
+    );
+}
+
+fn main() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let _server = Server(
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)"),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let url = format!("redis://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // Generous: the bench measures the round trip, not the fallback.
+    steadfast::fleet::set_deadline(Duration::from_secs(1));
+    let client = redis::Client::open(url.as_str()).expect("the URL");
+    let mut async_incr = Vec::new();
+    let mut async_fleet = Vec::new();
+    let mut sync_incr = Vec::new();
+    let mut sync_fleet = Vec::new();
+    runtime.block_on(async {
+        steadfast::fleet::connect(&url, "bench").await.expect("connect");
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a connection");
+        for _ in 0..ROUNDS {
+            let mut samples = Vec::with_capacity(CALLS);
+            for _ in 0..CALLS {
+                let t = Instant::now();
+                let _: i64 = redis::cmd("INCR")
+                    .arg("bench:incr")
+                    .query_async(&mut connection)
+                    .await
+                    .expect("INCR");
+                samples.push(t.elapsed());
+            }
+            async_incr.push(summary(&mut samples));
+            let mut samples = Vec::with_capacity(CALLS);
+            for _ in 0..CALLS {
+                let t = Instant::now();
+                decided_async().await.expect("admitted");
+                samples.push(t.elapsed());
+            }
+            async_fleet.push(summary(&mut samples));
+        }
+    });
+    steadfast::fleet::connect_blocking(&url, "bench").expect("connect");
+    let mut connection = client.get_connection().expect("a connection");
+    for _ in 0..ROUNDS {
+        let mut samples = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let _: i64 = redis::cmd("INCR")
+                .arg("bench:incr")
+                .query(&mut connection)
+                .expect("INCR");
+            samples.push(t.elapsed());
+        }
+        sync_incr.push(summary(&mut samples));
+        let mut samples = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            decided_sync().expect("admitted");
+            samples.push(t.elapsed());
+        }
+        sync_fleet.push(summary(&mut samples));
+    }
+    let health = steadfast::health();
+    assert!(health.reasons.is_empty(), "a decision fell back: {health:?}");
+    println!("{ROUNDS} rounds of {CALLS} calls; medians of the rounds' figures, µs");
+    println!("| path | median | p99 |");
+    println!("|---|---|---|");
+    row("async: bare INCR round trip", &async_incr);
+    row("async: fleet decision (#[rate_limit(scope = \"fleet\")])", &async_fleet);
+    row("sync: bare INCR round trip", &sync_incr);
+    row("sync: fleet decision", &sync_fleet);
+}
