@@ -14,12 +14,22 @@ const ROUNDS: usize = 5;
 const CALLS: usize = 4_000;
 
 // A quota far above what the bench asks: every decision is an admission.
-#[rate_limit(rate = 1_000_000_000, per = "1s", scope = "fleet", name = "bench.fleet")]
+#[rate_limit(
+    rate = 1_000_000_000,
+    per = "1s",
+    scope = "fleet",
+    name = "bench.fleet"
+)]
 async fn decided_async() -> Result<(), RateLimited> {
     Ok(())
 }
 
-#[rate_limit(rate = 1_000_000_000, per = "1s", scope = "fleet", name = "bench.fleet_sync")]
+#[rate_limit(
+    rate = 1_000_000_000,
+    per = "1s",
+    scope = "fleet",
+    name = "bench.fleet_sync"
+)]
 fn decided_sync() -> Result<(), RateLimited> {
     Ok(())
 }
@@ -59,7 +69,16 @@ fn main() {
         .expect("a free port");
     let _server = Server(
         Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (apt-get install redis-server)"),
@@ -78,7 +97,9 @@ fn main() {
     let mut sync_incr = Vec::new();
     let mut sync_fleet = Vec::new();
     runtime.block_on(async {
-        steadfast::fleet::connect(&url, "bench").await.expect("connect");
+        steadfast::fleet::connect(&url, "bench")
+            .await
+            .expect("connect");
         let mut connection = client
             .get_multiplexed_async_connection()
             .await
@@ -126,12 +147,18 @@ fn main() {
         sync_fleet.push(summary(&mut samples));
     }
     let health = steadfast::health();
-    assert!(health.reasons.is_empty(), "a decision fell back: {health:?}");
+    assert!(
+        health.reasons.is_empty(),
+        "a decision fell back: {health:?}"
+    );
     println!("{ROUNDS} rounds of {CALLS} calls; medians of the rounds' figures, µs");
     println!("| path | median | p99 |");
     println!("|---|---|---|");
     row("async: bare INCR round trip", &async_incr);
-    row("async: fleet decision (#[rate_limit(scope = \"fleet\")])", &async_fleet);
+    row(
+        "async: fleet decision (#[rate_limit(scope = \"fleet\")])",
+        &async_fleet,
+    );
     row("sync: bare INCR round trip", &sync_incr);
     row("sync: fleet decision", &sync_fleet);
 }

@@ -419,3 +419,63 @@ pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duratio
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable() -> Fleet {
+        fleet("redis://127.0.0.1:1", "tests").unwrap()
+    }
+
+    #[test]
+    fn only_a_malformed_url_or_app_name_is_an_error() {
+        assert!(fleet("redis://127.0.0.1:1", "orders-service.v2").is_ok());
+        for app in ["", "has space", "a:b", &"x".repeat(65)] {
+            let e = fleet("redis://127.0.0.1:6379", app).err().expect(app);
+            assert!(e.to_string().starts_with("fleet app name"), "{e}");
+        }
+        let e = fleet("http://127.0.0.1:6379", "app")
+            .err()
+            .expect("not redis");
+        assert!(e.to_string().starts_with("fleet Redis URL"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_under_the_app_name() {
+        assert_eq!(unreachable().key("quotes"), "tests:steadfast:rate:quotes");
+    }
+
+    #[test]
+    fn one_slow_answer_is_not_down_three_in_a_row_are() {
+        let f = unreachable();
+        f.slow();
+        f.slow();
+        assert!(!f.down.load(Relaxed));
+        assert!(f.should_ask());
+        f.answered();
+        f.slow();
+        f.slow();
+        assert!(
+            !f.down.load(Relaxed),
+            "an answer in between starts the count again"
+        );
+        f.slow();
+        assert!(f.down.load(Relaxed));
+    }
+
+    #[test]
+    fn while_down_one_call_a_second_asks_and_an_answer_brings_it_back() {
+        let f = unreachable();
+        f.failed("connection refused".into());
+        assert!(f.down.load(Relaxed));
+        assert!(!f.should_ask(), "down: this second's calls decide locally");
+        // A second later, exactly one call asks.
+        f.retry_at.store(1, Relaxed);
+        assert!(f.should_ask());
+        assert!(!f.should_ask());
+        f.answered();
+        assert!(!f.down.load(Relaxed));
+        assert!(f.should_ask());
+    }
+}
