@@ -5,7 +5,6 @@
 //!
 //! cargo bench -p steadfast-bench --features fleet --bench fleet
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use steadfast::{RateLimited, rate_limit};
@@ -34,14 +33,9 @@ fn decided_sync() -> Result<(), RateLimited> {
     Ok(())
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "../../tests/support/redis_server.rs"]
+mod redis_server;
+use redis_server::{RedisServer, free_port};
 
 /// Median and p99 of `samples`, in µs.
 fn summary(samples: &mut [Duration]) -> (f64, f64) {
@@ -63,28 +57,9 @@ fn row(name: &str, rounds: &[(f64, f64)]) {
 }
 
 fn main() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let _server = Server(
-        Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)"),
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let url = format!("redis://127.0.0.1:{port}");
+    let server =
+        RedisServer::start(free_port()).expect("redis-server (apt-get install redis-server)");
+    let url = server.url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,83 +4,13 @@
 //! node's use counts), and Redis killed mid-run: calls go on under this process's share,
 //! none waits past the deadline, health says so, and sharing resumes when it is back.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use steadfast::{HealthStatus, RateLimited, rate_limit};
 
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    fn start(port: u16) -> Option<Redis> {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("skipped: no redis-server here ({e}); CI installs Debian's");
-                return None;
-            }
-            Err(e) => panic!("CI needs redis-server: {e}"),
-        };
-        let redis = Redis {
-            port,
-            child: Some(child),
-        };
-        for _ in 0..200 {
-            if redis.cli(&["PING"]).trim() == "PONG" {
-                return Some(redis);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server did not answer on port {port}");
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+use redis_server::{RedisServer as Redis, free_port};
 
 #[rate_limit(
     rate = 10,
