@@ -229,17 +229,18 @@ fn per_key_breakers_keep_the_prometheus_text_bounded() {
         .collect();
     assert_eq!(
         lines.len(),
-        5,
+        6,
         "one set of series for the function: {lines:#?}"
     );
-    let closed: usize = lines[0]
+    assert_eq!(lines[0], "steadfast_breaker_critical{breaker=\"outage::ping\"} 0");
+    let closed: usize = lines[1]
         .strip_prefix("steadfast_breaker_keys{breaker=\"outage::ping\",state=\"closed\"} ")
         .expect("closed keys first")
         .parse()
         .unwrap();
     assert!(closed + 5 <= 64, "bounded by max_keys: {closed}");
     assert_eq!(
-        lines[1..],
+        lines[2..],
         [
             "steadfast_breaker_keys{breaker=\"outage::ping\",state=\"open\"} 5",
             "steadfast_breaker_keys{breaker=\"outage::ping\",state=\"half_open\"} 0",
