@@ -232,7 +232,10 @@ fn per_key_breakers_keep_the_prometheus_text_bounded() {
         6,
         "one set of series for the function: {lines:#?}"
     );
-    assert_eq!(lines[0], "steadfast_breaker_critical{breaker=\"outage::ping\"} 0");
+    assert_eq!(
+        lines[0],
+        "steadfast_breaker_critical{breaker=\"outage::ping\"} 0"
+    );
     let closed: usize = lines[1]
         .strip_prefix("steadfast_breaker_keys{breaker=\"outage::ping\",state=\"closed\"} ")
         .expect("closed keys first")
