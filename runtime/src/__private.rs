@@ -83,6 +83,9 @@ pub fn rate_limit_decided<R: crate::returns::RateLimitReturn>(
     }
 }
 
+#[cfg(feature = "redis")]
+pub use crate::fleet::FleetBreaker;
+
 /// The fleet's decision for an async `scope = "fleet"` function (`None`: decide locally).
 #[cfg(feature = "redis")]
 pub async fn fleet_take(

@@ -151,6 +151,7 @@ fn fleet(url: &str, app: &str) -> Result<Fleet, FleetError> {
 pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
     let fleet = Arc::new(fleet(url, app)?);
     FLEET.store(Some(fleet.clone()));
+    tokio::spawn(refresh_breakers(fleet.clone()));
     // A first connection now, and the script loaded, so that the first calls need not
     // wait for either; a failure only marks the fleet down.
     if let Some(mut connection) = fleet.async_connection(CONNECT_DEADLINE).await {
@@ -179,7 +180,10 @@ pub fn connect_blocking(url: &str, app: &str) -> Result<(), FleetError> {
             .arg(SCRIPT)
             .query::<String>(&mut connection);
     }
-    FLEET.store(Some(fleet));
+    FLEET.store(Some(fleet.clone()));
+    let _ = std::thread::Builder::new()
+        .name("steadfast-fleet".into())
+        .spawn(move || refresh_breakers_blocking(fleet));
     Ok(())
 }
 
@@ -418,6 +422,201 @@ pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duratio
             }
         }
     })
+}
+
+/// The fleet's opinion of a breaker: a sorted set per breaker, one member per node whose own
+/// breaker is open, scored by when its marker expires (server milliseconds). Drops the
+/// expired markers, refreshes this node's while its own breaker is open, and returns how
+/// many nodes report it open.
+const BREAKER_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[2] == '1' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+end
+local n = redis.call('ZCARD', KEYS[1])
+if n > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+end
+return n
+";
+
+/// The `static` of a `#[circuit_breaker(scope = "fleet", quorum = n)]` function.
+#[derive(Debug)]
+pub struct FleetBreaker {
+    quorum: u32,
+    registered: AtomicBool,
+    /// The local breaker is open because the fleet says so (not by its own failures).
+    forced: AtomicBool,
+}
+
+impl FleetBreaker {
+    /// A breaker that opens for the fleet while at least `quorum` nodes report it open.
+    pub const fn new(quorum: u32) -> FleetBreaker {
+        FleetBreaker {
+            quorum,
+            registered: AtomicBool::new(false),
+            forced: AtomicBool::new(false),
+        }
+    }
+
+    /// Called on each call (one load once registered): the breaker joins the fleet's
+    /// refresh at its function's first call.
+    #[inline]
+    pub fn watch(&'static self, breaker: &'static crate::breaker::Core) {
+        if !self.registered.load(Relaxed) {
+            self.register(breaker);
+        }
+    }
+
+    #[cold]
+    fn register(&'static self, breaker: &'static crate::breaker::Core) {
+        if !self.registered.swap(true, Relaxed) {
+            FLEET_BREAKERS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((breaker, self));
+        }
+    }
+}
+
+type Watched = (&'static crate::breaker::Core, &'static FleetBreaker);
+static FLEET_BREAKERS: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
+
+/// This process among the fleet's nodes.
+fn node_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}-{:016x}", std::process::id(), fastrand::u64(..)))
+}
+
+/// How often each node reads the fleet's opinions (and refreshes its own).
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// One breaker's step of the refresh: its own opinion out, the fleet's in.
+fn apply(breaker: &'static crate::breaker::Core, fleet: &FleetBreaker, open_nodes: Option<u64>) {
+    let forced = fleet.forced.load(Relaxed);
+    match open_nodes {
+        Some(n) if n >= u64::from(fleet.quorum) => {
+            if !forced && breaker.state() != crate::BreakerState::Open {
+                fleet.forced.store(true, Relaxed);
+                tracing::warn!(
+                    target: "steadfast",
+                    breaker = breaker.name(),
+                    nodes = n,
+                    "circuit breaker `{}` opened for the fleet: {n} nodes report it open (quorum {})",
+                    breaker.name(),
+                    fleet.quorum
+                );
+                breaker.force_open();
+            }
+        }
+        // Under the quorum, or the fleet unknown (Redis down): this node decides alone.
+        _ => {
+            if forced {
+                fleet.forced.store(false, Relaxed);
+                breaker.reset();
+            }
+        }
+    }
+}
+
+/// This node's own opinion: open by its own failures, not by the fleet.
+fn own_open(breaker: &crate::breaker::Core, fleet: &FleetBreaker) -> bool {
+    !fleet.forced.load(Relaxed) && breaker.state() == crate::BreakerState::Open
+}
+
+impl Fleet {
+    fn breaker_key(&self, breaker: &str) -> String {
+        format!("{}:steadfast:breaker:{breaker}", self.app)
+    }
+}
+
+/// The refresh of every fleet-scoped breaker, once a second, on the tokio runtime.
+async fn refresh_breakers(fleet: Arc<Fleet>) {
+    let script = redis::Script::new(BREAKER_SCRIPT);
+    loop {
+        tokio::time::sleep(REFRESH_EVERY).await;
+        if FLEET
+            .load_full()
+            .is_none_or(|now| !Arc::ptr_eq(&now, &fleet))
+        {
+            return; // connect was called again: that connection's refresh takes over
+        }
+        let watched: Vec<Watched> = FLEET_BREAKERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (breaker, watch) in watched {
+            let mut invocation = script.key(fleet.breaker_key(breaker.name()));
+            invocation
+                .arg(node_id())
+                .arg(if own_open(breaker, watch) { "1" } else { "0" })
+                .arg(u64::try_from(breaker.open_for().as_millis()).unwrap_or(u64::MAX));
+            let open_nodes = match fleet.async_connection(CONNECT_DEADLINE).await {
+                Some(mut connection) => {
+                    match tokio::time::timeout(
+                        CONNECT_DEADLINE,
+                        invocation.invoke_async::<u64>(&mut connection),
+                    )
+                    .await
+                    {
+                        Ok(Ok(n)) => Some(n),
+                        Ok(Err(_)) => {
+                            fleet.forget_connection();
+                            None
+                        }
+                        Err(_) => None,
+                    }
+                }
+                None => None,
+            };
+            apply(breaker, watch, open_nodes);
+        }
+    }
+}
+
+/// [`refresh_breakers`] for a sync program, on a thread of its own.
+fn refresh_breakers_blocking(fleet: Arc<Fleet>) {
+    let script = redis::Script::new(BREAKER_SCRIPT);
+    let mut connection: Option<redis::Connection> = None;
+    loop {
+        std::thread::sleep(REFRESH_EVERY);
+        if FLEET
+            .load_full()
+            .is_none_or(|now| !Arc::ptr_eq(&now, &fleet))
+        {
+            return;
+        }
+        let watched: Vec<Watched> = FLEET_BREAKERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (breaker, watch) in watched {
+            if connection.is_none() {
+                connection = fleet
+                    .client
+                    .get_connection_with_timeout(CONNECT_DEADLINE)
+                    .ok()
+                    .inspect(|c| {
+                        let _ = c.set_read_timeout(Some(CONNECT_DEADLINE));
+                    });
+            }
+            let open_nodes = connection.as_mut().and_then(|c| {
+                let mut invocation = script.key(fleet.breaker_key(breaker.name()));
+                invocation
+                    .arg(node_id())
+                    .arg(if own_open(breaker, watch) { "1" } else { "0" })
+                    .arg(u64::try_from(breaker.open_for().as_millis()).unwrap_or(u64::MAX));
+                invocation.invoke::<u64>(c).ok()
+            });
+            if open_nodes.is_none() {
+                connection = None;
+            }
+            apply(breaker, watch, open_nodes);
+        }
+    }
 }
 
 #[cfg(test)]

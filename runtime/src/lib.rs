@@ -188,6 +188,7 @@ pub use retry::{Backoff, Jitter, RetryPolicy};
 /// | `max_keys = 1024` | with `key`: how many per-key breakers to keep; idle closed ones are evicted | 1024 |
 /// | `critical` | while it is open, [`health`] is Unhealthy (503); otherwise an open breaker is only Degraded | not critical |
 /// | `policy = PAYMENTS` | a [`BreakerPolicy`] `const` whose settings (and name) the function takes; keys written beside it override them | the defaults |
+/// | `scope = "fleet"`, `quorum = 2` | (feature `redis`, after `fleet::connect`) the breaker still decides locally, publishes an expiring marker while its own failures hold it open, and is held open while at least `quorum` nodes' markers say so (read once a second; not with `key`) | `"local"`; quorum 2 |
 /// | `per_key_metrics` | with `key`: also a Prometheus state series per key (by default the per-key breakers of a function are exported as figures of the function, so label sets stay bounded) | per function |
 ///
 /// Durations are string literals with a unit (`"250ms"`, `"2s"`, `"1.5m"`, `"1h"`),
@@ -600,6 +601,7 @@ pub use steadfast_macros::supervised;
 /// | `max_wait = "2s"` | how long a call may wait for its turn | not at all |
 /// | `name = "quotes.api"` | its name; functions that name one limiter share it | its policy's name, else `module_path!()::fn_name` |
 /// | `policy = QUOTES_API` | a [`RateLimitPolicy`] `const` whose settings (and name) the function takes; keys written beside it override them | none |
+/// | `scope = "fleet"`, `expected_nodes = 3` | (feature `redis`, after `fleet::connect`) one limit for every process, decided on Redis; when Redis is slow or down this process decides alone at `rate / expected_nodes` (not with `key`) | `"local"`; 1 |
 ///
 /// The function must return `Result<T, E>` with `impl From<RateLimited> for E`
 /// (`io::Error`, `anyhow::Error` and `Box<dyn Error + Send + Sync>` have it). With other

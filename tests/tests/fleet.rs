@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use steadfast::{HealthStatus, RateLimited, rate_limit};
+use steadfast::{CircuitOpen, HealthStatus, RateLimited, circuit_breaker, rate_limit};
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
@@ -26,6 +26,42 @@ async fn quota() -> Result<(), RateLimited> {
 #[rate_limit(rate = 4, per = "1s", scope = "fleet", name = "fleet.sync")]
 fn sync_quota() -> Result<(), RateLimited> {
     Ok(())
+}
+
+#[derive(Debug)]
+enum PartnerError {
+    Down,
+    Open(CircuitOpen),
+}
+
+impl From<CircuitOpen> for PartnerError {
+    fn from(e: CircuitOpen) -> Self {
+        PartnerError::Open(e)
+    }
+}
+
+#[circuit_breaker(
+    name = "fleet.partner",
+    failure_threshold = 1,
+    open_for = "30s",
+    scope = "fleet",
+    quorum = 2
+)]
+async fn partner(fail: bool) -> Result<(), PartnerError> {
+    if fail {
+        Err(PartnerError::Down)
+    } else {
+        Ok(())
+    }
+}
+
+/// The server's clock in milliseconds.
+fn server_ms(redis: &Redis) -> u64 {
+    let time = redis.cli(&["TIME"]);
+    let mut lines = time.lines();
+    let secs: u64 = lines.next().unwrap().trim().parse().unwrap();
+    let micros: u64 = lines.next().unwrap().trim().parse().unwrap();
+    secs * 1000 + micros / 1000
 }
 
 async fn admitted(n: usize) -> (usize, Duration) {
@@ -147,4 +183,39 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(admitted(30).await.0, 10, "the whole rate again");
     assert_eq!(steadfast::health().status, HealthStatus::Healthy);
+
+    // A breaker with `scope = "fleet", quorum = 2`: one other node's open breaker leaves
+    // this one closed; two open it here too, until their markers expire.
+    let redis = _redis;
+    assert!(partner(false).await.is_ok());
+    let key = format!("{app}:steadfast:breaker:fleet.partner");
+    let expires = (server_ms(&redis) + 3_000).to_string();
+    redis.cli(&["ZADD", &key, &expires, "node-a"]);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert!(partner(false).await.is_ok(), "one node of a quorum of two");
+    redis.cli(&["ZADD", &key, &expires, "node-b"]);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let Err(PartnerError::Open(open)) = partner(false).await else {
+        panic!("two nodes open it for all");
+    };
+    assert_eq!(open.name(), "fleet.partner");
+    assert_eq!(
+        steadfast::breaker("fleet.partner").unwrap().state(),
+        steadfast::BreakerState::Open
+    );
+    // The markers expire (3 s after they were set): closed again.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(
+        partner(false).await.is_ok(),
+        "closed once the markers expired"
+    );
+    // Its own opening publishes its marker, with `open_for` to live.
+    assert!(matches!(partner(true).await, Err(PartnerError::Down)));
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let members = redis.cli(&["ZRANGE", &key, "0", "-1"]);
+    assert_eq!(members.lines().count(), 1, "this node's marker: {members}");
+    assert!(
+        members.trim().starts_with(&std::process::id().to_string()),
+        "{members}"
+    );
 }

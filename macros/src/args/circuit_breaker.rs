@@ -28,6 +28,8 @@ pub(crate) const KEYS: Keys = Keys {
         "per_key_metrics",
         "critical",
         "policy",
+        "scope",
+        "quorum",
     ],
     flags: &["critical", "per_key_metrics"],
 };
@@ -57,6 +59,10 @@ pub(crate) struct CircuitBreakerArgs {
     pub(crate) critical: Option<Spanned<bool>>,
     /// `policy = PAYMENTS`: a `BreakerPolicy` the other keys override.
     pub(crate) policy: Option<Spanned<Expr>>,
+    /// `scope = "fleet"`: the breaker also opens while `quorum` nodes report it open.
+    pub(crate) scope: Option<Spanned<String>>,
+    /// `quorum = 2`: nodes whose own breaker is open that open it for the fleet.
+    pub(crate) quorum: Option<Spanned<Num<u64>>>,
     /// Keys written, valid or not, so that one bad value does not also make its partner
     /// look alone.
     present: BTreeSet<String>,
@@ -127,6 +133,15 @@ impl AttributeArgs for CircuitBreakerArgs {
                 ),
                 "critical" => set_once(errors, attr, &mut args.critical, key, value, boolean(key)),
                 "policy" => set_once(errors, attr, &mut args.policy, key, value, policy(key)),
+                "scope" => set_once(
+                    errors,
+                    attr,
+                    &mut args.scope,
+                    key,
+                    value,
+                    super::retry::one_of(key, super::rate_limit::SCOPES),
+                ),
+                "quorum" => set_once(errors, attr, &mut args.quorum, key, value, int(key, 10_000)),
                 _ => return false,
             }
             true

@@ -139,10 +139,31 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     };
     let Some(key) = &args.key else {
         let spec = source(quote!(::steadfast::__private::BreakerSpec), spec);
+        // `scope = "fleet"`: the breaker joins the fleet's refresh at its first call (one
+        // load after that); without the feature `redis`, one error naming it.
+        let fleet = args
+            .scope
+            .as_ref()
+            .filter(|s| s.value == "fleet")
+            .map(|scope| {
+                let quorum = args
+                    .quorum
+                    .as_ref()
+                    .map_or_else(|| quote!(2), |q| count_u32(&q.value));
+                let gate = quote_spanned!(scope.key.span()=> ::steadfast::__private::fleet_gate!);
+                quote! {
+                    #gate({
+                        static __STEADFAST_FLEET_BREAKER: ::steadfast::__private::FleetBreaker =
+                            ::steadfast::__private::FleetBreaker::new(#quorum);
+                        __STEADFAST_FLEET_BREAKER.watch(#breaker);
+                    } {});
+                }
+            });
         return quote! {
             static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
                 ::steadfast::__private::BreakerSlot::new(#spec);
             let #breaker = __STEADFAST_BREAKER.get();
+            #fleet
         };
     };
     let lookup = with_key(key, |key| quote!(__STEADFAST_BREAKERS.get().get(#key)));

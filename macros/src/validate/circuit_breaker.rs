@@ -12,6 +12,19 @@ impl Check for CircuitBreakerArgs {
         // With a policy, a key written alone adjusts the policy's mode (its window, its
         // minimum), which the policy may well have.
         let policy = args.has("policy");
+        let fleet = args.scope.as_ref().is_some_and(|s| s.value == "fleet");
+        if let (Some(quorum), false) = (&args.quorum, fleet) {
+            errors.push(syn::Error::new(
+                quorum.key.span(),
+                "`quorum` is how many nodes of a fleet open the breaker for all; it needs `scope = \"fleet\"`",
+            ));
+        }
+        if let (true, Some(key)) = (fleet, &args.key) {
+            errors.push(syn::Error::new(
+                key.key.span(),
+                "`key = …` with `scope = \"fleet\"` is not supported yet: a fleet's breaker is one breaker",
+            ));
+        }
         if let Some(window) = &args.window {
             if !args.has("failure_threshold") && !args.has("failure_rate") && !policy {
                 errors.push(syn::Error::new(

@@ -226,7 +226,7 @@ impl<C: Clock> Core<C> {
         }
     }
 
-    fn open_for(&self) -> Duration {
+    pub(crate) fn open_for(&self) -> Duration {
         Duration::from_nanos(self.open_for.load(Relaxed))
     }
 
