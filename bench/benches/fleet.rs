@@ -44,6 +44,28 @@ fn summary(samples: &mut [Duration]) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// One round of `CALLS` calls: median and p99.
+fn round(mut call: impl FnMut()) -> (f64, f64) {
+    let mut samples = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        call();
+        samples.push(t.elapsed());
+    }
+    summary(&mut samples)
+}
+
+/// [`round`] of an async call.
+async fn round_async(mut call: impl AsyncFnMut()) -> (f64, f64) {
+    let mut samples = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        call().await;
+        samples.push(t.elapsed());
+    }
+    summary(&mut samples)
+}
+
 fn row(name: &str, rounds: &[(f64, f64)]) {
     let mut medians: Vec<f64> = rounds.iter().map(|r| r.0).collect();
     let mut p99s: Vec<f64> = rounds.iter().map(|r| r.1).collect();
@@ -80,46 +102,29 @@ fn main() {
             .await
             .expect("a connection");
         for _ in 0..ROUNDS {
-            let mut samples = Vec::with_capacity(CALLS);
-            for _ in 0..CALLS {
-                let t = Instant::now();
-                let _: i64 = redis::cmd("INCR")
-                    .arg("bench:incr")
-                    .query_async(&mut connection)
-                    .await
-                    .expect("INCR");
-                samples.push(t.elapsed());
-            }
-            async_incr.push(summary(&mut samples));
-            let mut samples = Vec::with_capacity(CALLS);
-            for _ in 0..CALLS {
-                let t = Instant::now();
-                decided_async().await.expect("admitted");
-                samples.push(t.elapsed());
-            }
-            async_fleet.push(summary(&mut samples));
+            async_incr.push(
+                round_async(async || {
+                    let _: i64 = redis::cmd("INCR")
+                        .arg("bench:incr")
+                        .query_async(&mut connection)
+                        .await
+                        .expect("INCR");
+                })
+                .await,
+            );
+            async_fleet.push(round_async(async || decided_async().await.expect("admitted")).await);
         }
     });
     steadfast::fleet::connect_blocking(&url, "bench").expect("connect");
     let mut connection = client.get_connection().expect("a connection");
     for _ in 0..ROUNDS {
-        let mut samples = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
-            let t = Instant::now();
+        sync_incr.push(round(|| {
             let _: i64 = redis::cmd("INCR")
                 .arg("bench:incr")
                 .query(&mut connection)
                 .expect("INCR");
-            samples.push(t.elapsed());
-        }
-        sync_incr.push(summary(&mut samples));
-        let mut samples = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            decided_sync().expect("admitted");
-            samples.push(t.elapsed());
-        }
-        sync_fleet.push(summary(&mut samples));
+        }));
+        sync_fleet.push(round(|| decided_sync().expect("admitted")));
     }
     let health = steadfast::health();
     assert!(

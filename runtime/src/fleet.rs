@@ -1,20 +1,25 @@
 //! Beyond one process (feature `redis`): `#[rate_limit(…, scope = "fleet")]` limits shared
-//! by every process of a service through Redis.
+//! by every process of a service, and `#[circuit_breaker(…, scope = "fleet", quorum = n)]`
+//! breakers opened for every process when enough of them see a dependency down, through
+//! Redis.
 //!
 //! At start-up, [`connect`] (or [`connect_blocking`]) names the Redis server and the
 //! application (every key is prefixed with it, so two applications on one server never
-//! share a limit). Each call of a fleet-scoped function is then one atomic decision on the
-//! server: a Lua script runs the same GCRA as a local limiter, on the server's own clock
-//! (node clocks are never compared), and the limiter's key expires when it is back to full,
-//! so memory stays bounded with no sweeper.
+//! share a limit). Each call of a fleet-scoped rate-limited function is then one atomic
+//! decision on the server: a Lua script runs the same GCRA as a local limiter, on the
+//! server's own clock (node clocks are never compared), and the limiter's key expires when
+//! it is back to full, so memory stays bounded with no sweeper. Fleet-scoped breakers
+//! decide locally; a background refresh (once a second) publishes each node's own open
+//! breakers as expiring markers and reads the others'.
 //!
-//! **Faults.** A decision that does not come back within [`DEADLINE`] ([`set_deadline`]) (Redis unreachable,
-//! slow, or not connected yet) is taken locally instead, at `rate / expected_nodes`: no
-//! call waits longer than the deadline because of Redis. [`health()`](crate::health) is
-//! Degraded with the reason, one warning is logged, and from then on one call a second
-//! asks Redis again while the others decide locally; when Redis answers, the limits are
-//! shared again (logged once). A restarted process does not reset the shared state: it
-//! is in Redis. Before [`connect`], fleet-scoped limits are local.
+//! **Faults.** A decision that does not come back within the deadline ([`DEADLINE`], or
+//! [`set_deadline`]) is taken locally instead, at `rate / expected_nodes`: no call waits
+//! longer than the deadline because of Redis. One slow answer decides only its own call;
+//! three in a row, or an error of the connection, take Redis for down:
+//! [`health()`](crate::health) is Degraded with the reason, one warning is logged, and one
+//! call a second asks Redis again while the others decide locally; when Redis answers, the
+//! limits are shared again (logged once). A restarted process does not reset the shared
+//! state: it is in Redis. Before [`connect`], fleet-scoped limits are local.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
