@@ -209,19 +209,22 @@ macro_rules! __steadfast_cache_gate {
 pub use crate::__steadfast_cache_gate as cache_gate;
 
 /// `#[fallback]`: `Ok(out)` for a success, else the error.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn fallback_split<R: crate::returns::FallbackReturn>(out: R) -> Result<R, R::Error> {
     out.split()
 }
 
 /// `#[fallback]`: an error that does not fall back, returned as it is.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn fallback_keep<R: crate::returns::FallbackReturn>(error: R::Error) -> R {
     R::keep(error)
 }
 
 /// `#[fallback(…, args)]`: an argument kept for the fallback.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn fallback_arg<T: crate::fallback::FallbackArg>(argument: &T) -> T {
     argument.clone()
 }
@@ -259,7 +262,8 @@ pub const DEFAULT_MAX_KEYS: usize = 1024;
 ///
 /// Every requirement on the function's return type is this one bound, so a wrong return
 /// type is a single error, pointing at the return type (the call is spanned there).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn circuit_breaker_call<'a, R: BreakerReturn>(
     core: &'a Core,
     rejection: Option<&mut Option<Rejected>>,
@@ -275,7 +279,8 @@ pub fn circuit_breaker_call<'a, R: BreakerReturn>(
 
 /// The summary is made only for a waiting layer above: reading when to try again can
 /// cost a clock read, which a plain rejection does not pay.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 fn rejected<R: BreakerReturn>(
     open: crate::CircuitOpen,
     rejection: Option<&mut Option<Rejected>>,
@@ -296,7 +301,8 @@ pub struct BreakerCall<'a, R, E> {
 
 impl<R, E> BreakerCall<'_, R, E> {
     /// Every `Err` is a failure; `cause` is what it says, kept if it opens the breaker.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn record(self, cause: Option<Cause<'_>>) {
         match cause {
             None => self.permit.success(),
@@ -305,7 +311,8 @@ impl<R, E> BreakerCall<'_, R, E> {
     }
 
     /// Only the errors `failure_if` accepts are failures; others count for nothing.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn record_if(self, out: &R, failure_if: impl FnOnce(&E) -> bool, cause: Option<Cause<'_>>) {
         match ((self.failure)(out), cause) {
             (Some(error), Some(cause)) if failure_if(error) => self.failed(&cause),
@@ -351,7 +358,8 @@ pub trait CauseDisplay<'a> {
 }
 
 impl<'a, T, E: std::fmt::Display> CauseDisplay<'a> for &&&Watch<'a, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn cause(&self) -> Option<Cause<'a>> {
         match self.0 {
             Ok(_) => None,
@@ -365,7 +373,8 @@ pub trait CauseDebug<'a> {
 }
 
 impl<'a, T, E: std::fmt::Debug> CauseDebug<'a> for &&Watch<'a, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn cause(&self) -> Option<Cause<'a>> {
         match self.0 {
             Ok(_) => None,
@@ -380,7 +389,8 @@ pub trait CauseNone<'a> {
 }
 
 impl<'a, T> CauseNone<'a> for Watch<'a, T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn cause(&self) -> Option<Cause<'a>> {
         None
     }
@@ -391,7 +401,8 @@ pub trait CauseType<'a> {
 }
 
 impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn cause(&self) -> Option<Cause<'a>> {
         match self.0 {
             Ok(_) => None,
@@ -405,7 +416,8 @@ impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
 /// away. The success path is one branch.
 ///
 /// The one bound generated code puts on the return type for `#[retry]`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn retry_step<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
@@ -418,7 +430,8 @@ pub fn retry_step<R: RetryReturn>(
 
 /// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
 /// a gate inside the retry is the retry's own business and does not ask `retry_if`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn retry_step_if<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
@@ -445,7 +458,8 @@ pub fn sleep_blocking(d: Duration) {
 
 /// Makes the copy of a by-value argument that one attempt of a `#[retry]` function
 /// consumes. The argument's type must be `Clone`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn retry_clone<T: Clone>(argument: &T) -> T {
     argument.clone()
 }
@@ -525,7 +539,8 @@ pub use ::std::boxed::Box;
 
 /// Calls a closure once; the body of a sync function runs in one so that its `return`
 /// and `?` stay its own. Taking `FnOnce` lets the body move out of what it captured.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
@@ -547,7 +562,8 @@ pub trait EndDisplay {
 }
 
 impl<T, E: std::fmt::Display> EndDisplay for &&&Watch<'_, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -561,7 +577,8 @@ pub trait EndDebug {
 }
 
 impl<T, E: std::fmt::Debug> EndDebug for &&Watch<'_, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -575,7 +592,8 @@ pub trait EndResult {
 }
 
 impl<T, E> EndResult for &Watch<'_, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn end(&self, call: MonitoredCall, function: &str, rejected: Option<Rejected>) {
         match self.0 {
             Ok(_) => call.end(false),
@@ -594,7 +612,8 @@ pub trait EndAny {
 }
 
 impl<T> EndAny for Watch<'_, T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn end(&self, call: MonitoredCall, _function: &str, _rejected: Option<Rejected>) {
         call.end(false);
     }

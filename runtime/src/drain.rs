@@ -60,7 +60,8 @@ impl From<ShuttingDown> for std::io::Error {
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 fn door() -> &'static Door {
     static DOOR: OnceLock<Door> = OnceLock::new();
     DOOR.get_or_init(Door::new)
@@ -109,7 +110,8 @@ impl Drop for Inside {
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 fn inside() -> bool {
     INSIDE.with(|n| n.get() > 0)
 }
@@ -166,7 +168,8 @@ pub async fn shutdown_requested() {
 /// Lets a `#[monitored(drain = …)]` call in, or turns it away with the function's
 /// `Err(ShuttingDown)` (told to a waiting layer above through `rejection`). The call is
 /// counted in flight before the door is read: see the module's documentation.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn admit<R: crate::returns::DrainReturn>(
     call: MonitoredCall,
     rejection: Option<&mut Option<Rejected>>,

@@ -175,7 +175,8 @@ pub struct MonitoredCall {
 
 impl MonitoredCall {
     /// The call ended, in success or not.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn end(mut self, failed: bool) {
         self.done = true;
         // The end is counted in the shard of the thread it ends on (an async call can move

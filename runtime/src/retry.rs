@@ -503,7 +503,8 @@ impl RetryCell {
 
     /// The policy in force: one load and a branch unless it is known only at run time or
     /// `config::apply` changed it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn get(&'static self) -> &'static RetryPolicy {
         if self.slow.load(Ordering::Relaxed) {
             return self.get_slow();

@@ -92,7 +92,8 @@ impl Deadline {
 }
 
 /// Wraps an async body in a deadline of `after`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub fn timeout_call<R: TimeoutReturn, F: Future<Output = R>>(
     after: Duration,
     stats: &'static TimeoutStats,
@@ -301,7 +302,8 @@ impl TimeoutCell {
     }
 
     /// The deadline in force.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn get(&self) -> Duration {
         match self.nanos.load(std::sync::atomic::Ordering::Relaxed) {
             0 => self.first(),

@@ -295,7 +295,8 @@ impl<C: Clock> Core<C> {
     }
 
     /// Admits a call or rejects it. Closed: one load, no write.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn try_acquire(&self) -> Result<Permit<'_, C>, CircuitOpen> {
         let word = self.load();
         if word.phase() == Phase::Closed {
@@ -415,7 +416,8 @@ impl<C: Clock> Core<C> {
 
     /// A success on a closed consecutive breaker with no failures to forget: one load, no
     /// write.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn on_success(&self, generation: u32, probe: bool) {
         if !probe && matches!(self.trip, Trip::Consecutive { .. }) {
             let word = self.load();
@@ -644,7 +646,8 @@ fn public(phase: Phase) -> BreakerState {
 
 impl<C: Clock> Permit<'_, C> {
     /// The call succeeded.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn success(mut self) {
         self.armed = false;
         self.core.on_success(self.generation, self.probe);
@@ -669,7 +672,8 @@ impl<C: Clock> Permit<'_, C> {
 }
 
 impl<C: Clock> Drop for Permit<'_, C> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn drop(&mut self) {
         if self.armed {
             self.unfinished();
