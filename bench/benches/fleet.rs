@@ -1,7 +1,7 @@
 //! The cost of a fleet-scoped decision (`#[rate_limit(…, scope = "fleet")]`, one Lua
-//! script on Redis per call) against a bare Redis `INCR` round trip, in the same run, on a
-//! redis-server of its own on loopback. Sync and async; median and p99 of each, in
-//! microseconds, over rounds of calls.
+//! script on Redis per call, or with `lease = 10` one per ten calls) against a bare Redis
+//! `INCR` round trip, in the same run, on a redis-server of its own on loopback. Sync and
+//! async; median, p99 and mean of each, in microseconds, over rounds of calls.
 //!
 //! cargo bench -p steadfast-bench --features fleet --bench fleet
 
@@ -33,19 +33,42 @@ fn decided_sync() -> Result<(), RateLimited> {
     Ok(())
 }
 
+#[rate_limit(
+    rate = 1_000_000_000,
+    per = "1s",
+    scope = "fleet",
+    lease = 10,
+    name = "bench.leased"
+)]
+async fn leased_async() -> Result<(), RateLimited> {
+    Ok(())
+}
+
+#[rate_limit(
+    rate = 1_000_000_000,
+    per = "1s",
+    scope = "fleet",
+    lease = 10,
+    name = "bench.leased_sync"
+)]
+fn leased_sync() -> Result<(), RateLimited> {
+    Ok(())
+}
+
 #[path = "../../tests/support/redis_server.rs"]
 mod redis_server;
 use redis_server::{RedisServer, free_port};
 
-/// Median and p99 of `samples`, in µs.
-fn summary(samples: &mut [Duration]) -> (f64, f64) {
+/// Median, p99 and mean of `samples`, in µs.
+fn summary(samples: &mut [Duration]) -> (f64, f64, f64) {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99))
+    let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len() as f64;
+    (at(0.5), at(0.99), mean)
 }
 
 /// One round of `CALLS` calls: median and p99.
-fn round(mut call: impl FnMut()) -> (f64, f64) {
+fn round(mut call: impl FnMut()) -> (f64, f64, f64) {
     let mut samples = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         let t = Instant::now();
@@ -56,7 +79,7 @@ fn round(mut call: impl FnMut()) -> (f64, f64) {
 }
 
 /// [`round`] of an async call.
-async fn round_async(mut call: impl AsyncFnMut()) -> (f64, f64) {
+async fn round_async(mut call: impl AsyncFnMut()) -> (f64, f64, f64) {
     let mut samples = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         let t = Instant::now();
@@ -66,15 +89,17 @@ async fn round_async(mut call: impl AsyncFnMut()) -> (f64, f64) {
     summary(&mut samples)
 }
 
-fn row(name: &str, rounds: &[(f64, f64)]) {
-    let mut medians: Vec<f64> = rounds.iter().map(|r| r.0).collect();
-    let mut p99s: Vec<f64> = rounds.iter().map(|r| r.1).collect();
-    medians.sort_by(f64::total_cmp);
-    p99s.sort_by(f64::total_cmp);
+fn row(name: &str, rounds: &[(f64, f64, f64)]) {
+    let median_of = |figure: fn(&(f64, f64, f64)) -> f64| {
+        let mut figures: Vec<f64> = rounds.iter().map(figure).collect();
+        figures.sort_by(f64::total_cmp);
+        figures[figures.len() / 2]
+    };
     println!(
-        "| {name} | {:.1} | {:.1} |",
-        medians[medians.len() / 2],
-        p99s[p99s.len() / 2]
+        "| {name} | {:.1} | {:.1} | {:.1} |",
+        median_of(|r| r.0),
+        median_of(|r| r.1),
+        median_of(|r| r.2)
     );
 }
 
@@ -93,6 +118,8 @@ fn main() {
     let mut async_fleet = Vec::new();
     let mut sync_incr = Vec::new();
     let mut sync_fleet = Vec::new();
+    let mut async_leased = Vec::new();
+    let mut sync_leased = Vec::new();
     runtime.block_on(async {
         steadfast::fleet::connect(&url, "bench")
             .await
@@ -113,6 +140,7 @@ fn main() {
                 .await,
             );
             async_fleet.push(round_async(async || decided_async().await.expect("admitted")).await);
+            async_leased.push(round_async(async || leased_async().await.expect("admitted")).await);
         }
     });
     steadfast::fleet::connect_blocking(&url, "bench").expect("connect");
@@ -125,6 +153,7 @@ fn main() {
                 .expect("INCR");
         }));
         sync_fleet.push(round(|| decided_sync().expect("admitted")));
+        sync_leased.push(round(|| leased_sync().expect("admitted")));
     }
     let health = steadfast::health();
     assert!(
@@ -132,13 +161,15 @@ fn main() {
         "a decision fell back: {health:?}"
     );
     println!("{ROUNDS} rounds of {CALLS} calls; medians of the rounds' figures, µs");
-    println!("| path | median | p99 |");
-    println!("|---|---|---|");
+    println!("| path | median | p99 | mean |");
+    println!("|---|---|---|---|");
     row("async: bare INCR round trip", &async_incr);
     row(
         "async: fleet decision (#[rate_limit(scope = \"fleet\")])",
         &async_fleet,
     );
+    row("async: fleet decision, lease = 10", &async_leased);
     row("sync: bare INCR round trip", &sync_incr);
     row("sync: fleet decision", &sync_fleet);
+    row("sync: fleet decision, lease = 10", &sync_leased);
 }

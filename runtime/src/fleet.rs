@@ -58,22 +58,34 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(1);
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// GCRA on the server: the theoretical arrival time (TAT) of the limiter in microseconds
-/// of the server's clock, the same arithmetic as a local limiter. Returns `{1, wait}`
-/// (admitted after `wait` µs) or `{0, retry_after}`.
+/// of the server's clock, the same arithmetic as a local limiter. Returns `{n, wait}` (`n`
+/// turns admitted, the first after `wait` µs) or `{0, retry_after}`. With a lease of more
+/// than one turn (`ARGV[4]`), it takes as many turns as are free now, up to the lease, and
+/// the caller spends the others; with none free now, one turn as without a lease.
 const SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
-local nxt = tat + interval
-local wait = nxt - now - tolerance
-if wait < 0 then wait = 0 end
-if wait > max_wait then return {0, wait} end
+local turns = 1
+local wait = 0
+if lease > 1 then
+  turns = math.floor((now + tolerance - tat) / interval)
+  if turns > lease then turns = lease end
+end
+if turns < 1 or lease <= 1 then
+  turns = 1
+  wait = tat + interval - now - tolerance
+  if wait < 0 then wait = 0 end
+  if wait > max_wait then return {0, wait} end
+end
+local nxt = tat + turns * interval
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.floor((nxt - now) / 1000) + 1)
-return {1, wait}
+return {turns, wait}
 ";
 
 /// What [`connect`] refuses: a malformed URL or application name. A server that cannot
@@ -332,21 +344,34 @@ fn nanos_to_us_floor(nanos: u64) -> u64 {
     nanos / 1_000
 }
 
-/// The server's answer as the limiter's: admitted after a wait, or limited (the retry
-/// rounded up to the microsecond).
+/// The server's answer as the limiter's: admitted after a wait (turns granted beyond the
+/// first kept for the next calls), or limited (the retry rounded up to the microsecond).
 fn decided(limiter: &Limiter, answer: (i64, i64)) -> Result<Duration, RateLimited> {
     let micros = Duration::from_micros(u64::try_from(answer.1).unwrap_or(0));
-    if answer.0 == 1 {
-        limiter.count_admitted();
-        Ok(micros)
-    } else {
-        Err(limiter.count_limited(duration_nanos(micros)))
+    match u64::try_from(answer.0) {
+        Ok(turns @ 1..) => {
+            limiter.keep_leased(turns - 1, SystemClock.now().0);
+            limiter.count_admitted();
+            Ok(micros)
+        }
+        _ => Err(limiter.count_limited(duration_nanos(micros))),
     }
+}
+
+/// A turn the fleet leased to this process earlier, if one is left: no round trip.
+fn leased(limiter: &Limiter) -> Option<Result<Duration, RateLimited>> {
+    (limiter.lease() > 1 && limiter.take_leased(SystemClock.now().0)).then(|| {
+        limiter.count_admitted();
+        Ok(Duration::ZERO)
+    })
 }
 
 /// A fleet-scoped turn of an async function: the server's decision, or `None` to decide
 /// locally (not connected, Redis down or slower than the deadline).
 pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, RateLimited>> {
+    if let Some(turn) = leased(slot.get()) {
+        return Some(turn);
+    }
     let fleet = FLEET.load_full()?;
     if !fleet.should_ask() {
         return None;
@@ -356,7 +381,11 @@ pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, 
     let (interval, tolerance, max_wait) = arguments(limiter);
     let key = fleet.key(slot.name());
     let mut invocation = fleet.script.key(key);
-    invocation.arg(interval).arg(tolerance).arg(max_wait);
+    invocation
+        .arg(interval)
+        .arg(tolerance)
+        .arg(max_wait)
+        .arg(limiter.lease());
     let asked = tokio::time::timeout(
         deadline(),
         invocation.invoke_async::<(i64, i64)>(&mut connection),
@@ -383,6 +412,9 @@ pub(crate) async fn take(slot: &'static LimiterSlot) -> Option<Result<Duration, 
 
 /// [`take`] for a sync function, on its thread's own connection.
 pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duration, RateLimited>> {
+    if let Some(turn) = leased(slot.get()) {
+        return Some(turn);
+    }
     let fleet = FLEET.load_full()?;
     if !fleet.should_ask() {
         return None;
@@ -409,7 +441,11 @@ pub(crate) fn take_blocking(slot: &'static LimiterSlot) -> Option<Result<Duratio
         }
         let (_, connection) = cell.as_mut()?;
         let mut invocation = fleet.script.key(key);
-        invocation.arg(interval).arg(tolerance).arg(max_wait);
+        invocation
+            .arg(interval)
+            .arg(tolerance)
+            .arg(max_wait)
+            .arg(limiter.lease());
         match invocation.invoke::<(i64, i64)>(connection) {
             Ok(answer) => {
                 fleet.answered();
@@ -627,6 +663,151 @@ fn refresh_breakers_blocking(fleet: Arc<Fleet>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The limiter's script on Lua 5.1, as Redis runs it, against an in-process store: a
+    /// table of values with their expiry, and a clock (µs) the test sets.
+    struct FakeRedis {
+        lua: mlua::Lua,
+    }
+
+    const FAKE_REDIS: &str = r"
+        store = {}
+        clock_us = 0
+        redis = { call = function(cmd, key, ...)
+          local args = {...}
+          if cmd == 'TIME' then
+            return { string.format('%d', math.floor(clock_us / 1000000)),
+                     string.format('%d', clock_us % 1000000) }
+          elseif cmd == 'GET' then
+            local e = store[key]
+            if e == nil or e.expires <= clock_us then store[key] = nil; return false end
+            return e.value
+          elseif cmd == 'SET' then
+            assert(args[2] == 'PX')
+            store[key] = { value = args[1], expires = clock_us + tonumber(args[3]) * 1000 }
+            return 'OK'
+          end
+          error('unexpected command ' .. cmd)
+        end }
+    ";
+
+    /// 2026-12-03, in µs: the script's arithmetic on realistic clock values.
+    const T0: u64 = 1_764_720_000_000_000;
+
+    impl FakeRedis {
+        fn new() -> FakeRedis {
+            let lua = mlua::Lua::new();
+            lua.load(FAKE_REDIS).exec().unwrap();
+            FakeRedis { lua }
+        }
+
+        /// One decision at `now` µs: `(turns, wait or retry_after µs)`.
+        fn take(
+            &self,
+            now: u64,
+            interval: u64,
+            tolerance: u64,
+            max_wait: u64,
+            lease: u32,
+        ) -> (i64, i64) {
+            let g = self.lua.globals();
+            g.set("clock_us", now).unwrap();
+            g.set("KEYS", vec!["k"]).unwrap();
+            g.set(
+                "ARGV",
+                vec![interval, tolerance, max_wait, u64::from(lease)],
+            )
+            .unwrap();
+            let answer: mlua::Table = self.lua.load(SCRIPT).eval().unwrap();
+            (answer.get(1).unwrap(), answer.get(2).unwrap())
+        }
+
+        /// The stored TAT, if the key has not expired at `now`.
+        fn tat(&self, now: u64) -> Option<u64> {
+            self.lua.globals().set("clock_us", now).unwrap();
+            let value: Option<String> = self
+                .lua
+                .load("local v = redis.call('GET', 'k'); if v then return v end; return nil")
+                .eval()
+                .unwrap();
+            value.map(|v| v.parse().unwrap())
+        }
+    }
+
+    const MS: u64 = 1_000;
+
+    #[test]
+    fn the_script_admits_the_burst_then_one_per_interval_with_an_exact_retry_after() {
+        // 10 a second, burst 3: interval 100 ms, tolerance 300 ms; no lease.
+        let r = FakeRedis::new();
+        let take = |now| r.take(now, 100 * MS, 300 * MS, 0, 1);
+        for _ in 0..3 {
+            assert_eq!(take(T0), (1, 0));
+        }
+        assert_eq!(take(T0), (0, 100_000));
+        assert_eq!(take(T0 + 40 * MS), (0, 60_000));
+        assert_eq!(take(T0 + 100 * MS), (1, 0));
+        assert_eq!(r.tat(T0 + 100 * MS), Some(T0 + 400 * MS));
+    }
+
+    #[test]
+    fn the_key_expires_when_the_limiter_is_back_to_full() {
+        let r = FakeRedis::new();
+        for _ in 0..3 {
+            r.take(T0, 100 * MS, 300 * MS, 0, 1);
+        }
+        // The TAT is 300 ms ahead: the key lives 301 ms (rounded up to the next ms).
+        assert_eq!(r.tat(T0 + 300 * MS), Some(T0 + 300 * MS));
+        assert_eq!(r.tat(T0 + 301 * MS), None);
+        // A fresh key is a full limiter, which it was: a burst again, not more.
+        for _ in 0..3 {
+            assert_eq!(r.take(T0 + 301 * MS, 100 * MS, 300 * MS, 0, 1).0, 1);
+        }
+        assert_eq!(r.take(T0 + 301 * MS, 100 * MS, 300 * MS, 0, 1).0, 0);
+    }
+
+    #[test]
+    fn a_call_may_wait_up_to_max_wait_for_its_turn() {
+        // 10 a second, burst 1: the second call's turn is 100 ms away.
+        let r = FakeRedis::new();
+        assert_eq!(r.take(T0, 100 * MS, 100 * MS, 150 * MS, 1), (1, 0));
+        assert_eq!(r.take(T0, 100 * MS, 100 * MS, 150 * MS, 1), (1, 100_000));
+        // The third's is 200 ms away: past max_wait, limited, its turn not reserved.
+        assert_eq!(r.take(T0, 100 * MS, 100 * MS, 150 * MS, 1), (0, 200_000));
+        assert_eq!(r.tat(T0), Some(T0 + 200 * MS));
+    }
+
+    #[test]
+    fn a_lease_takes_the_turns_free_now_up_to_the_lease() {
+        // 50 a second, burst 50: interval 20 ms, tolerance 1 s; lease 10.
+        let r = FakeRedis::new();
+        let take = |now| r.take(now, 20 * MS, 1_000 * MS, 0, 10);
+        for _ in 0..5 {
+            assert_eq!(take(T0), (10, 0));
+        }
+        // The burst is spent: one turn as without a lease, limited 20 ms from now.
+        assert_eq!(take(T0), (0, 20_000));
+        // 45 ms later two turns are free (not three): the lease takes those two.
+        assert_eq!(take(T0 + 45 * MS), (2, 0));
+        assert_eq!(take(T0 + 45 * MS), (0, 15_000));
+        // With none free now, a lease with a max_wait waits for one turn, as without.
+        assert_eq!(
+            r.take(T0 + 45 * MS, 20 * MS, 1_000 * MS, 50 * MS, 10),
+            (1, 15_000)
+        );
+    }
+
+    #[test]
+    fn a_lease_never_takes_more_than_the_burst_allows() {
+        // Burst 3, lease 10: three turns, then one per interval.
+        let r = FakeRedis::new();
+        assert_eq!(r.take(T0, 100 * MS, 300 * MS, 0, 10), (3, 0));
+        assert_eq!(r.take(T0 + 100 * MS, 100 * MS, 300 * MS, 0, 10), (1, 0));
+        assert_eq!(
+            r.take(T0 + 100 * MS, 100 * MS, 300 * MS, 0, 10),
+            (0, 100_000)
+        );
+    }
 
     fn unreachable() -> Fleet {
         fleet("redis://127.0.0.1:1", "tests").unwrap()

@@ -519,6 +519,7 @@ impl RateLimitPolicy {
             max_wait: self.max_wait,
             max_keys: None,
             fleet_nodes: None,
+            fleet_lease: LimitSpec::NO_LEASE,
         }
     }
 }

@@ -109,6 +109,9 @@ pub struct LimitSpec {
     /// `scope = "fleet"`: `Some(expected_nodes)`, the share of the rate this process keeps
     /// when it decides alone; `None`: a limit of this process.
     pub fleet_nodes: Option<u32>,
+    /// `lease = n` with `scope = "fleet"`: the turns one round trip to Redis asks for, the
+    /// others spent by this process's next calls; [`NO_LEASE`](Self::NO_LEASE): one.
+    pub fleet_lease: u32,
 }
 
 impl LimitSpec {
@@ -116,11 +119,23 @@ impl LimitSpec {
     pub const DEFAULT_PER: Duration = Duration::from_secs(1);
     /// `max_keys` when `key` is written without it.
     pub const DEFAULT_MAX_KEYS: usize = 10_000;
+    /// `lease` when it is not written: one turn per round trip.
+    pub const NO_LEASE: u32 = 1;
 
     fn name(&self) -> &'static str {
         self.name.unwrap_or(self.default_name)
     }
 }
+
+/// How long turns leased from the fleet (`lease = n`) may be spent: unspent ones are lost
+/// then (the fleet counted them when it leased them, so they cost turns but never admit a
+/// call over the limit; at most `lease - 1` per process are late by up to this much).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) const LEASE_FOR: Duration = Duration::from_secs(1);
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+const LEASE_COUNT_BITS: u32 = 24;
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+const LEASE_COUNT_MASK: u64 = (1 << LEASE_COUNT_BITS) - 1;
 
 /// One rate limiter: its settings and its one atomic word.
 #[derive(Debug)]
@@ -143,6 +158,13 @@ pub(crate) struct Limiter {
     nodes: u32,
     fleet_interval: AtomicU64,
     fleet_tolerance: AtomicU64,
+    /// `lease = n`: the turns one round trip asks the fleet for (1: no lease).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    lease: u32,
+    /// Turns the fleet leased to this process and not yet spent: their count in the low
+    /// [`LEASE_COUNT_BITS`] bits, above it the millisecond (runtime clock) they expire at.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    leased: AtomicU64,
     /// The theoretical arrival time, in the runtime clock's nanoseconds.
     tat: AtomicU64,
     /// Per-thread shards: a second write per call to the limiter's shared line would
@@ -225,6 +247,8 @@ impl Limiter {
             nodes: spec.fleet_nodes.unwrap_or(1).max(1),
             fleet_interval: AtomicU64::new(1),
             fleet_tolerance: AtomicU64::new(1),
+            lease: spec.fleet_lease.max(1),
+            leased: AtomicU64::new(0),
             tat: AtomicU64::new(0),
             admitted: ShardedCounter::default(),
             limited: AtomicU64::new(0),
@@ -284,6 +308,55 @@ impl Limiter {
             self.fleet_tolerance.load(Relaxed),
             self.max_wait.load(Relaxed),
         )
+    }
+
+    /// `lease = n`: the turns one round trip asks the fleet for.
+    #[cfg(feature = "redis")]
+    pub(crate) fn lease(&self) -> u32 {
+        self.lease
+    }
+
+    /// Spends one of the turns the fleet leased to this process, if one is left and has
+    /// not expired at `now` (runtime clock nanoseconds).
+    #[cfg(feature = "redis")]
+    #[inline]
+    pub(crate) fn take_leased(&self, now: u64) -> bool {
+        let now_ms = now / 1_000_000;
+        self.leased
+            .fetch_update(Relaxed, Relaxed, |word| {
+                let left = word & LEASE_COUNT_MASK;
+                (left > 0 && now_ms < word >> LEASE_COUNT_BITS).then(|| word - 1)
+            })
+            .is_ok()
+    }
+
+    /// Keeps `turns` more turns the fleet granted at `now`, to be spent within
+    /// [`LEASE_FOR`] (turns still left from an earlier lease are kept with them).
+    #[cfg(feature = "redis")]
+    pub(crate) fn keep_leased(&self, turns: u64, now: u64) {
+        if turns == 0 {
+            return;
+        }
+        let now_ms = now / 1_000_000;
+        let until = (now.saturating_add(duration_nanos(LEASE_FOR)) / 1_000_000)
+            .min(u64::MAX >> LEASE_COUNT_BITS);
+        let _ = self.leased.fetch_update(Relaxed, Relaxed, |word| {
+            let valid = now_ms < word >> LEASE_COUNT_BITS;
+            let left = if valid { word & LEASE_COUNT_MASK } else { 0 };
+            let count = left.saturating_add(turns).min(LEASE_COUNT_MASK);
+            Some(until << LEASE_COUNT_BITS | count)
+        });
+    }
+
+    /// The leased turns left at `now`.
+    #[cfg(all(test, feature = "redis"))]
+    pub(crate) fn leased(&self, now: u64) -> u64 {
+        let word = self.leased.load(Relaxed);
+        if now / 1_000_000 < word >> LEASE_COUNT_BITS {
+            word & LEASE_COUNT_MASK
+        } else {
+            0
+        }
     }
 
     /// A call the shared decision admitted.
@@ -610,10 +683,66 @@ mod tests {
             max_wait: Duration::ZERO,
             max_keys: None,
             fleet_nodes: None,
+            fleet_lease: LimitSpec::NO_LEASE,
         }
     }
 
     const MS: u64 = 1_000_000;
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn leased_turns_are_spent_once_each_and_expire() {
+        let l = Limiter::new(&LimitSpec {
+            fleet_nodes: Some(3),
+            fleet_lease: 10,
+            ..spec(100, Duration::from_secs(1), None)
+        });
+        assert_eq!(l.lease(), 10);
+        let t0 = 7_000 * MS;
+        assert!(!l.take_leased(t0), "nothing leased yet");
+        l.keep_leased(9, t0);
+        assert_eq!(l.leased(t0), 9);
+        for _ in 0..9 {
+            assert!(l.take_leased(t0 + 10 * MS));
+        }
+        assert!(!l.take_leased(t0 + 10 * MS), "nine leased, nine spent");
+        // Turns left from an earlier lease are kept with the new ones...
+        l.keep_leased(4, t0 + 100 * MS);
+        l.keep_leased(5, t0 + 200 * MS);
+        assert_eq!(l.leased(t0 + 300 * MS), 9);
+        // ... until the last lease's validity ends: then every one is gone.
+        let end = t0 + 200 * MS + duration_nanos(LEASE_FOR);
+        assert!(l.take_leased(end - MS));
+        assert_eq!(l.leased(end), 0);
+        assert!(!l.take_leased(end));
+        // Expired turns are not carried into a new lease.
+        l.keep_leased(2, end + MS);
+        assert_eq!(l.leased(end + MS), 2);
+        // The count is capped, never wrapped into the expiry.
+        l.keep_leased(u64::MAX, end + MS);
+        assert_eq!(l.leased(end + MS), LEASE_COUNT_MASK);
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn leased_turns_are_not_spent_twice_by_racing_threads() {
+        let l = std::sync::Arc::new(Limiter::new(&LimitSpec {
+            fleet_lease: 10,
+            ..spec(100, Duration::from_secs(1), None)
+        }));
+        let t0 = 9_000 * MS;
+        l.keep_leased(1_000, t0);
+        let spent: u64 = (0..4)
+            .map(|_| {
+                let l = l.clone();
+                std::thread::spawn(move || (0..1_000).filter(|_| l.take_leased(t0)).count() as u64)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .sum();
+        assert_eq!(spent, 1_000);
+    }
 
     #[test]
     fn a_burst_from_idle_then_one_per_interval() {
@@ -716,6 +845,7 @@ mod tests {
         let l = Limiter::new(&LimitSpec {
             max_keys: Some(2),
             fleet_nodes: None,
+            fleet_lease: LimitSpec::NO_LEASE,
             ..spec(10, Duration::from_secs(3600), None)
         });
         let keys = l.keys.as_ref().unwrap();
@@ -754,6 +884,7 @@ mod tests {
                 max_wait: Duration::ZERO,
                 max_keys: None,
                 fleet_nodes: None,
+                fleet_lease: LimitSpec::NO_LEASE,
             },
             &FA,
         );
@@ -767,6 +898,7 @@ mod tests {
                 max_wait: Duration::ZERO,
                 max_keys: None,
                 fleet_nodes: None,
+                fleet_lease: LimitSpec::NO_LEASE,
             },
             &FB,
         );

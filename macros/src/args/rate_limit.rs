@@ -1,4 +1,5 @@
-//! `#[rate_limit(rate = 100, per = "1s", burst = 10, max_wait = "2s", name = "…")]`
+//! `#[rate_limit(rate = 100, per = "1s", burst = 10, max_wait = "2s", name = "…")]`, and with
+//! `scope = "fleet"`: `expected_nodes = 3`, `lease = 10`
 
 use proc_macro2::{Span, TokenStream};
 
@@ -9,6 +10,9 @@ use super::{
 };
 use crate::duration::DurationArg;
 use crate::errors::Errors;
+
+/// The most turns one round trip may lease (the runtime keeps up to 2^24 - 1).
+const MAX_LEASE: u64 = 100_000;
 
 pub(crate) const SCOPES: &[&str] = &["local", "fleet"];
 
@@ -25,6 +29,7 @@ pub(crate) const KEYS: Keys = Keys {
         "policy",
         "scope",
         "expected_nodes",
+        "lease",
     ],
     flags: &[],
 };
@@ -55,6 +60,9 @@ pub(crate) struct RateLimitArgs {
     /// `expected_nodes = 3`: with `scope = "fleet"`, this process's share when it decides
     /// alone is `rate / expected_nodes`.
     pub(crate) expected_nodes: Option<Spanned<Num<u64>>>,
+    /// `lease = 10`: with `scope = "fleet"`, the turns asked of the fleet per round trip
+    /// (the others spent by this process's next calls).
+    pub(crate) lease: Option<Spanned<Num<u64>>>,
     /// Whether `rate` was written at all (a bad value already has its error).
     pub(crate) rate_written: bool,
     /// Whether a key it does not know was written (its error says what is wrong; "needs
@@ -82,6 +90,7 @@ impl AttributeArgs for RateLimitArgs {
             key_written: false,
             scope: None,
             expected_nodes: None,
+            lease: None,
             rate_written: false,
             unknown_written: false,
             span: at,
@@ -133,6 +142,14 @@ impl AttributeArgs for RateLimitArgs {
                     key,
                     value,
                     int(key, 100_000),
+                ),
+                "lease" => set_once(
+                    errors,
+                    attr,
+                    &mut args.lease,
+                    key,
+                    value,
+                    int(key, MAX_LEASE),
                 ),
                 _ => return false,
             }

@@ -85,6 +85,11 @@ impl Emit for RateLimitArgs {
                     }),
                     quote!(::core::option::Option::None),
                 ),
+                (
+                    "fleet_lease",
+                    self.lease.as_ref().map(|n| count_u32(&n.value)),
+                    quote!(::steadfast::__private::LimitSpec::NO_LEASE),
+                ),
             ],
             self.policy.as_ref().map(|p| {
                 let policy = &p.value;

@@ -24,14 +24,25 @@ impl Check for RateLimitArgs {
             key_uses_arguments(&key.value, cx.func, errors);
         }
         let fleet = self.scope.as_ref().is_some_and(|s| s.value == "fleet");
-        if let (Some(nodes), false) = (&self.expected_nodes, fleet) {
-            errors.push(syn::Error::new(
-                nodes.key.span(),
-                "`expected_nodes` is the share of a fleet's limit this process keeps alone; it needs `scope = \"fleet\"`",
-            ));
-        }
-        if let (Some(scope), Some(key)) = (self.scope.as_ref().filter(|_| fleet), &self.key) {
-            let _ = scope;
+        if !fleet {
+            for (key, what) in [
+                (
+                    &self.expected_nodes,
+                    "`expected_nodes` is the share of a fleet's limit this process keeps alone",
+                ),
+                (
+                    &self.lease,
+                    "`lease` is how many of a fleet's turns one round trip to Redis takes",
+                ),
+            ] {
+                if let Some(key) = key {
+                    errors.push(syn::Error::new(
+                        key.key.span(),
+                        format!("{what}; it needs `scope = \"fleet\"`"),
+                    ));
+                }
+            }
+        } else if let Some(key) = &self.key {
             errors.push(syn::Error::new(
                 key.key.span(),
                 "`key = …` with `scope = \"fleet\"` is not supported yet: a fleet-wide limit is one limit",
