@@ -535,6 +535,39 @@ fn node_id() -> &'static str {
 /// How often each node reads the fleet's opinions (and refreshes its own).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
+/// Wakes the refresh before its second is up: the async one, and the sync program's thread.
+static WAKE: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+static WAKE_BLOCKING: (Mutex<bool>, std::sync::Condvar) =
+    (Mutex::new(false), std::sync::Condvar::new());
+
+/// A breaker of this node turned half-open: the fleet's view is read at once, not at the
+/// next second, so a breaker the fleet still holds open is held open before more calls
+/// probe it. (Called on every half-open turn; a no-op without a fleet-scoped breaker.)
+pub(crate) fn refresh_now() {
+    if FLEET_BREAKERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_empty()
+    {
+        return;
+    }
+    WAKE.notify_one();
+    let (woken, wake) = &WAKE_BLOCKING;
+    *woken.lock().unwrap_or_else(PoisonError::into_inner) = true;
+    wake.notify_all();
+}
+
+/// Waits out the refresh's second, or less when [`refresh_now`] wakes it.
+fn wait_blocking() {
+    let (woken, wake) = &WAKE_BLOCKING;
+    let guard = woken.lock().unwrap_or_else(PoisonError::into_inner);
+    let (mut guard, _) = wake
+        .wait_timeout_while(guard, REFRESH_EVERY, |woken| !*woken)
+        .unwrap_or_else(PoisonError::into_inner);
+    *guard = false;
+}
+
 /// One breaker's step of the refresh: its own opinion out, the fleet's in.
 fn apply(breaker: &'static crate::breaker::Core, fleet: &FleetBreaker, open_nodes: Option<u64>) {
     let forced = fleet.forced.load(Relaxed);
@@ -574,11 +607,12 @@ impl Fleet {
     }
 }
 
-/// The refresh of every fleet-scoped breaker, once a second, on the tokio runtime.
+/// The refresh of every fleet-scoped breaker, once a second (and at once when one turns
+/// half-open), on the tokio runtime.
 async fn refresh_breakers(fleet: Arc<Fleet>) {
     let script = redis::Script::new(BREAKER_SCRIPT);
     loop {
-        tokio::time::sleep(REFRESH_EVERY).await;
+        let _ = tokio::time::timeout(REFRESH_EVERY, WAKE.notified()).await;
         if FLEET
             .load_full()
             .is_none_or(|now| !Arc::ptr_eq(&now, &fleet))
@@ -623,7 +657,7 @@ fn refresh_breakers_blocking(fleet: Arc<Fleet>) {
     let script = redis::Script::new(BREAKER_SCRIPT);
     let mut connection: Option<redis::Connection> = None;
     loop {
-        std::thread::sleep(REFRESH_EVERY);
+        wait_blocking();
         if FLEET
             .load_full()
             .is_none_or(|now| !Arc::ptr_eq(&now, &fleet))

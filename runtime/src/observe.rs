@@ -57,6 +57,7 @@ impl FunctionRecorder {
 
 /// A breaker moved from `from` to `to`. A per-key breaker is counted under its
 /// function's name, and has a state series of its own only with `per_key_metrics`.
+/// A breaker turning half-open has the fleet's view read at once (`scope = "fleet"`).
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn breaker_transition(
@@ -67,6 +68,10 @@ pub(crate) fn breaker_transition(
 ) {
     #[cfg(feature = "metrics")]
     crate::facade::breaker_state(breaker, exported, from, to);
+    #[cfg(feature = "redis")]
+    if to == BreakerState::HalfOpen {
+        crate::fleet::refresh_now();
+    }
 }
 
 /// A function's per-key breakers grew (`1`) or shrank (`-1`) by one closed breaker.

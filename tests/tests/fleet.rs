@@ -55,6 +55,21 @@ async fn partner(fail: bool) -> Result<(), PartnerError> {
     }
 }
 
+#[circuit_breaker(
+    name = "fleet.flaky",
+    failure_threshold = 1,
+    open_for = "400ms",
+    scope = "fleet",
+    quorum = 2
+)]
+async fn flaky(fail: bool) -> Result<(), PartnerError> {
+    if fail {
+        Err(PartnerError::Down)
+    } else {
+        Ok(())
+    }
+}
+
 /// The server's clock in milliseconds.
 fn server_ms(redis: &Redis) -> u64 {
     let time = redis.cli(&["TIME"]);
@@ -104,6 +119,10 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
     steadfast::fleet::connect(&format!("redis://127.0.0.1:{port}"), &app)
         .await
         .unwrap();
+    // While Redis is up, exact counts: one answer past the 5 ms deadline (this debug
+    // build on a busy machine, right after it was linked) would be decided locally and
+    // admit one more. The deadline itself is back for the Redis-killed part below.
+    steadfast::fleet::set_deadline(Duration::from_millis(500));
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // Shared: the whole rate, decided on the server, under the app's prefix.
@@ -158,6 +177,7 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
 
     // Redis killed: this process's share, no call held past the deadline (5 ms; a debug
     // build on a busy machine gets some slack), health says why.
+    steadfast::fleet::set_deadline(steadfast::fleet::DEADLINE);
     redis.kill();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let (ok, slowest) = admitted(20).await;
@@ -178,6 +198,7 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
 
     // Back: within a second (one call a second asks again), limits are shared again.
     let _redis = Redis::start(port).expect("restarted");
+    steadfast::fleet::set_deadline(Duration::from_millis(500));
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let _ = quota().await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -218,4 +239,29 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
         members.trim().starts_with(&std::process::id().to_string()),
         "{members}"
     );
+
+    // At once on its own open → half-open: a breaker its own failure opened turns
+    // half-open while two other nodes report it open; its probe runs (and closes it), and
+    // the fleet's view, read at that turn rather than at the next second, holds it open
+    // within a few milliseconds.
+    assert!(matches!(flaky(true).await, Err(PartnerError::Down)));
+    let key = format!("{app}:steadfast:breaker:fleet.flaky");
+    let expires = (server_ms(&redis) + 5_000).to_string();
+    redis.cli(&["ZADD", &key, &expires, "node-a"]);
+    redis.cli(&["ZADD", &key, &expires, "node-b"]);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(flaky(false).await.is_ok(), "the half-open probe runs");
+    let turned = Instant::now();
+    let held = loop {
+        if let Err(PartnerError::Open(_)) = flaky(false).await {
+            break turned.elapsed();
+        }
+        assert!(
+            turned.elapsed() < Duration::from_millis(250),
+            "still not held open by the fleet {:?} after the half-open turn",
+            turned.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    eprintln!("held open by the fleet {held:?} after the half-open probe");
 }
