@@ -596,9 +596,23 @@ fn apply(breaker: &'static crate::breaker::Core, fleet: &FleetBreaker, open_node
     }
 }
 
-/// This node's own opinion: open by its own failures, not by the fleet.
-fn own_open(breaker: &crate::breaker::Core, fleet: &FleetBreaker) -> bool {
-    !fleet.forced.load(Relaxed) && breaker.state() == crate::BreakerState::Open
+/// This node's own opinion, as the script's arguments: whether its own failures hold the
+/// breaker open (not the fleet), and for how many more milliseconds (its marker lives that
+/// long: it expires when this node's breaker would turn half-open, even if no call comes
+/// to turn it).
+fn opinion(breaker: &crate::breaker::Core, fleet: &FleetBreaker) -> (&'static str, u64) {
+    let left = breaker.open_for().saturating_sub(breaker.in_state_for());
+    if !fleet.forced.load(Relaxed)
+        && breaker.state() == crate::BreakerState::Open
+        && !left.is_zero()
+    {
+        (
+            "1",
+            u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1),
+        )
+    } else {
+        ("0", 0)
+    }
 }
 
 impl Fleet {
@@ -624,11 +638,9 @@ async fn refresh_breakers(fleet: Arc<Fleet>) {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         for (breaker, watch) in watched {
+            let (open, ttl) = opinion(breaker, watch);
             let mut invocation = script.key(fleet.breaker_key(breaker.name()));
-            invocation
-                .arg(node_id())
-                .arg(if own_open(breaker, watch) { "1" } else { "0" })
-                .arg(u64::try_from(breaker.open_for().as_millis()).unwrap_or(u64::MAX));
+            invocation.arg(node_id()).arg(open).arg(ttl);
             let open_nodes = match fleet.async_connection(CONNECT_DEADLINE).await {
                 Some(mut connection) => {
                     match tokio::time::timeout(
@@ -679,11 +691,9 @@ fn refresh_breakers_blocking(fleet: Arc<Fleet>) {
                     });
             }
             let open_nodes = connection.as_mut().and_then(|c| {
+                let (open, ttl) = opinion(breaker, watch);
                 let mut invocation = script.key(fleet.breaker_key(breaker.name()));
-                invocation
-                    .arg(node_id())
-                    .arg(if own_open(breaker, watch) { "1" } else { "0" })
-                    .arg(u64::try_from(breaker.open_for().as_millis()).unwrap_or(u64::MAX));
+                invocation.arg(node_id()).arg(open).arg(ttl);
                 invocation.invoke::<u64>(c).ok()
             });
             if open_nodes.is_none() {
