@@ -512,6 +512,9 @@ impl FleetBreaker {
         }
     }
 
+    /// Joins the refresh, and has the fleet's view read at once: a breaker the fleet holds
+    /// open is held here from a few milliseconds after its function's first call, not
+    /// from the next second.
     #[cold]
     fn register(&'static self, breaker: &'static crate::breaker::Core) {
         if !self.registered.swap(true, Relaxed) {
@@ -519,6 +522,7 @@ impl FleetBreaker {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push((breaker, self));
+            refresh_now();
         }
     }
 }

@@ -70,6 +70,21 @@ async fn flaky(fail: bool) -> Result<(), PartnerError> {
     }
 }
 
+#[circuit_breaker(name = "fleet.late", scope = "fleet", quorum = 2)]
+async fn late() -> Result<(), PartnerError> {
+    Ok(())
+}
+
+/// Another node's marker, written as its refresh writes it: the member, scored by when it
+/// expires (server ms), and the set's own expiry moved to the furthest marker's.
+fn mark(redis: &Redis, key: &str, expires: &str, node: &str) {
+    redis.cli(&["ZADD", key, expires, node]);
+    redis.cli(&["PEXPIREAT", key, expires, "GT"]);
+    if redis.cli(&["PTTL", key]).trim() == "-1" {
+        redis.cli(&["PEXPIREAT", key, expires]);
+    }
+}
+
 /// The server's clock in milliseconds.
 fn server_ms(redis: &Redis) -> u64 {
     let time = redis.cli(&["TIME"]);
@@ -211,10 +226,10 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
     assert!(partner(false).await.is_ok());
     let key = format!("{app}:steadfast:breaker:fleet.partner");
     let expires = (server_ms(&redis) + 3_000).to_string();
-    redis.cli(&["ZADD", &key, &expires, "node-a"]);
+    mark(&redis, &key, &expires, "node-a");
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert!(partner(false).await.is_ok(), "one node of a quorum of two");
-    redis.cli(&["ZADD", &key, &expires, "node-b"]);
+    mark(&redis, &key, &expires, "node-b");
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let Err(PartnerError::Open(open)) = partner(false).await else {
         panic!("two nodes open it for all");
@@ -247,8 +262,8 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
     assert!(matches!(flaky(true).await, Err(PartnerError::Down)));
     let key = format!("{app}:steadfast:breaker:fleet.flaky");
     let expires = (server_ms(&redis) + 5_000).to_string();
-    redis.cli(&["ZADD", &key, &expires, "node-a"]);
-    redis.cli(&["ZADD", &key, &expires, "node-b"]);
+    mark(&redis, &key, &expires, "node-a");
+    mark(&redis, &key, &expires, "node-b");
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(flaky(false).await.is_ok(), "the half-open probe runs");
     let turned = Instant::now();
@@ -264,4 +279,21 @@ async fn one_limit_for_the_fleet_local_shares_while_redis_is_down() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     eprintln!("held open by the fleet {held:?} after the half-open probe");
+
+    // A breaker joins the refresh at its function's first call, and reads the fleet's view
+    // at once: held open a few milliseconds after that call, not at the next second.
+    let key = format!("{app}:steadfast:breaker:fleet.late");
+    let expires = (server_ms(&redis) + 5_000).to_string();
+    mark(&redis, &key, &expires, "node-a");
+    mark(&redis, &key, &expires, "node-b");
+    assert!(late().await.is_ok(), "its first call decides locally");
+    let first = Instant::now();
+    while !matches!(late().await, Err(PartnerError::Open(_))) {
+        assert!(
+            first.elapsed() < Duration::from_millis(250),
+            "not held open by the fleet {:?} after its first call",
+            first.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
