@@ -675,20 +675,44 @@ impl<F: Future> Future for Monitored<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = this.span.enter();
-        // Calls made while it polls its body are made from inside an admitted call.
-        let _inside = crate::drain::Inside::enter();
+        // Everything but the body's poll and `finish` is the same for every body: in
+        // non-generic functions, not copied into each decorated function.
+        let _polling = Polling::enter(this.span);
         let out = std::task::ready!(this.body.poll(cx));
-        if let Some(call) = this.call.take() {
-            if crate::drain::take_cancelled() {
-                // Dropped by the drain at its deadline: cancelled, not failed.
-                drop(call);
-            } else {
-                (this.finish)(&out, call);
-            }
+        if let Some(call) = finishing(this.call) {
+            (this.finish)(&out, call);
         }
         Poll::Ready(out)
     }
+}
+
+/// While a `#[monitored]` body is polled: inside its span, and inside an admitted call
+/// (for the drain: calls it makes are admitted).
+struct Polling<'a> {
+    _entered: tracing::span::Entered<'a>,
+    _inside: crate::drain::Inside,
+}
+
+impl<'a> Polling<'a> {
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn enter(span: &'a tracing::Span) -> Polling<'a> {
+        Polling {
+            _entered: span.enter(),
+            _inside: crate::drain::Inside::enter(),
+        }
+    }
+}
+
+/// The call to end now that its body is ready, unless the drain cancelled it (then it is
+/// dropped here: cancelled, not failed).
+#[cfg_attr(not(debug_assertions), inline)]
+fn finishing(call: &mut Option<MonitoredCall>) -> Option<MonitoredCall> {
+    let call = call.take()?;
+    if crate::drain::take_cancelled() {
+        drop(call);
+        return None;
+    }
+    Some(call)
 }
 
 /// The metadata of a `#[monitored]` function's span, as `tracing::span!` builds it: the

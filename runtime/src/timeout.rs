@@ -63,6 +63,18 @@ struct Deadline {
 }
 
 impl Deadline {
+    /// A deadline of `after` from now (not generic: built once for every body).
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn new(after: Duration, stats: &'static TimeoutStats) -> Deadline {
+        Deadline {
+            sleep: None,
+            after,
+            started: SystemClock.raw(),
+            stats,
+            no_timer: false,
+        }
+    }
+
     /// After the body said it is not ready: `Ready` once the deadline has passed.
     fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Elapsed> {
         if self.sleep.is_none() {
@@ -101,13 +113,7 @@ pub fn timeout_call<R: TimeoutReturn, F: Future<Output = R>>(
 ) -> Timeout<F, R> {
     Timeout {
         body,
-        deadline: Deadline {
-            sleep: None,
-            after,
-            started: SystemClock.raw(),
-            stats,
-            no_timer: false,
-        },
+        deadline: Deadline::new(after, stats),
         _output: PhantomData,
     }
 }
