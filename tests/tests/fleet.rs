@@ -6,11 +6,15 @@
 
 use std::time::{Duration, Instant};
 
-use steadfast::{CircuitOpen, HealthStatus, RateLimited, circuit_breaker, rate_limit};
+use steadfast::{HealthStatus, RateLimited, circuit_breaker, rate_limit};
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 use redis_server::{RedisServer as Redis, free_port};
+
+#[path = "../support/partner.rs"]
+mod partner;
+use partner::PartnerError;
 
 #[rate_limit(
     rate = 10,
@@ -26,18 +30,6 @@ async fn quota() -> Result<(), RateLimited> {
 #[rate_limit(rate = 4, per = "1s", scope = "fleet", name = "fleet.sync")]
 fn sync_quota() -> Result<(), RateLimited> {
     Ok(())
-}
-
-#[derive(Debug)]
-enum PartnerError {
-    Down,
-    Open(CircuitOpen),
-}
-
-impl From<CircuitOpen> for PartnerError {
-    fn from(e: CircuitOpen) -> Self {
-        PartnerError::Open(e)
-    }
 }
 
 #[circuit_breaker(

@@ -10,25 +10,17 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use steadfast::{CircuitOpen, circuit_breaker};
+use steadfast::circuit_breaker;
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 use redis_server::{RedisServer as Redis, free_port};
 
+#[path = "../support/partner.rs"]
+mod partner;
+use partner::PartnerError;
+
 const NODE: &str = "STEADFAST_QUORUM_NODE";
-
-#[derive(Debug)]
-enum PartnerError {
-    Down,
-    Open(CircuitOpen),
-}
-
-impl From<CircuitOpen> for PartnerError {
-    fn from(e: CircuitOpen) -> Self {
-        PartnerError::Open(e)
-    }
-}
 
 #[circuit_breaker(
     name = "quorum.partner",
