@@ -168,7 +168,7 @@ fn fleet(url: &str, app: &str) -> Result<Fleet, FleetError> {
 pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
     let fleet = Arc::new(fleet(url, app)?);
     FLEET.store(Some(fleet.clone()));
-    crate::observe::on_half_open(refresh_now);
+    crate::observe::on_open_or_probe(refresh_now);
     tokio::spawn(refresh_breakers(fleet.clone()));
     // A first connection now, and the script loaded, so that the first calls need not
     // wait for either; a failure only marks the fleet down.
@@ -190,7 +190,7 @@ pub async fn connect(url: &str, app: &str) -> Result<(), FleetError> {
 /// fleet-scoped call.
 pub fn connect_blocking(url: &str, app: &str) -> Result<(), FleetError> {
     let fleet = Arc::new(fleet(url, app)?);
-    crate::observe::on_half_open(refresh_now);
+    crate::observe::on_open_or_probe(refresh_now);
     // The script loaded now, so that the first calls need not wait for it.
     if let Ok(mut connection) = fleet.client.get_connection_with_timeout(CONNECT_DEADLINE) {
         let _ = connection.set_read_timeout(Some(CONNECT_DEADLINE));
@@ -547,10 +547,10 @@ static WAKE: std::sync::LazyLock<tokio::sync::Notify> =
 static WAKE_BLOCKING: (Mutex<bool>, std::sync::Condvar) =
     (Mutex::new(false), std::sync::Condvar::new());
 
-/// A breaker of this node turned half-open: the fleet's view is read at once, not at the
-/// next second, so a breaker the fleet still holds open is held open before more calls
-/// probe it. (Heard of every half-open turn once connected; a no-op without a
-/// fleet-scoped breaker.)
+/// A breaker of this node opened or turned half-open: the refresh runs at once, not at the
+/// next second, so that its opening publishes its marker now, and a breaker the fleet
+/// still holds open is held before more calls probe it. (Heard of every such turn once
+/// connected; a no-op without a fleet-scoped breaker.)
 pub(crate) fn refresh_now() {
     if FLEET_BREAKERS
         .lock()
@@ -628,8 +628,8 @@ impl Fleet {
     }
 }
 
-/// The refresh of every fleet-scoped breaker, once a second (and at once when one turns
-/// half-open), on the tokio runtime.
+/// The refresh of every fleet-scoped breaker, once a second (and at once when one opens or
+/// turns half-open), on the tokio runtime.
 async fn refresh_breakers(fleet: Arc<Fleet>) {
     let script = redis::Script::new(BREAKER_SCRIPT);
     loop {

@@ -57,7 +57,7 @@ impl FunctionRecorder {
 
 /// A breaker moved from `from` to `to`. A per-key breaker is counted under its
 /// function's name, and has a state series of its own only with `per_key_metrics`.
-/// A breaker turning half-open is told to the listener of [`on_half_open`].
+/// A breaker opening or turning half-open is told to the listener of [`on_open_or_probe`].
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn breaker_transition(
@@ -68,20 +68,22 @@ pub(crate) fn breaker_transition(
 ) {
     #[cfg(feature = "metrics")]
     crate::facade::breaker_state(breaker, exported, from, to);
-    if to == BreakerState::HalfOpen {
-        if let Some(listener) = HALF_OPEN.get() {
+    if to != BreakerState::Closed {
+        if let Some(listener) = OPEN_OR_PROBE.get() {
             listener();
         }
     }
 }
 
-/// Who hears of breakers turning half-open (the fleet's refresh, once connected).
-static HALF_OPEN: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+/// Who hears of breakers opening or turning half-open (the fleet's refresh, once
+/// connected).
+static OPEN_OR_PROBE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
-/// Has `listener` called whenever a breaker turns half-open (the first one set stays).
+/// Has `listener` called whenever a breaker opens or turns half-open (the first one set
+/// stays).
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-pub(crate) fn on_half_open(listener: fn()) {
-    let _ = HALF_OPEN.set(listener);
+pub(crate) fn on_open_or_probe(listener: fn()) {
+    let _ = OPEN_OR_PROBE.set(listener);
 }
 
 /// A function's per-key breakers grew (`1`) or shrank (`-1`) by one closed breaker.

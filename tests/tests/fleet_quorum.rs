@@ -99,6 +99,26 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Calls until the node answers `want`, for at most `within`: how long it took.
+    fn until(&mut self, want: &str, within: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let answer = self.ask("call");
+            if answer == want {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < within,
+                "node {} still answers {answer:?}, not {want:?}, after {:?}",
+                self.name,
+                started.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -121,61 +141,49 @@ fn main() {
     for node in [&mut a, &mut b, &mut c] {
         assert_eq!(node.ask("call"), "ok", "node {} starts closed", node.name);
     }
-    // Every node reads the fleet's view once a second: wait out a refresh and a half.
+    // Every node reads the fleet's view once a second (and publishes its own opening at
+    // once): a refresh and a half is enough for every node to have read a change.
     let refresh = Duration::from_millis(1_500);
+    let markers = |redis: &Redis| redis.cli(&["ZCARD", &key]).trim().to_string();
 
     // One node's breaker opens: the others stay closed (one marker, quorum two).
     assert_eq!(a.ask("fail"), "down");
     let a_opened = Instant::now();
     assert_eq!(a.ask("call"), "open", "a's own breaker is open");
     std::thread::sleep(refresh);
-    let markers = redis.cli(&["ZCARD", &key]);
-    assert_eq!(markers.trim(), "1", "a published its marker");
+    assert_eq!(markers(&redis), "1", "a published its marker");
     assert_eq!(b.ask("call"), "ok", "one node of a quorum of two");
     assert_eq!(c.ask("call"), "ok", "one node of a quorum of two");
     // Three seconds apart, so that a's marker expires well before b's.
     std::thread::sleep(Duration::from_secs(3).saturating_sub(a_opened.elapsed()));
 
-    // A second node's opens: the third is held open too.
+    // A second node's opens: the third is held open too, at its next refresh.
     assert_eq!(b.ask("fail"), "down");
     let b_opened = Instant::now();
-    std::thread::sleep(refresh);
-    assert_eq!(redis.cli(&["ZCARD", &key]).trim(), "2");
+    let held = c.until("open", refresh);
+    assert_eq!(markers(&redis), "2");
     assert!(
         a_opened.elapsed() < Duration::from_secs(6),
         "a's marker must still be there: this machine was too slow to test the quorum"
     );
-    assert_eq!(
-        c.ask("call"),
-        "open",
-        "two nodes of a quorum of two open it for c"
-    );
 
     // The markers expire `open_for` (6 s) after their own openings, calls or not; after
     // a's, one is left, under the quorum: c is let go at its next refresh.
-    let a_expired = Duration::from_secs(6) + refresh;
-    std::thread::sleep(a_expired.saturating_sub(a_opened.elapsed()));
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(a_opened.elapsed()));
+    let let_go = c.until("ok", refresh);
     assert!(
         b_opened.elapsed() < Duration::from_secs(6),
         "b's marker must still be there: this machine was too slow to test the expiry"
     );
-    assert_eq!(
-        redis.cli(&["ZCARD", &key]).trim(),
-        "1",
-        "b's marker is left"
+    assert_eq!(markers(&redis), "1", "b's marker is left");
+    std::thread::sleep(
+        (Duration::from_secs(6) + Duration::from_millis(300)).saturating_sub(b_opened.elapsed()),
     );
-    assert_eq!(c.ask("call"), "ok", "closed again once a's marker expired");
-    let b_expired = Duration::from_secs(6) + Duration::from_millis(300);
-    std::thread::sleep(b_expired.saturating_sub(b_opened.elapsed()));
-    assert_eq!(
-        redis.cli(&["ZCARD", &key]).trim(),
-        "0",
-        "every marker expired"
-    );
+    assert_eq!(markers(&redis), "0", "every marker expired");
     // a and b probe their own breakers (half-open after `open_for`) and close.
     assert_eq!(a.ask("call"), "ok");
     assert_eq!(b.ask("call"), "ok");
     println!(
-        "fleet_quorum: one open node left the others closed, two held the third open, expired markers let it go"
+        "fleet_quorum: one open node left the others closed; two held the third open ({held:?} after the second opened); it was let go {let_go:?} after the first marker expired"
     );
 }
