@@ -14,3 +14,12 @@ impl From<CircuitOpen> for PartnerError {
         PartnerError::Open(e)
     }
 }
+
+/// The partner call's outcome: down when told to fail.
+pub(crate) fn answer(fail: bool) -> Result<(), PartnerError> {
+    if fail {
+        Err(PartnerError::Down)
+    } else {
+        Ok(())
+    }
+}

@@ -40,11 +40,7 @@ fn sync_quota() -> Result<(), RateLimited> {
     quorum = 2
 )]
 async fn partner(fail: bool) -> Result<(), PartnerError> {
-    if fail {
-        Err(PartnerError::Down)
-    } else {
-        Ok(())
-    }
+    partner::answer(fail)
 }
 
 #[circuit_breaker(
@@ -55,11 +51,7 @@ async fn partner(fail: bool) -> Result<(), PartnerError> {
     quorum = 2
 )]
 async fn flaky(fail: bool) -> Result<(), PartnerError> {
-    if fail {
-        Err(PartnerError::Down)
-    } else {
-        Ok(())
-    }
+    partner::answer(fail)
 }
 
 #[circuit_breaker(name = "fleet.late", scope = "fleet", quorum = 2)]

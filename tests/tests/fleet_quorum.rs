@@ -30,11 +30,7 @@ const NODE: &str = "STEADFAST_QUORUM_NODE";
     quorum = 2
 )]
 async fn partner(fail: bool) -> Result<(), PartnerError> {
-    if fail {
-        Err(PartnerError::Down)
-    } else {
-        Ok(())
-    }
+    partner::answer(fail)
 }
 
 /// One node: connects, then answers each command with what its breaker said.
