@@ -87,26 +87,16 @@ fn emit(
     let function = quote!(&__STEADFAST_FUNCTION);
     let repeats = needs.iter().any(|n| n.repeats);
     let out_type = body::out_type(kind, func);
-    // One entry (made before `main`) for the whole function, declared innermost so that it sees every
-    // layer's statics.
-    let listed: Vec<(&str, TokenStream)> = layers.iter().filter_map(Layer::listed).collect();
-    let entry = if listed.is_empty() {
-        TokenStream::new()
-    } else {
-        let fields = expand::LISTED_FIELDS.iter().map(|field| {
-            let value = listed.iter().find(|(f, _)| f == field).map_or_else(
-                || quote!(::core::option::Option::None),
-                |(_, value)| quote!(::core::option::Option::Some(#value)),
-            );
-            let field = proc_macro2::Ident::new(field, proc_macro2::Span::call_site());
-            quote!(#field: #value,)
-        });
-        quote! {
-            ::steadfast::__private::inventory::submit! {
-                ::steadfast::__private::Listed { #(#fields)* }
-            }
-        }
-    };
+    // Each layer's entry (made before `main`), declared innermost so that it sees every
+    // layer's statics: `list!(kind, &STATIC);`, one static holding one reference.
+    let entry: TokenStream = layers
+        .iter()
+        .filter_map(Layer::listed)
+        .map(|(kind, slot)| {
+            let kind = proc_macro2::Ident::new(kind, proc_macro2::Span::call_site());
+            quote!(::steadfast::__private::list!(#kind, #slot);)
+        })
+        .collect();
     let mut expr = body::innermost(kind, func, repeats, entry);
     for (layer, rejection) in layers.iter().zip(slots).rev() {
         let cx = Cx {

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use crate::breaker::{BreakerKey, Core, Permit};
 
+pub use crate::__steadfast_list as list;
 pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::drain::{
@@ -26,6 +27,7 @@ pub use crate::task::{TaskSlot, TaskSpec, supervise_async, supervise_thread, tas
 pub use crate::timeout::TimeoutCell;
 pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
+#[cfg(not(all(target_os = "linux", not(steadfast_inventory))))]
 pub use ::inventory;
 pub use ::tracing;
 

@@ -488,3 +488,58 @@ fn a_rate_limit_is_retuned_live_keeping_what_was_used() {
     }
     assert_eq!(steadfast::rate_limiter("quota").unwrap().rate(), 100);
 }
+
+// One function of every kind that lists something, none of them ever called: each is
+// known to `config` from the start (listed before `main`, by the linker on Linux).
+#[circuit_breaker(name = "listed.breaker")]
+fn listed_breaker() -> Result<(), Error> {
+    Ok(())
+}
+
+#[circuit_breaker(name = "listed.keyed", key = who)]
+fn listed_keyed(who: &str) -> Result<(), Error> {
+    let _ = who;
+    Ok(())
+}
+
+#[retry(name = "listed.retry")]
+fn listed_retry() -> Result<(), Error> {
+    Ok(())
+}
+
+#[steadfast::timeout("1s", name = "listed.timeout")]
+async fn listed_timeout() -> Result<(), steadfast::Elapsed> {
+    Ok(())
+}
+
+#[steadfast::bulkhead(max_concurrent = 2, name = "listed.bulkhead")]
+fn listed_bulkhead() -> Result<(), steadfast::BulkheadFull> {
+    Ok(())
+}
+
+#[steadfast::rate_limit(rate = 5, per = "1s", name = "listed.rate_limit")]
+fn listed_rate_limit() -> Result<(), steadfast::RateLimited> {
+    Ok(())
+}
+
+#[test]
+fn every_kind_is_known_before_its_first_call() {
+    let _serial = serial();
+    let current = config::current();
+    for section in [
+        "[breaker.\"listed.breaker\"]",
+        "[breaker.\"listed.keyed\"]",
+        "[retry.\"listed.retry\"]",
+        "[timeout.\"listed.timeout\"]",
+        "[bulkhead.\"listed.bulkhead\"]",
+        "[rate_limit.\"listed.rate_limit\"]",
+    ] {
+        assert!(
+            current.contains(section),
+            "{section} missing from:\n{current}"
+        );
+    }
+    // Known, so a change to one is applied, not refused as an unknown name.
+    config::apply("[retry.\"listed.retry\"]\nattempts = 5").unwrap();
+    config::apply("[retry.\"listed.retry\"]\nattempts = 3").unwrap();
+}

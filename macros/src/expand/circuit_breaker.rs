@@ -15,7 +15,7 @@ use crate::item;
 //     fn fetch(host: &str) -> Result<Page, Error> {
 //         static BREAKER: BreakerSlot = BreakerSlot::new(|| breaker_spec(  // built at first use
 //             BreakerPolicy::DEFAULT.set_failure_threshold(3), None, "module::fetch"));
-//         (listed before `main` in the function's one entry: known before the first call)
+//         list!(breaker, &BREAKER);   // listed before `main`: known before the first call
 //         let breaker = BREAKER.get();                                     // one atomic load
 //         'gate: {
 //             let call = match circuit_breaker_call(breaker, rejection) {   // R: BreakerReturn
@@ -42,13 +42,10 @@ impl Emit for CircuitBreakerArgs {
 
     /// Listed before `main`, so that the breaker is known before the function's first call.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
-        Some((
-            "breaker",
-            match self.key {
-                None => quote!(&__STEADFAST_BREAKER),
-                Some(_) => quote!(&__STEADFAST_BREAKERS),
-            },
-        ))
+        Some(match self.key {
+            None => ("breaker", quote!(&__STEADFAST_BREAKER)),
+            Some(_) => ("keyed_breaker", quote!(&__STEADFAST_BREAKERS)),
+        })
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {

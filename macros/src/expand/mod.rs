@@ -38,9 +38,9 @@ pub(crate) trait Emit {
         None
     }
 
-    /// What this layer lists before `main`, as a field of the function's one entry
-    /// (`__private::Listed`): `("retry", expr)`. The expression may name the layer's
-    /// statics: the entry is declared inside every layer's block.
+    /// What this layer lists before `main`: `("retry", expr)`, a kind of the runtime's
+    /// `__private::list!` and a reference to a static. The expression may name the
+    /// layer's statics: the entry is declared inside every layer's block.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
         None
     }
@@ -128,11 +128,6 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     }
     quote!(async { #(#tokens)* })
 }
-
-/// The fields of the runtime's `Listed`, the one entry, made before `main`, of a function; a test's
-/// exhaustive pattern stops compiling when the runtime's struct changes.
-pub(crate) const LISTED_FIELDS: [&str; 5] =
-    ["breaker", "retry", "timeout", "bulkhead", "rate_limit"];
 
 /// The rejection slots of one layer: `Option<Rejected>` locals through which a gate tells
 /// the layers above that it turned the call away.
@@ -304,23 +299,5 @@ pub(crate) fn number(n: &Num<f64>) -> TokenStream {
             quote!(#n)
         }
         Num::Expr(expr) => quote_spanned!(expr.span()=> ::steadfast::__private::number(#expr)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_listed_fields_are_the_runtimes() {
-        let steadfast::__private::Listed {
-            breaker: _,
-            retry: _,
-            timeout: _,
-            bulkhead: _,
-            rate_limit: _,
-        } = steadfast::__private::Listed::NONE;
-        assert_eq!(
-            super::LISTED_FIELDS,
-            ["breaker", "retry", "timeout", "bulkhead", "rate_limit"]
-        );
     }
 }

@@ -19,7 +19,7 @@ use crate::item::{self, Func};
 //         static STATS: RetryStats = RetryStats::new("module::fetch");
 //         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
 //             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
-//         (listed before `main` in the function's one entry: known before the first call)
+//         list!(retry, &POLICY);   // listed before `main`: known before the first call
 //         let policy = POLICY.get();                                      // one load and a branch
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {

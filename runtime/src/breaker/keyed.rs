@@ -293,9 +293,3 @@ impl KeyedSlot {
         keyed
     }
 }
-
-impl crate::listed::Register for KeyedSlot {
-    fn register(&'static self) {
-        self.get();
-    }
-}

@@ -27,6 +27,17 @@ struct Registry {
     keyed: Vec<&'static KeyedBreakers>,
 }
 
+crate::listed::section!(
+    /// Every `#[circuit_breaker]` function's breaker (without `key`).
+    fn listed_breakers() -> super::BreakerSlot,
+    "steadfast_0_1_breakers"
+);
+crate::listed::section!(
+    /// Every `#[circuit_breaker(key = …)]` function's breakers.
+    fn listed_keyed_breakers() -> super::KeyedSlot,
+    "steadfast_0_1_keyed_breakers"
+);
+
 /// Registers the breaker of every decorated function in the program (listed before `main`),
 /// so that every one is known, at zero, before its first call. Cheap once done.
 pub(crate) fn register_all() {
@@ -34,8 +45,11 @@ pub(crate) fn register_all() {
     if DONE.load(std::sync::atomic::Ordering::Acquire) {
         return;
     }
-    for entry in crate::listed::breakers() {
-        entry.register();
+    for slot in listed_breakers() {
+        slot.get();
+    }
+    for slot in listed_keyed_breakers() {
+        slot.get();
     }
     DONE.store(true, std::sync::atomic::Ordering::Release);
 }

@@ -61,9 +61,3 @@ impl BreakerSlot {
             .get_or_init(|| crate::breaker::register(self.spec.get()))
     }
 }
-
-impl crate::listed::Register for BreakerSlot {
-    fn register(&'static self) {
-        self.get();
-    }
-}
