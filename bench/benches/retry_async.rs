@@ -1,7 +1,9 @@
 //! `#[retry]` on an async fn whose first attempt succeeds, in the shape users measure it:
 //! a current-thread tokio runtime with time enabled, a loop of `f(i).await` inside one
 //! `block_on`, nothing marked `#[inline(never)]`, against the bare call, backon and
-//! tokio-retry in the same run. Each figure is the median of 9 rounds of 2,000,000 calls.
+//! tokio-retry in the same run. Each figure is the median of 9 rounds of 2,000,000 calls;
+//! the rounds of the four take turns (round 1 of each, then round 2 of each, …), so that a
+//! slow minute of a shared machine falls on all of them, not on one.
 //!
 //! `cargo bench -p steadfast-bench --features peers --bench retry_async`
 
@@ -25,25 +27,24 @@ async fn with_retry(x: u64) -> Result<u64, Error> {
 const CALLS: u64 = 2_000_000;
 const ROUNDS: usize = 9;
 
-/// The median of [`ROUNDS`] rounds of `for i in 0..CALLS { black_box(call(i).await); }` in
-/// one `block_on`, in ns per call.
-macro_rules! median {
+/// One round of `for i in 0..CALLS { black_box(call(i).await); }` in one `block_on`, in
+/// ns per call.
+macro_rules! round {
     ($rt:expr, |$i:ident| $call:expr) => {{
-        let mut rounds: Vec<f64> = (0..ROUNDS)
-            .map(|_| {
-                $rt.block_on(async {
-                    let start = Instant::now();
-                    for $i in 0..CALLS {
-                        let $i = black_box($i);
-                        drop(black_box($call));
-                    }
-                    start.elapsed().as_nanos() as f64 / CALLS as f64
-                })
-            })
-            .collect();
-        rounds.sort_by(f64::total_cmp);
-        rounds[ROUNDS / 2]
+        $rt.block_on(async {
+            let start = Instant::now();
+            for $i in 0..CALLS {
+                let $i = black_box($i);
+                drop(black_box($call));
+            }
+            start.elapsed().as_nanos() as f64 / CALLS as f64
+        })
     }};
+}
+
+fn median(mut rounds: Vec<f64>) -> f64 {
+    rounds.sort_by(f64::total_cmp);
+    rounds[rounds.len() / 2]
 }
 
 fn main() {
@@ -51,31 +52,30 @@ fn main() {
         .enable_time()
         .build()
         .expect("runtime");
-    let rows = [
-        ("bare async call", median!(rt, |i| bare(i).await)),
-        (
-            "steadfast #[retry(attempts = 3)]",
-            median!(rt, |i| with_retry(i).await),
-        ),
-        (
-            "backon, 2 retries",
-            median!(rt, |i| {
-                use backon::Retryable as _;
-                (|| bare(i))
-                    .retry(backon::ExponentialBuilder::default().with_max_times(2))
-                    .await
-            }),
-        ),
-        (
-            "tokio-retry, 2 retries",
-            median!(rt, |i| {
-                let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100)
-                    .take(2)
-                    .map(|d: Duration| d);
-                tokio_retry::Retry::start(strategy, || bare(i)).await
-            }),
-        ),
+    let names = [
+        "bare async call",
+        "steadfast #[retry(attempts = 3)]",
+        "backon, 2 retries",
+        "tokio-retry, 2 retries",
     ];
+    let mut rounds: [Vec<f64>; 4] = Default::default();
+    for _ in 0..ROUNDS {
+        rounds[0].push(round!(rt, |i| bare(i).await));
+        rounds[1].push(round!(rt, |i| with_retry(i).await));
+        rounds[2].push(round!(rt, |i| {
+            use backon::Retryable as _;
+            (|| bare(i))
+                .retry(backon::ExponentialBuilder::default().with_max_times(2))
+                .await
+        }));
+        rounds[3].push(round!(rt, |i| {
+            let strategy = tokio_retry::strategy::ExponentialBackoff::from_millis(100)
+                .take(2)
+                .map(|d: Duration| d);
+            tokio_retry::Retry::start(strategy, || bare(i)).await
+        }));
+    }
+    let rows = names.into_iter().zip(rounds.map(median));
     println!("| async retry, first attempt succeeds | median ns/call of {ROUNDS} rounds |");
     println!("|---|---|");
     for (name, ns) in rows {

@@ -341,8 +341,12 @@ pub(crate) enum Exhausted {
 pub struct RetryState {
     attempts: u32,
     rejections: u32,
-    previous: Duration,
-    started: Option<Nanos>,
+    /// The last wait taken, in nanoseconds (a `Duration` would be two words to write at
+    /// every call's start).
+    previous: u64,
+    /// When the call started, read only when the policy has `max_elapsed` (else zero, and
+    /// never read: the same policy is passed to every step of a call).
+    started: Nanos,
     waits: Waits,
 }
 
@@ -355,8 +359,11 @@ impl RetryState {
             attempts: 0,
             rejections: 0,
             // No wait taken yet: jitter treats it as `delay` (see `wait`).
-            previous: Duration::ZERO,
-            started: policy.max_elapsed.map(|_| waits.now()),
+            previous: 0,
+            started: match policy.max_elapsed {
+                Some(_) => waits.now(),
+                None => Nanos(0),
+            },
             waits,
         }
     }
@@ -372,7 +379,7 @@ impl RetryState {
         if self.attempts >= policy.attempts {
             return (Step::Stop, Exhausted::Yes);
         }
-        let wait = policy.wait(self.attempts, self.previous);
+        let wait = policy.wait(self.attempts, self.previous());
         self.take(policy, wait)
     }
 
@@ -393,19 +400,24 @@ impl RetryState {
         if self.rejections > policy.attempts || after > policy.max_delay {
             return (Step::Stop, Exhausted::No);
         }
-        let backoff = policy.wait(self.attempts.max(1), self.previous);
+        let backoff = policy.wait(self.attempts.max(1), self.previous());
         self.take(policy, backoff.max(after))
     }
 
     fn take(&mut self, policy: &RetryPolicy, wait: Duration) -> (Step, Exhausted) {
-        if let (Some(limit), Some(started)) = (policy.max_elapsed, self.started) {
-            let elapsed = self.waits.now().saturating_sub(started);
+        if let Some(limit) = policy.max_elapsed {
+            let elapsed = self.waits.now().saturating_sub(self.started);
             if elapsed.saturating_add(wait) > limit {
                 return (Step::Stop, Exhausted::Yes);
             }
         }
-        self.previous = wait;
+        self.previous = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
         (Step::Wait(wait), Exhausted::No)
+    }
+
+    /// The last wait taken (zero before the first).
+    fn previous(&self) -> Duration {
+        Duration::from_nanos(self.previous)
     }
 }
 

@@ -1,9 +1,10 @@
 //! The innermost layer (the user's body, as an expression) and the function's new body.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
-use syn::Type;
+use quote::{quote, quote_spanned};
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
+use syn::{FnArg, Pat, Type};
 
 use crate::item::{self, Func};
 use crate::kind::Kind;
@@ -15,10 +16,11 @@ use crate::kind::Kind;
 /// Output (async): `async move { <pin the type>; body statements }.await`
 ///
 /// `repeated`: the body runs once per attempt of a `#[retry]`. Then the closure or
-/// block is not `move`: it borrows what it only reads (`&mut self` included) and takes
-/// by value only what the body consumes, which the retry clones for every attempt.
+/// block is not `move`: it borrows what it only reads (`&mut self` included), and starts
+/// by cloning each argument taken by value (`let x = retry_clone(&x);`), for the body to
+/// consume.
 ///
-/// `items`: item statements (the entry made before `main`) put first inside the closure or async
+/// `items`: item statements (the entries made before `main`) put first inside the closure or async
 /// block, where every layer's statics are in scope, without a block of their own (which
 /// would cost `#[timeout]` and `#[monitored]` a second async block around the body's).
 pub(crate) fn innermost(
@@ -29,6 +31,15 @@ pub(crate) fn innermost(
 ) -> TokenStream {
     let stmts = &func.block.stmts;
     let capture = (!repeated).then(|| quote!(move));
+    // Each attempt's copies of the by-value arguments are made inside the closure or
+    // block, as its own locals: captured as one reference to the argument, not stored
+    // in the future beside a reference to the copy.
+    let items = if repeated {
+        let clones = clones(func);
+        quote!(#items #(#clones)*)
+    } else {
+        items
+    };
     match kind {
         // The body's statements go straight into the closure or async block, after the
         // type pin: wrapped in a block of their own, `{ Ok(x) }` would make rustc say
@@ -159,4 +170,42 @@ impl VisitMut for InferImplTrait {
             syn::visit_mut::visit_type_mut(self, ty);
         }
     }
+}
+
+/// `let x = retry_clone(&x);` for every binding of every argument taken by value, spanned
+/// at the binding, so that a type that is not `Clone` is reported on its argument.
+/// References (`&T`, `&mut T`) are not cloned: the body borrows them again each attempt.
+fn clones(func: &Func) -> Vec<TokenStream> {
+    struct Bindings(Vec<syn::PatIdent>);
+    impl<'ast> Visit<'ast> for Bindings {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            if p.by_ref.is_none() {
+                self.0.push(p.clone());
+            }
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut bindings = Bindings(Vec::new());
+    for input in &func.sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if !matches!(*arg.ty, Type::Reference(_)) && !matches!(*arg.pat, Pat::Wild(_)) {
+                bindings.visit_pat(&arg.pat);
+            }
+        }
+    }
+    bindings
+        .0
+        .iter()
+        .map(|binding| {
+            let ident = &binding.ident;
+            let mutability = &binding.mutability;
+            // The body now mutates the copy: keep the argument's own `mut` from looking
+            // unused (whether the body needs it is then told on the copy, at the same `mut`).
+            let keep_mut = mutability.map(|_| quote!(let _ = &mut #ident;));
+            quote_spanned! {ident.span()=>
+                #keep_mut
+                let #mutability #ident = ::steadfast::__private::retry_clone(&#ident);
+            }
+        })
+        .collect()
 }

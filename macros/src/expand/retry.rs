@@ -2,13 +2,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::visit::Visit;
-use syn::{FnArg, Ident, Pat, Type};
+use syn::Ident;
 
 use super::{Cx, Emit, Needs, count_u32, duration, number};
 use crate::args::retry::RetryArgs;
 use crate::duration::DurationArg;
-use crate::item::{self, Func};
+use crate::item;
 
 // Input:
 //     #[retry(attempts = 3, delay = "50ms")]
@@ -24,10 +23,8 @@ use crate::item::{self, Func};
 //         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
 //         loop {
 //             let wait = {
-//                 let out = {
-//                     let url = retry_clone(&url);                    // by-value arguments, per attempt
-//                     <inner>                                         // the body, or the next layer
-//                 };
+//                 let out = <inner>;        // the next layer, or the body, which starts with
+//                                           // `let url = retry_clone(&url);` (by-value arguments)
 //                 match retry_step(&out, &mut state, &POLICY, &STATS, rejection.take()) {
 //                     Step::Stop => break out,                        // success: one branch
 //                     Step::Wait(d) => d,
@@ -66,7 +63,6 @@ impl Emit for RetryArgs {
         let ret_span = item::output_span(cx.func);
         let out = Ident::new("__steadfast_out", Span::call_site());
         let out_at_ret = Ident::new("__steadfast_out", ret_span);
-        let clones = clones(cx.func);
         let (waits, sleep) = if cx.is_async() {
             (
                 quote!(Tokio),
@@ -122,10 +118,7 @@ impl Emit for RetryArgs {
             #declare_slot
             loop {
                 let #wait = {
-                    let #out #out_type = {
-                        #(#clones)*
-                        #inner
-                    };
+                    let #out #out_type = #inner;
                     #take_first
                     match #step {
                         ::steadfast::__private::Step::Stop => {
@@ -229,42 +222,4 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, func: &crate::item::Func) ->
         static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
         let #policy: &'static ::steadfast::__private::RetryPolicy = __STEADFAST_POLICY.get();
     }
-}
-
-/// `let x = retry_clone(&x);` for every binding of every argument taken by value, spanned
-/// at the binding, so that a type that is not `Clone` is reported on its argument.
-/// References (`&T`, `&mut T`) are not cloned: the body borrows them again each attempt.
-fn clones(func: &Func) -> Vec<TokenStream> {
-    struct Bindings(Vec<syn::PatIdent>);
-    impl<'ast> Visit<'ast> for Bindings {
-        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-            if p.by_ref.is_none() {
-                self.0.push(p.clone());
-            }
-            syn::visit::visit_pat_ident(self, p);
-        }
-    }
-    let mut bindings = Bindings(Vec::new());
-    for input in &func.sig.inputs {
-        if let FnArg::Typed(arg) = input {
-            if !matches!(*arg.ty, Type::Reference(_)) && !matches!(*arg.pat, Pat::Wild(_)) {
-                bindings.visit_pat(&arg.pat);
-            }
-        }
-    }
-    bindings
-        .0
-        .iter()
-        .map(|binding| {
-            let ident = &binding.ident;
-            let mutability = &binding.mutability;
-            // The body now mutates the copy: keep the argument's own `mut` from looking
-            // unused (whether the body needs it is then told on the copy, at the same `mut`).
-            let keep_mut = mutability.map(|_| quote!(let _ = &mut #ident;));
-            quote_spanned! {ident.span()=>
-                #keep_mut
-                let #mutability #ident = ::steadfast::__private::retry_clone(&#ident);
-            }
-        })
-        .collect()
 }
