@@ -871,6 +871,12 @@ pub fn bulkheads() -> Vec<Bulkhead> {
     all
 }
 
+crate::listed::section!(
+    /// Every `#[bulkhead]` function's slot, listed before `main`.
+    pub(crate) fn listed() -> BulkheadSlot,
+    "steadfast_0_1_bulkheads"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

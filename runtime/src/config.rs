@@ -306,19 +306,19 @@ fn by_name<T>(
 }
 
 fn retries_by_name() -> BTreeMap<&'static str, Vec<&'static crate::retry::RetryCell>> {
-    by_name(crate::listed::retries(), crate::retry::RetryCell::name)
+    by_name(crate::retry::listed(), crate::retry::RetryCell::name)
 }
 
 fn timeouts_by_name() -> BTreeMap<&'static str, Vec<&'static crate::timeout::TimeoutCell>> {
-    by_name(crate::listed::timeouts(), crate::timeout::TimeoutCell::name)
+    by_name(crate::timeout::listed(), crate::timeout::TimeoutCell::name)
 }
 
 fn bulkheads_by_name() -> BTreeMap<&'static str, Vec<&'static BulkheadSlot>> {
-    by_name(crate::listed::bulkheads(), BulkheadSlot::name)
+    by_name(crate::bulkhead::listed(), BulkheadSlot::name)
 }
 
 fn rate_limits_by_name() -> BTreeMap<&'static str, Vec<&'static LimiterSlot>> {
-    by_name(crate::listed::rate_limits(), LimiterSlot::name)
+    by_name(crate::rate_limit::listed(), LimiterSlot::name)
 }
 
 /// The cells of `name`, or the problem of a name that is not there.

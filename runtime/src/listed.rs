@@ -12,68 +12,15 @@
 //! BSDs, …: platforms this project does not test) the same entries go through `inventory`'s
 //! constructors, as before.
 //!
-//! Generated code lists with `__private::list!(kind, &STATIC)`; each kind's section and
-//! type are named once, in `__steadfast_list!` below, and read back by `section!`.
-
-use crate::bulkhead::BulkheadSlot;
-use crate::rate_limit::LimiterSlot;
-use crate::retry::RetryCell;
-use crate::timeout::TimeoutCell;
+//! Generated code lists with `__private::list!(kind, &STATIC)` (`__steadfast_list!`, in
+//! `__private.rs`: each kind's section and type); each kind's module reads its section
+//! back with `section!` (here), by the same name, so this module imports none of them.
 
 /// One entry made by `inventory` on platforms without the section reader (not Linux, or
 /// built with `--cfg steadfast_inventory`, which tests that path on Linux).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Listed<T: 'static>(pub &'static T);
-
-/// `__private::list!(kind, &SLOT);`: lists `SLOT` (a static) before `main`. The kinds
-/// and their sections; `section!` reads each back by the same name. Chosen here, by the
-/// runtime's own `cfg`, so that nothing of it is evaluated per function in the user's crate.
-#[cfg(all(target_os = "linux", not(steadfast_inventory)))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __steadfast_list {
-    (breaker, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_breakers", __STEADFAST_LISTED_BREAKER, $crate::__private::BreakerSlot, $slot);
-    };
-    (keyed_breaker, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_keyed_breakers", __STEADFAST_LISTED_BREAKER, $crate::__private::KeyedSlot, $slot);
-    };
-    (retry, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_retries", __STEADFAST_LISTED_RETRY, $crate::__private::RetryCell, $slot);
-    };
-    (timeout, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_timeouts", __STEADFAST_LISTED_TIMEOUT, $crate::__private::TimeoutCell, $slot);
-    };
-    (bulkhead, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_bulkheads", __STEADFAST_LISTED_BULKHEAD, $crate::__private::BulkheadSlot, $slot);
-    };
-    (rate_limit, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_rate_limits", __STEADFAST_LISTED_RATE_LIMIT, $crate::__private::LimiterSlot, $slot);
-    };
-    (@ $section:literal, $name:ident, $ty:ty, $slot:expr) => {
-        #[used]
-        #[unsafe(link_section = $section)]
-        static $name: &'static $ty = $slot;
-    };
-}
-
-/// The same through `inventory` (a static and a constructor per entry), where the section
-/// reader is not used.
-#[cfg(not(all(target_os = "linux", not(steadfast_inventory))))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __steadfast_list {
-    (breaker, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::BreakerSlot, $slot); };
-    (keyed_breaker, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::KeyedSlot, $slot); };
-    (retry, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::RetryCell, $slot); };
-    (timeout, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::TimeoutCell, $slot); };
-    (bulkhead, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::BulkheadSlot, $slot); };
-    (rate_limit, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::LimiterSlot, $slot); };
-    (@ $ty:ty, $slot:expr) => {
-        $crate::__private::inventory::submit! { $crate::__private::Listed::<$ty>($slot) }
-    };
-}
 
 /// `section!(fn name() -> Type, "section")`: every entry of one kind, in link order.
 macro_rules! section {
@@ -113,27 +60,6 @@ macro_rules! section {
     };
 }
 pub(crate) use section;
-
-section!(
-    /// Every `#[retry]` function's policy.
-    pub(crate) fn retries() -> RetryCell,
-    "steadfast_0_1_retries"
-);
-section!(
-    /// Every `#[timeout]` function's deadline.
-    pub(crate) fn timeouts() -> TimeoutCell,
-    "steadfast_0_1_timeouts"
-);
-section!(
-    /// Every `#[bulkhead]` function's slot.
-    pub(crate) fn bulkheads() -> BulkheadSlot,
-    "steadfast_0_1_bulkheads"
-);
-section!(
-    /// Every `#[rate_limit]` function's slot.
-    pub(crate) fn rate_limits() -> LimiterSlot,
-    "steadfast_0_1_rate_limits"
-);
 
 #[cfg(test)]
 mod tests {

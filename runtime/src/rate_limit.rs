@@ -659,6 +659,12 @@ pub fn rate_limiters() -> Vec<RateLimiter> {
     all
 }
 
+crate::listed::section!(
+    /// Every `#[rate_limit]` function's slot, listed before `main`.
+    pub(crate) fn listed() -> LimiterSlot,
+    "steadfast_0_1_rate_limits"
+);
+
 /// Names of limiters, for duplicate checks in tests.
 #[cfg(test)]
 fn names() -> std::collections::HashMap<String, usize> {

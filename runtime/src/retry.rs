@@ -573,6 +573,12 @@ pub fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPol
     checked
 }
 
+crate::listed::section!(
+    /// Every `#[retry]` function's policy, listed before `main`.
+    pub(crate) fn listed() -> RetryCell,
+    "steadfast_0_1_retries"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -336,3 +336,9 @@ impl TimeoutCell {
             .store(nanos, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+crate::listed::section!(
+    /// Every `#[timeout]` function's deadline, listed before `main`.
+    pub(crate) fn listed() -> TimeoutCell,
+    "steadfast_0_1_timeouts"
+);
