@@ -768,51 +768,82 @@ pub fn report_error(function: &str, error: &str) {
     tracing::error!(target: "steadfast", function, error, "{function} failed: {error}");
 }
 
-/// `__private::list!(kind, &SLOT);`: lists `SLOT` (a static) before `main`. The kinds
-/// and their sections; `section!` reads each back by the same name. Chosen here, by the
-/// runtime's own `cfg`, so that nothing of it is evaluated per function in the user's crate.
-#[cfg(all(target_os = "linux", not(steadfast_inventory)))]
+/// `__private::list!(kind, &SLOT);`: lists `SLOT` (a static) before `main`. The kinds,
+/// each with its section (which its module's `listed::section!` reads back by the same
+/// name), the name of its entry and the type it lists.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __steadfast_list {
     (breaker, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_breakers", __STEADFAST_LISTED_BREAKER, $crate::__private::BreakerSlot, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_breakers",
+            __STEADFAST_LISTED_BREAKER,
+            $crate::__private::BreakerSlot,
+            $slot
+        );
     };
     (keyed_breaker, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_keyed_breakers", __STEADFAST_LISTED_BREAKER, $crate::__private::KeyedSlot, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_keyed_breakers",
+            __STEADFAST_LISTED_BREAKER,
+            $crate::__private::KeyedSlot,
+            $slot
+        );
     };
     (retry, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_retries", __STEADFAST_LISTED_RETRY, $crate::__private::RetryCell, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_retries",
+            __STEADFAST_LISTED_RETRY,
+            $crate::__private::RetryCell,
+            $slot
+        );
     };
     (timeout, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_timeouts", __STEADFAST_LISTED_TIMEOUT, $crate::__private::TimeoutCell, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_timeouts",
+            __STEADFAST_LISTED_TIMEOUT,
+            $crate::__private::TimeoutCell,
+            $slot
+        );
     };
     (bulkhead, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_bulkheads", __STEADFAST_LISTED_BULKHEAD, $crate::__private::BulkheadSlot, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_bulkheads",
+            __STEADFAST_LISTED_BULKHEAD,
+            $crate::__private::BulkheadSlot,
+            $slot
+        );
     };
     (rate_limit, $slot:expr) => {
-        $crate::__steadfast_list!(@ "steadfast_0_1_rate_limits", __STEADFAST_LISTED_RATE_LIMIT, $crate::__private::LimiterSlot, $slot);
+        $crate::__steadfast_list_entry!(
+            "steadfast_0_1_rate_limits",
+            __STEADFAST_LISTED_RATE_LIMIT,
+            $crate::__private::LimiterSlot,
+            $slot
+        );
     };
-    (@ $section:literal, $name:ident, $ty:ty, $slot:expr) => {
+}
+
+/// One entry: a `#[used]` static in its kind's section. Chosen here, by the runtime's own
+/// `cfg`, so that nothing of it is evaluated per function in the user's crate.
+#[cfg(all(target_os = "linux", not(steadfast_inventory)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_list_entry {
+    ($section:literal, $name:ident, $ty:ty, $slot:expr) => {
         #[used]
         #[unsafe(link_section = $section)]
         static $name: &'static $ty = $slot;
     };
 }
 
-/// The same through `inventory` (a static and a constructor per entry), where the section
-/// reader is not used.
+/// One entry through `inventory` (a static and a constructor), where the section reader
+/// is not used.
 #[cfg(not(all(target_os = "linux", not(steadfast_inventory))))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __steadfast_list {
-    (breaker, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::BreakerSlot, $slot); };
-    (keyed_breaker, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::KeyedSlot, $slot); };
-    (retry, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::RetryCell, $slot); };
-    (timeout, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::TimeoutCell, $slot); };
-    (bulkhead, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::BulkheadSlot, $slot); };
-    (rate_limit, $slot:expr) => { $crate::__steadfast_list!(@ $crate::__private::LimiterSlot, $slot); };
-    (@ $ty:ty, $slot:expr) => {
+macro_rules! __steadfast_list_entry {
+    ($section:literal, $name:ident, $ty:ty, $slot:expr) => {
         $crate::__private::inventory::submit! { $crate::__private::Listed::<$ty>($slot) }
     };
 }
