@@ -739,6 +739,26 @@ pub const fn span_metadata(
     )
 }
 
+/// While a sync `#[monitored]` body runs: inside its span, and inside an admitted call
+/// (for the drain). One guard, so the function has one local to drop, not two.
+#[derive(Debug)]
+pub struct Entered {
+    // Dropped in this order: the call, then the span.
+    _inside: crate::drain::Inside,
+    _span: tracing::span::EnteredSpan,
+}
+
+/// Enters `span` and an admitted call, until the guard is dropped.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub fn enter(span: tracing::Span) -> Entered {
+    let span = span.entered();
+    Entered {
+        _inside: crate::drain::Inside::enter(),
+        _span: span,
+    }
+}
+
 /// Opens the span of one `#[monitored]` call, or a disabled one: what `tracing::span!`
 /// expands to, once in the runtime rather than in every decorated function.
 #[inline]

@@ -107,8 +107,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
                 ),
             };
             quote! {
-                let _entered = #span.enter();
-                let _inside = ::steadfast::__private::Inside::enter();
+                let _entered = ::steadfast::__private::enter(#span);
                 #declare
                 let #out #out_type = #inner;
                 #read
