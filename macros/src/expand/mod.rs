@@ -129,6 +129,29 @@ pub(crate) fn as_future(inner: TokenStream) -> TokenStream {
     quote!(async { #(#tokens)* })
 }
 
+/// `inner` as a closure to run on another thread: the body's own `move` closure when
+/// `inner` is the body (`call_once(move || …)`), else `move || inner`. One closure fewer
+/// per function. (The body's closure is not `move` when a `#[retry]` above repeats it: it
+/// borrows, so it is wrapped.)
+pub(crate) fn as_closure(inner: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, TokenTree};
+    let mut tokens: Vec<TokenTree> = inner.into_iter().collect();
+    if let Some(TokenTree::Group(group)) = tokens.last() {
+        let call = TokenStream::from_iter(tokens[..tokens.len() - 1].iter().cloned());
+        let closure = group.stream();
+        let moves =
+            matches!(closure.clone().into_iter().next(), Some(TokenTree::Ident(m)) if m == "move");
+        if group.delimiter() == Delimiter::Parenthesis
+            && moves
+            && call.to_string() == quote!(::steadfast::__private::call_once).to_string()
+        {
+            return closure;
+        }
+    }
+    let inner = TokenStream::from_iter(tokens.drain(..));
+    quote!(move || #inner)
+}
+
 /// The rejection slots of one layer: `Option<Rejected>` locals through which a gate tells
 /// the layers above that it turned the call away.
 #[derive(Debug, Default, Clone)]

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
-use super::{Cx, Emit, Needs, as_future, duration};
+use super::{Cx, Emit, Needs, as_closure, as_future, duration};
 use crate::args::timeout::TimeoutArgs;
 use crate::item;
 
@@ -68,8 +68,9 @@ impl Emit for TimeoutArgs {
                 ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, #future).await
             }
         } else {
+            let body = as_closure(inner);
             quote_spanned! {ret_span=>
-                ::steadfast::__private::timeout_detach(#after, &__STEADFAST_TIMEOUT, move || #inner)
+                ::steadfast::__private::timeout_detach(#after, &__STEADFAST_TIMEOUT, #body)
             }
         };
         let label = cx.function;
