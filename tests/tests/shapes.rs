@@ -257,6 +257,7 @@ fn the_attribute_by_its_full_path() {
 #[async_trait::async_trait]
 trait Counter {
     async fn bump(&mut self, log: &mut Vec<u32>, by: u32) -> Result<u32, Error>;
+    async fn tag(&mut self, label: String) -> Result<String, Error>;
 }
 
 struct Flaky {
@@ -277,6 +278,19 @@ impl Counter for Flaky {
             Ok(self.calls)
         }
     }
+
+    /// An argument taken by value and consumed by the body: each attempt has its own copy.
+    #[steadfast::retry(attempts = 3, delay = "1ms", jitter = "none")]
+    async fn tag(&mut self, label: String) -> Result<String, Error> {
+        self.calls += 1;
+        let mine: String = label; // moved: the next attempt needs a fresh copy
+        tokio::task::yield_now().await;
+        if self.calls < 3 {
+            Err(Error::Parse(mine))
+        } else {
+            Ok(format!("{mine} {}", self.calls))
+        }
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -290,4 +304,10 @@ async fn async_trait_retry_with_mutable_borrows() {
         "every attempt saw the previous one's changes"
     );
     assert_eq!(flaky.calls, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_trait_retry_with_an_argument_consumed_by_value() {
+    let mut flaky = Flaky { calls: 0 };
+    assert_eq!(flaky.tag("x".to_string()).await, Ok("x 3".to_string()));
 }
