@@ -423,11 +423,11 @@ impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
 pub fn retry_step<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
-    policy: &RetryPolicy,
-    stats: &'static RetryStats,
+    policy: &'static RetryCell,
+    waits: Waits,
     rejection: Option<Rejected>,
 ) -> Step {
-    retry_step_if(out, state, policy, stats, |_| true, rejection)
+    retry_step_if(out, state, policy, waits, |_| true, rejection)
 }
 
 /// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
@@ -437,16 +437,16 @@ pub fn retry_step<R: RetryReturn>(
 pub fn retry_step_if<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
-    policy: &RetryPolicy,
-    stats: &'static RetryStats,
+    policy: &'static RetryCell,
+    waits: Waits,
     retry_if: impl FnOnce(&R::Error) -> bool,
     rejection: Option<Rejected>,
 ) -> Step {
     match out.error() {
         None => Step::Stop,
         Some(error) => match rejection {
-            Some(rejected) => crate::retry::after_rejection(state, policy, stats, rejected),
-            None if retry_if(error) => crate::retry::after_failure(state, policy, stats),
+            Some(rejected) => crate::retry::after_rejection(state, policy, rejected, waits),
+            None if retry_if(error) => crate::retry::after_failure(state, policy, waits),
             None => Step::Stop,
         },
     }

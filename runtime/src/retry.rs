@@ -337,6 +337,10 @@ pub(crate) enum Exhausted {
 }
 
 /// The attempts of one call. Lives on the caller's stack: concurrent calls share nothing.
+///
+/// A call starts with all of it zero (four words, no policy read) unless its function's
+/// policy has `max_elapsed` or was changed by `config::apply`: the policy is read once per
+/// call, when its first attempt fails, and kept for the rest of the call.
 #[derive(Debug)]
 pub struct RetryState {
     attempts: u32,
@@ -344,27 +348,40 @@ pub struct RetryState {
     /// The last wait taken, in nanoseconds (a `Duration` would be two words to write at
     /// every call's start).
     previous: u64,
-    /// When the call started, read only when the policy has `max_elapsed` (else zero, and
-    /// never read: the same policy is passed to every step of a call).
+    /// When the call started, read only when its policy had `max_elapsed` then; zero
+    /// otherwise (a real reading never is: the clock's origin is a day in the past).
     started: Nanos,
-    waits: Waits,
+    /// The policy this call runs by, once read.
+    policy: Option<&'static RetryPolicy>,
 }
 
 impl RetryState {
-    /// For a call starting now. Reads the clock only when `max_elapsed` is set; `waits`
-    /// is the clock the waits run on (the thread's, or tokio's for async functions).
-    #[inline]
-    pub fn new(policy: &RetryPolicy, waits: Waits) -> Self {
+    /// For a call that starts without a clock read or its policy.
+    const FRESH: RetryState = RetryState {
+        attempts: 0,
+        rejections: 0,
+        previous: 0,
+        started: Nanos(0),
+        policy: None,
+    };
+
+    /// The policy this call runs by: read from `cell` the first time (one read per call,
+    /// so a call never mixes two policies that `config::apply` set while it ran).
+    fn policy(&mut self, cell: &'static RetryCell) -> &'static RetryPolicy {
+        self.policy.get_or_insert_with(|| cell.get())
+    }
+
+    /// For a call starting now under `policy`. Reads the clock only when `max_elapsed` is
+    /// set; `waits` is the clock the waits run on (the thread's, or tokio's for async
+    /// functions).
+    pub(crate) fn new(policy: &RetryPolicy, waits: Waits) -> Self {
         RetryState {
-            attempts: 0,
-            rejections: 0,
             // No wait taken yet: jitter treats it as `delay` (see `wait`).
-            previous: 0,
             started: match policy.max_elapsed {
                 Some(_) => waits.now(),
                 None => Nanos(0),
             },
-            waits,
+            ..RetryState::FRESH
         }
     }
 
@@ -374,13 +391,17 @@ impl RetryState {
     }
 
     /// After an attempt that failed with a retryable error.
-    pub(crate) fn after_failure(&mut self, policy: &RetryPolicy) -> (Step, Exhausted) {
+    pub(crate) fn after_failure(
+        &mut self,
+        policy: &RetryPolicy,
+        waits: Waits,
+    ) -> (Step, Exhausted) {
         self.attempts = self.attempts.saturating_add(1);
         if self.attempts >= policy.attempts {
             return (Step::Stop, Exhausted::Yes);
         }
         let wait = policy.wait(self.attempts, self.previous());
-        self.take(policy, wait)
+        self.take(policy, wait, waits)
     }
 
     /// After a call that a gate inside the retry rejected: no attempt ran, so none is
@@ -390,6 +411,7 @@ impl RetryState {
         &mut self,
         policy: &RetryPolicy,
         rejected: Rejected,
+        waits: Waits,
     ) -> (Step, Exhausted) {
         // Rejections have a budget of their own so that a gate whose turns keep being
         // taken by other callers cannot hold this call for ever.
@@ -401,12 +423,14 @@ impl RetryState {
             return (Step::Stop, Exhausted::No);
         }
         let backoff = policy.wait(self.attempts.max(1), self.previous());
-        self.take(policy, backoff.max(after))
+        self.take(policy, backoff.max(after), waits)
     }
 
-    fn take(&mut self, policy: &RetryPolicy, wait: Duration) -> (Step, Exhausted) {
-        if let Some(limit) = policy.max_elapsed {
-            let elapsed = self.waits.now().saturating_sub(self.started);
+    fn take(&mut self, policy: &RetryPolicy, wait: Duration, waits: Waits) -> (Step, Exhausted) {
+        // Without a start (its policy read at a failure, after `config::apply` set
+        // `max_elapsed` while the call ran) the limit applies from the next call.
+        if let (Some(limit), false) = (policy.max_elapsed, self.started == Nanos(0)) {
+            let elapsed = waits.now().saturating_sub(self.started);
             if elapsed.saturating_add(wait) > limit {
                 return (Step::Stop, Exhausted::Yes);
             }
@@ -421,14 +445,16 @@ impl RetryState {
     }
 }
 
+/// After an attempt that failed with a retryable error: the policy in force now decides.
 #[cold]
 pub(crate) fn after_failure(
     state: &mut RetryState,
-    policy: &RetryPolicy,
-    stats: &'static RetryStats,
+    cell: &'static RetryCell,
+    waits: Waits,
 ) -> Step {
-    let (step, exhausted) = state.after_failure(policy);
-    stats.count(match (step, exhausted) {
+    let policy = state.policy(cell);
+    let (step, exhausted) = state.after_failure(policy, waits);
+    cell.stats.count(match (step, exhausted) {
         (Step::Wait(_), _) => Count::Retry,
         (Step::Stop, Exhausted::Yes) => Count::Exhausted,
         (Step::Stop, Exhausted::No) => Count::Nothing,
@@ -439,13 +465,14 @@ pub(crate) fn after_failure(
 #[cold]
 pub(crate) fn after_rejection(
     state: &mut RetryState,
-    policy: &RetryPolicy,
-    stats: &'static RetryStats,
+    cell: &'static RetryCell,
     rejected: Rejected,
+    waits: Waits,
 ) -> Step {
-    let (step, exhausted) = state.after_rejection(policy, rejected);
+    let policy = state.policy(cell);
+    let (step, exhausted) = state.after_rejection(policy, rejected, waits);
     // A wait on a gate is not a retry: the body did not run.
-    stats.count(match (step, exhausted) {
+    cell.stats.count(match (step, exhausted) {
         (Step::Wait(_), _) => Count::WaitOutGate,
         (Step::Stop, Exhausted::Yes) => Count::Exhausted,
         (Step::Stop, Exhausted::No) => Count::Nothing,
@@ -492,7 +519,8 @@ impl RetryCell {
             lazy: None,
             default_name,
             stats,
-            slow: AtomicBool::new(false),
+            // A `max_elapsed` needs the clock at each call's start: the slow start.
+            slow: AtomicBool::new(policy.max_elapsed.is_some()),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
     }
@@ -513,11 +541,32 @@ impl RetryCell {
         }
     }
 
-    /// The policy in force: one load and a branch unless it is known only at run time or
-    /// `config::apply` changed it.
+    /// A call starts: one load and a branch, and the state zeroed, unless the policy is
+    /// known only at run time, `config::apply` changed it, or it has `max_elapsed` (then
+    /// the policy is read, and the clock with `max_elapsed`). The policy itself is read
+    /// again only when an attempt fails.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn get(&'static self) -> &'static RetryPolicy {
+    pub fn start(&'static self, waits: Waits) -> RetryState {
+        if self.slow.load(Ordering::Relaxed) {
+            return self.start_slow(waits);
+        }
+        RetryState::FRESH
+    }
+
+    #[inline(never)]
+    fn start_slow(&'static self, waits: Waits) -> RetryState {
+        let policy = self.get();
+        RetryState {
+            policy: Some(policy),
+            ..RetryState::new(policy, waits)
+        }
+    }
+
+    /// The policy in force: one load and a branch unless it is known only at run time,
+    /// has `max_elapsed`, or `config::apply` changed it.
+    #[inline]
+    pub(crate) fn get(&'static self) -> &'static RetryPolicy {
         if self.slow.load(Ordering::Relaxed) {
             return self.get_slow();
         }
@@ -679,14 +728,17 @@ mod tests {
         p.attempts = 3;
         let mut state = RetryState::new(&p, Waits::Thread);
         assert_eq!(
-            state.after_failure(&p),
+            state.after_failure(&p, Waits::Thread),
             (Step::Wait(ms(100)), Exhausted::No)
         );
         assert_eq!(
-            state.after_failure(&p),
+            state.after_failure(&p, Waits::Thread),
             (Step::Wait(ms(100)), Exhausted::No)
         );
-        assert_eq!(state.after_failure(&p), (Step::Stop, Exhausted::Yes));
+        assert_eq!(
+            state.after_failure(&p, Waits::Thread),
+            (Step::Stop, Exhausted::Yes)
+        );
         assert_eq!(state.attempts(), 3);
     }
 
@@ -695,9 +747,15 @@ mod tests {
         let mut p = policy(Backoff::Constant, Jitter::None);
         p.max_elapsed = Some(ms(150));
         let mut state = RetryState::new(&p, Waits::Thread);
-        assert_eq!(state.after_failure(&p).0, Step::Wait(ms(100)));
+        assert_eq!(
+            state.after_failure(&p, Waits::Thread).0,
+            Step::Wait(ms(100))
+        );
         std::thread::sleep(ms(60)); // 60 + 100 > 150
-        assert_eq!(state.after_failure(&p), (Step::Stop, Exhausted::Yes));
+        assert_eq!(
+            state.after_failure(&p, Waits::Thread),
+            (Step::Stop, Exhausted::Yes)
+        );
     }
 
     #[test]
@@ -708,11 +766,17 @@ mod tests {
             try_again_in: Some(ms(ms_left)),
             overload: false,
         };
-        assert_eq!(state.after_rejection(&p, open(500)).0, Step::Wait(ms(500)));
-        assert_eq!(state.after_rejection(&p, open(20)).0, Step::Wait(ms(100)));
+        assert_eq!(
+            state.after_rejection(&p, open(500), Waits::Thread).0,
+            Step::Wait(ms(500))
+        );
+        assert_eq!(
+            state.after_rejection(&p, open(20), Waits::Thread).0,
+            Step::Wait(ms(100))
+        );
         assert_eq!(state.attempts(), 0);
         assert_eq!(
-            state.after_rejection(&p, open(5_000)),
+            state.after_rejection(&p, open(5_000), Waits::Thread),
             (Step::Stop, Exhausted::No),
             "longer than max_delay: return the CircuitOpen at once"
         );
@@ -721,7 +785,7 @@ mod tests {
             overload: false,
         };
         assert_eq!(
-            state.after_rejection(&p, never),
+            state.after_rejection(&p, never, Waits::Thread),
             (Step::Stop, Exhausted::No),
             "a gate that will not reopen by itself: return at once"
         );

@@ -195,9 +195,31 @@ fn retries_are_changed_by_their_policys_name_or_their_path() {
     assert!(err.to_string().contains("is shorter than `delay`"), "{err}");
 }
 
+static PATIENT_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(attempts = 1000, delay = "1ms", backoff = "constant", jitter = "none")]
+fn patient() -> Result<(), Error> {
+    PATIENT_CALLS.fetch_add(1, SeqCst);
+    Err(Error::Down)
+}
+
 #[test]
-/// A call reads its policy once, as one value (`RetryCell::get`): under changes made while
-/// calls run, every call runs exactly one of the applied attempt counts. (Only `attempts`
+/// A policy written without `max_elapsed` starts its calls without reading the clock or
+/// the policy; one that `config::apply` gives a `max_elapsed` bounds the next call.
+fn max_elapsed_set_by_config_bounds_the_next_call() {
+    let _serial = serial();
+    config::apply("[retry.\"config::patient\"]\nmax_elapsed = \"20ms\"").unwrap();
+    let before = PATIENT_CALLS.load(SeqCst);
+    patient().unwrap_err();
+    let calls = PATIENT_CALLS.load(SeqCst) - before;
+    // 1 ms apart at least: at most 21 attempts fit in 20 ms; without the limit, 1000.
+    assert!((1..=21).contains(&calls), "{calls} attempts");
+}
+
+#[test]
+/// A call reads its policy once, as one value (when its first attempt fails, or at its
+/// start once `config::apply` changed it): under changes made while calls run, every call
+/// runs exactly one of the applied attempt counts. (Only `attempts`
 /// is observable without timing; that fields cannot mix follows from the one read.)
 fn a_call_runs_by_the_old_settings_or_the_new_never_a_mix() {
     let _serial = serial();

@@ -19,13 +19,12 @@ use crate::item;
 //         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
 //             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
 //         list!(retry, &POLICY);   // listed before `main`: known before the first call
-//         let policy = POLICY.get();                                      // one load and a branch
-//         let mut state = RetryState::new(&POLICY, Waits::Thread);  // no clock read without max_elapsed
-//         loop {
+//         let mut state = POLICY.start(Waits::Thread);  // one load and a branch, three words
+//         loop {                                        // zeroed (the clock too with max_elapsed)
 //             let wait = {
 //                 let out = <inner>;        // the next layer, or the body, which starts with
 //                                           // `let url = retry_clone(&url);` (by-value arguments)
-//                 match retry_step(&out, &mut state, &POLICY, &STATS, rejection.take()) {
+//                 match retry_step(&out, &mut state, &POLICY, Waits::Thread, rejection.take()) {
 //                     Step::Stop => break out,                        // success: one branch
 //                     Step::Wait(d) => d,
 //                 }
@@ -52,8 +51,7 @@ impl Emit for RetryArgs {
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
-        let (policy, state, wait) = (
-            Cx::local("__steadfast_policy"),
+        let (state, wait) = (
             Cx::local("__steadfast_retry"),
             Cx::local("__steadfast_wait"),
         );
@@ -65,12 +63,12 @@ impl Emit for RetryArgs {
         let out_at_ret = Ident::new("__steadfast_out", ret_span);
         let (waits, sleep) = if cx.is_async() {
             (
-                quote!(Tokio),
+                quote!(::steadfast::__private::Waits::Tokio),
                 quote!(::steadfast::__private::sleep(#wait).await),
             )
         } else {
             (
-                quote!(Thread),
+                quote!(::steadfast::__private::Waits::Thread),
                 quote!(::steadfast::__private::sleep_blocking(#wait)),
             )
         };
@@ -97,24 +95,21 @@ impl Emit for RetryArgs {
         let out_type = cx.out_type;
         let step = match &self.retry_if {
             None => quote_spanned! {ret_span=>
-                ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #take_slot)
+                ::steadfast::__private::retry_step(&#out_at_ret, &mut #state, &__STEADFAST_POLICY, #waits, #take_slot)
             },
             Some(retry_if) => {
                 let f = &retry_if.value;
                 quote_spanned! {ret_span=>
-                    ::steadfast::__private::retry_step_if(&#out_at_ret, &mut #state, #policy, &__STEADFAST_RETRY, #f, #take_slot)
+                    ::steadfast::__private::retry_step_if(&#out_at_ret, &mut #state, &__STEADFAST_POLICY, #waits, #f, #take_slot)
                 }
             }
         };
-        let policy_binding = policy_binding(self, &policy, cx.func);
+        let policy_binding = policy_binding(self, cx.func);
         quote! {
             static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
                 ::steadfast::__private::RetryStats::new(#label);
             #policy_binding
-            let mut #state = ::steadfast::__private::RetryState::new(
-                #policy,
-                ::steadfast::__private::Waits::#waits,
-            );
+            let mut #state = __STEADFAST_POLICY.start(#waits);
             #declare_slot
             loop {
                 let #wait = {
@@ -134,10 +129,10 @@ impl Emit for RetryArgs {
     }
 }
 
-/// `let policy = &…;`: the policy (`policy = …`, else the runtime's defaults) with each
-/// key written here set on it, in a `static` when every value is known at compile time
-/// (not a struct built per call), else built per call and checked by the runtime.
-fn policy_binding(args: &RetryArgs, policy: &Ident, func: &crate::item::Func) -> TokenStream {
+/// `static POLICY`: the policy (`policy = …`, else the runtime's defaults) with each key
+/// written here set on it, as a value when every one is known at compile time (not a
+/// struct built per call), else built at the first call and checked by the runtime.
+fn policy_binding(args: &RetryArgs, func: &crate::item::Func) -> TokenStream {
     let base = match &args.policy {
         Some(p) => {
             let expr = &p.value;
@@ -220,6 +215,5 @@ fn policy_binding(args: &RetryArgs, policy: &Ident, func: &crate::item::Func) ->
     };
     quote! {
         static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
-        let #policy: &'static ::steadfast::__private::RetryPolicy = __STEADFAST_POLICY.get();
     }
 }
