@@ -32,17 +32,24 @@ impl From<CircuitOpen> for Error {
     }
 }
 
-/// Every event, as (level, target).
-#[derive(Default, Clone)]
-struct Capture(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+/// An event: its level, target, and the span it is in.
+type Seen = (tracing::Level, String, Option<String>);
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+/// Every event.
+#[derive(Default, Clone)]
+struct Capture(Arc<Mutex<Vec<Seen>>>);
+
+impl<S> tracing_subscriber::Layer<S> for Capture
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
         let meta = event.metadata();
+        let span = cx.event_span(event).map(|s| s.name().to_owned());
         self.0
             .lock()
             .unwrap()
-            .push((*meta.level(), meta.target().to_owned()));
+            .push((*meta.level(), meta.target().to_owned(), span));
     }
 }
 
@@ -52,8 +59,19 @@ impl Capture {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(l, _)| *l == level)
+            .filter(|(l, _, _)| *l == level)
             .count()
+    }
+
+    /// The spans the events of `level` were in.
+    fn spans(&self, level: tracing::Level) -> Vec<Option<String>> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(l, _, _)| *l == level)
+            .map(|(_, _, span)| span.clone())
+            .collect()
     }
 }
 
@@ -182,6 +200,13 @@ fn logged_and_counted() {
         let m = figures("outage.async_direct");
         assert_eq!((m.calls, m.errors, m.rejected()), (22, 22, 20));
         assert_eq!(capture.count(tracing::Level::ERROR), 4);
+        // Each failure's event is inside its call's span, sync and async alike.
+        let direct = Some("outage.direct".to_owned());
+        let async_direct = Some("outage.async_direct".to_owned());
+        assert_eq!(
+            capture.spans(tracing::Level::ERROR),
+            [direct.clone(), direct, async_direct.clone(), async_direct]
+        );
     });
 }
 
