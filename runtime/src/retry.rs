@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Nanos, Waits};
-use crate::figures::Count;
+use crate::figures::{Count, Function};
 use crate::gate::Rejected;
 use crate::stats::RetryStats;
 
@@ -496,7 +496,9 @@ pub struct RetryCell {
     lazy: Option<LazyPolicy>,
     /// `module::fn`, the name when the policy has none.
     default_name: &'static str,
-    stats: &'static RetryStats,
+    /// Its retries, waits on a gate and exhausted calls (in the cell: one `static` per
+    /// function, not two).
+    stats: RetryStats,
     /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
     /// it): the one load of the fast path.
     slow: AtomicBool,
@@ -512,13 +514,13 @@ impl RetryCell {
     pub const fn new(
         policy: RetryPolicy,
         default_name: &'static str,
-        stats: &'static RetryStats,
+        function: &'static Function,
     ) -> Self {
         RetryCell {
             base: policy,
             lazy: None,
             default_name,
-            stats,
+            stats: RetryStats::new(function),
             // A `max_elapsed` needs the clock at each call's start: the slow start.
             slow: AtomicBool::new(policy.max_elapsed.is_some()),
             live: arc_swap::ArcSwapOption::const_empty(),
@@ -529,13 +531,13 @@ impl RetryCell {
     pub const fn lazy(
         make: fn() -> RetryPolicy,
         default_name: &'static str,
-        stats: &'static RetryStats,
+        function: &'static Function,
     ) -> Self {
         RetryCell {
             base: RetryPolicy::DEFAULT,
             lazy: Some((OnceLock::new(), make)),
             default_name,
-            stats,
+            stats: RetryStats::new(function),
             slow: AtomicBool::new(true),
             live: arc_swap::ArcSwapOption::const_empty(),
         }
@@ -585,7 +587,7 @@ impl RetryCell {
     fn written(&'static self) -> &'static RetryPolicy {
         match &self.lazy {
             None => &self.base,
-            Some((cell, make)) => cell.get_or_init(|| retry_policy(make(), self.stats)),
+            Some((cell, make)) => cell.get_or_init(|| retry_policy(make(), &self.stats)),
         }
     }
 
@@ -614,7 +616,7 @@ impl RetryCell {
 /// call (an error logged for each value out of range, naming the key), and used with each
 /// such value replaced by the nearest valid one. Never a panic.
 #[inline]
-pub fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPolicy {
+pub(crate) fn retry_policy(policy: RetryPolicy, stats: &'static RetryStats) -> RetryPolicy {
     let checked = policy.checked();
     if checked != policy {
         stats.report_policy(|| policy.problems());

@@ -13,7 +13,7 @@ use crate::observe;
 
 /// What `#[retry]` did for one function.
 #[derive(Debug)]
-pub struct RetryStats {
+pub(crate) struct RetryStats {
     function: &'static Function,
     retries: AtomicU64,
     gate_waits: AtomicU64,
@@ -50,7 +50,7 @@ impl Drop for Detached {
 
 impl RetryStats {
     /// Counters for `function`, all zero.
-    pub const fn new(function: &'static Function) -> Self {
+    pub(crate) const fn new(function: &'static Function) -> Self {
         RetryStats {
             function,
             retries: AtomicU64::new(0),

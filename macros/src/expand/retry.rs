@@ -15,11 +15,11 @@ use crate::item;
 //
 // Output:
 //     fn fetch(url: String, client: &Client) -> Result<Page, Error> {
-//         static STATS: RetryStats = RetryStats::new("module::fetch");
-//         static POLICY: RetryCell = RetryCell::new(                      // `config::apply` can
-//             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), "module::fetch", &STATS); // replace it
+//         static POLICY: RetryCell = RetryCell::new(             // `config::apply` can replace it;
+//             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), // the cell holds the counts too
+//             "module::fetch", &FUNCTION);
 //         list!(retry, &POLICY);   // listed before `main`: known before the first call
-//         let mut state = POLICY.start(Waits::Thread);  // one load and a branch, three words
+//         let mut state = POLICY.start(Waits::Thread);  // one load and a branch, four words
 //         loop {                                        // zeroed (the clock too with max_elapsed)
 //             let wait = {
 //                 let out = <inner>;        // the next layer, or the body, which starts with
@@ -91,7 +91,6 @@ impl Emit for RetryArgs {
             let slot = &cx.rejection.read;
             quote!(let #rejected = #slot.take();)
         });
-        let label = cx.function;
         let out_type = cx.out_type;
         let step = match &self.retry_if {
             None => quote_spanned! {ret_span=>
@@ -104,10 +103,8 @@ impl Emit for RetryArgs {
                 }
             }
         };
-        let policy_binding = policy_binding(self, cx.func);
+        let policy_binding = policy_binding(self, cx);
         quote! {
-            static __STEADFAST_RETRY: ::steadfast::__private::RetryStats =
-                ::steadfast::__private::RetryStats::new(#label);
             #policy_binding
             let mut #state = __STEADFAST_POLICY.start(#waits);
             #declare_slot
@@ -132,7 +129,8 @@ impl Emit for RetryArgs {
 /// `static POLICY`: the policy (`policy = …`, else the runtime's defaults) with each key
 /// written here set on it, as a value when every one is known at compile time (not a
 /// struct built per call), else built at the first call and checked by the runtime.
-fn policy_binding(args: &RetryArgs, func: &crate::item::Func) -> TokenStream {
+fn policy_binding(args: &RetryArgs, cx: &Cx<'_>) -> TokenStream {
+    let label = cx.function;
     let base = match &args.policy {
         Some(p) => {
             let expr = &p.value;
@@ -196,7 +194,7 @@ fn policy_binding(args: &RetryArgs, func: &crate::item::Func) -> TokenStream {
             .multiplier
             .as_ref()
             .is_none_or(|m| m.value.literal().is_some());
-    let default_name = super::default_name(func);
+    let default_name = super::default_name(cx.func);
     // `name = "…"` names it for `config`, over its policy's name.
     let value = match &args.name {
         Some(name) => {
@@ -209,9 +207,9 @@ fn policy_binding(args: &RetryArgs, func: &crate::item::Func) -> TokenStream {
     // and checked at the first call. Either way `config::apply` can replace it, and it is
     // listed before `main` so that its name is known before the first call.
     let cell = if constant {
-        quote!(::steadfast::__private::RetryCell::new(#value, #default_name, &__STEADFAST_RETRY))
+        quote!(::steadfast::__private::RetryCell::new(#value, #default_name, #label))
     } else {
-        quote!(::steadfast::__private::RetryCell::lazy(|| #value, #default_name, &__STEADFAST_RETRY))
+        quote!(::steadfast::__private::RetryCell::lazy(|| #value, #default_name, #label))
     };
     quote! {
         static __STEADFAST_POLICY: ::steadfast::__private::RetryCell = #cell;
