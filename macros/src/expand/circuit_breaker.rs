@@ -121,21 +121,18 @@ impl Emit for CircuitBreakerArgs {
 fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let breaker = Cx::local("__steadfast_breaker");
     let spec = spec(args, cx);
-    // Evaluated at compile time when every value is known then (nothing to compile per
-    // function), else at the first use.
+    // Evaluated at compile time when every value is known then, as part of the slot's
+    // `static` (nothing to compile per function), else at the first use.
     let known = known_at_compile_time(args);
-    let source = |ty: TokenStream, value: TokenStream| {
+    let source = |value: TokenStream| {
         if known {
-            quote! {{
-                static __STEADFAST_SPEC: #ty = #value;
-                ::steadfast::__private::Spec::Known(&__STEADFAST_SPEC)
-            }}
+            quote!(::steadfast::__private::Spec::Known(#value))
         } else {
             quote!(::steadfast::__private::Spec::Lazy(|| #value))
         }
     };
     let Some(key) = &args.key else {
-        let spec = source(quote!(::steadfast::__private::BreakerSpec), spec);
+        let spec = source(spec);
         // `scope = "fleet"`: the breaker joins the fleet's refresh at its first call (one
         // load after that); without the feature `redis`, one error naming it.
         let fleet = args
@@ -169,10 +166,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         |m| count_usize(&m.value),
     );
     let per_key = args.per_key_metrics.as_ref().is_some_and(|p| p.value);
-    let spec = source(
-        quote!((::steadfast::__private::BreakerSpec, usize, bool)),
-        quote!((#spec, #max_keys, #per_key)),
-    );
+    let spec = source(quote!((#spec, #max_keys, #per_key)));
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
             ::steadfast::__private::KeyedSlot::new(#spec);

@@ -14,13 +14,13 @@ pub struct BreakerSlot {
     spec: Spec<BreakerSpec>,
 }
 
-/// What a slot is made from: a value known at compile time (evaluated there, nothing to
-/// compile per function), or a function run at the first use when a value is known only
-/// then.
+/// What a slot is made from: a value known at compile time (evaluated there, held in the
+/// slot's own `static`: nothing to compile per function), or a function run at the first
+/// use when a value is known only then.
 #[derive(Debug, Clone, Copy)]
-pub enum Spec<T: 'static> {
+pub enum Spec<T> {
     /// Evaluated at compile time.
-    Known(&'static T),
+    Known(T),
     /// Made at the first use.
     Lazy(fn() -> T),
 }
@@ -28,7 +28,7 @@ pub enum Spec<T: 'static> {
 impl<T: Copy> Spec<T> {
     pub(crate) fn get(self) -> T {
         match self {
-            Spec::Known(spec) => *spec,
+            Spec::Known(spec) => spec,
             Spec::Lazy(make) => make(),
         }
     }
