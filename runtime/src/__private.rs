@@ -25,7 +25,7 @@ use crate::returns::{BreakerReturn, RetryReturn};
 pub use crate::stats::TimeoutStats;
 pub use crate::task::{TaskSlot, TaskSpec, supervise_async, supervise_thread, task_arg};
 pub use crate::timeout::TimeoutCell;
-pub use crate::timeout::{Timeout, deadline, sleep, timeout_detach, timeout_returns};
+pub use crate::timeout::{sleep, timeout_call, timeout_detach};
 pub use ::core::time::Duration;
 #[cfg(not(all(target_os = "linux", not(steadfast_inventory))))]
 pub use ::inventory;

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
@@ -20,23 +21,17 @@ pin_project! {
     /// An async body with a deadline that runs from the call's start. The body is polled
     /// first, so one that is ready at once costs one raw clock read and no timer; the
     /// timer starts the first time the body waits, for what is left of the deadline then.
-    ///
-    /// Generated code builds it as a literal, `Timeout { deadline: deadline(…), body,
-    /// elapsed: timeout_returns() }`: no constructor compiled for every decorated
-    /// function. (Its fields are for generated code: `body`, the function's body;
-    /// `deadline`, from [`deadline`]; `elapsed`, from [`timeout_returns`].)
-    #[allow(missing_docs)]
     #[must_use = "futures do nothing unless polled"]
     #[derive(Debug)]
     pub struct Timeout<F, R> {
         #[pin]
-        pub body: F,
-        pub deadline: Deadline,
-        pub elapsed: fn(Elapsed) -> R,
+        body: F,
+        deadline: Deadline,
+        _output: PhantomData<fn() -> R>,
     }
 }
 
-impl<F: Future<Output = R>, R> Future for Timeout<F, R> {
+impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
     type Output = R;
 
     #[inline]
@@ -48,7 +43,7 @@ impl<F: Future<Output = R>, R> Future for Timeout<F, R> {
         // Everything past the body's poll is the same for every body: one function in
         // the runtime, not one copy per decorated function.
         match this.deadline.poll_elapsed(cx) {
-            Poll::Ready(elapsed) => Poll::Ready((this.elapsed)(elapsed)),
+            Poll::Ready(elapsed) => Poll::Ready(R::elapsed(elapsed)),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -56,7 +51,7 @@ impl<F: Future<Output = R>, R> Future for Timeout<F, R> {
 
 /// The deadline of one async `#[timeout]` call.
 #[derive(Debug)]
-pub struct Deadline {
+struct Deadline {
     // Boxed, and only once the body waits: a body that is ready at once pays for
     // neither the timer nor the room for it in its future.
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -108,20 +103,19 @@ impl Deadline {
     }
 }
 
-/// How an async `#[timeout]` body's output carries `Elapsed`: the one bound on the return
-/// type, so a return type that cannot is reported here (generic over the output only:
-/// one copy for every function that returns it).
-#[inline]
-pub fn timeout_returns<R: TimeoutReturn>() -> fn(Elapsed) -> R {
-    R::elapsed
-}
-
-/// The deadline of an async `#[timeout]` call of `after`, from now (not generic: one
-/// function for every decorated one).
+/// Wraps an async body in a deadline of `after`.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-pub fn deadline(after: Duration, stats: &'static TimeoutStats) -> Deadline {
-    Deadline::new(after, stats)
+pub fn timeout_call<R: TimeoutReturn, F: Future<Output = R>>(
+    after: Duration,
+    stats: &'static TimeoutStats,
+    body: F,
+) -> Timeout<F, R> {
+    Timeout {
+        body,
+        deadline: Deadline::new(after, stats),
+        _output: PhantomData,
+    }
 }
 
 #[cold]

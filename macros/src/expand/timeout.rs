@@ -15,9 +15,7 @@ use crate::item;
 // Output:
 //     async fn fetch(url: &str) -> Result<Page, Error> {
 //         static STATS: TimeoutStats = TimeoutStats::new("module::fetch");
-//         Timeout { deadline: deadline(2s, &STATS),            // one raw clock read
-//                   body: async { <inner> },               // polls <inner> first: no timer if ready
-//                   elapsed: timeout_returns() }.await     // the bound on the return type
+//         timeout_call(2s, &STATS, async { <inner> }).await   // polls <inner> first: no timer if ready
 //     }
 //
 // Right above the body, the body's own async block is the future (no second block).
@@ -67,11 +65,7 @@ impl Emit for TimeoutArgs {
         let call = if cx.is_async() {
             let future = as_future(inner);
             quote_spanned! {ret_span=>
-                (::steadfast::__private::Timeout {
-                    deadline: ::steadfast::__private::deadline(#after, &__STEADFAST_TIMEOUT),
-                    body: #future,
-                    elapsed: ::steadfast::__private::timeout_returns(),
-                }).await
+                ::steadfast::__private::timeout_call(#after, &__STEADFAST_TIMEOUT, #future).await
             }
         } else {
             let body = as_closure(inner);
