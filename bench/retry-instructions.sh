@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Instructions per call of a `#[retry(attempts = 3)] async fn` whose first attempt succeeds,
+# against the same function bare: a loop of `f(i).await` in one `block_on` of a
+# current-thread tokio runtime with time enabled, release build with fat LTO (the shape of
+# the [pipeline] issue's harness). Counted under valgrind's callgrind (deterministic, where
+# wall time on a shared 2-vCPU machine is not): each program runs N and 2N calls, and the
+# difference divided by N is the cost of one call, start-up excluded.
+#
+#   bash bench/retry-instructions.sh          # needs valgrind (Debian's `valgrind`)
+#   N=200000 bash bench/retry-instructions.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+N=${N:-100000}
+work=target/retry-instructions
+rm -rf "$work"
+mkdir -p "$work/src"
+cat >"$work/Cargo.toml" <<TOML
+[package]
+name = "retry-instructions"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+steadfast = { path = "$root/runtime" }
+tokio = { version = "1", features = ["rt", "time"] }
+
+[profile.release]
+lto = "fat"
+codegen-units = 1
+
+[workspace]
+TOML
+cat >"$work/src/main.rs" <<'RUST'
+use std::hint::black_box;
+
+#[derive(Debug)]
+struct Error;
+
+async fn bare(x: u64) -> Result<u64, Error> {
+    if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
+}
+
+#[steadfast::retry(attempts = 3, delay = "100ms")]
+async fn with_retry(x: u64) -> Result<u64, Error> {
+    if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let retry = args.next().as_deref() == Some("retry");
+    let n: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        for i in 0..n {
+            let i = black_box(i);
+            if retry {
+                drop(black_box(with_retry(i).await));
+            } else {
+                drop(black_box(bare(i).await));
+            }
+        }
+    });
+}
+RUST
+(cd "$work" && cargo build -q --release)
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$work/target/release/retry-instructions" "$1" "$2" 2>&1 |
+    sed -n 's/.*refs: *//p' | tr -d ,
+}
+echo "| async call | instructions per call |"
+echo "|---|---|"
+for which in bare retry; do
+  one=$(count "$which" "$N")
+  two=$(count "$which" $((2 * N)))
+  echo "| $which | $(( (two - one) / N )) |"
+done
