@@ -415,7 +415,8 @@ impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
 
 /// After one attempt of a `#[retry]` function: stop (a success, nothing left) or wait and
 /// go again. `rejection` is what a gate inside the retry left when it turned this attempt
-/// away. The success path is one branch.
+/// away; `cell` is the function's policy, read (once per call) only if this attempt failed.
+/// The success path is one branch.
 ///
 /// The one bound generated code puts on the return type for `#[retry]`.
 #[cfg_attr(not(debug_assertions), inline(always))]
@@ -423,11 +424,11 @@ impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
 pub fn retry_step<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
-    policy: &'static RetryCell,
+    cell: &'static RetryCell,
     waits: Waits,
     rejection: Option<Rejected>,
 ) -> Step {
-    retry_step_if(out, state, policy, waits, |_| true, rejection)
+    retry_step_if(out, state, cell, waits, |_| true, rejection)
 }
 
 /// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
@@ -437,7 +438,7 @@ pub fn retry_step<R: RetryReturn>(
 pub fn retry_step_if<R: RetryReturn>(
     out: &R,
     state: &mut RetryState,
-    policy: &'static RetryCell,
+    cell: &'static RetryCell,
     waits: Waits,
     retry_if: impl FnOnce(&R::Error) -> bool,
     rejection: Option<Rejected>,
@@ -445,8 +446,8 @@ pub fn retry_step_if<R: RetryReturn>(
     match out.error() {
         None => Step::Stop,
         Some(error) => match rejection {
-            Some(rejected) => crate::retry::after_rejection(state, policy, rejected, waits),
-            None if retry_if(error) => crate::retry::after_failure(state, policy, waits),
+            Some(rejected) => crate::retry::after_rejection(state, cell, rejected, waits),
+            None if retry_if(error) => crate::retry::after_failure(state, cell, waits),
             None => Step::Stop,
         },
     }

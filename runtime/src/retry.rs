@@ -338,9 +338,10 @@ pub(crate) enum Exhausted {
 
 /// The attempts of one call. Lives on the caller's stack: concurrent calls share nothing.
 ///
-/// A call starts with all of it zero (four words, no policy read) unless its function's
-/// policy has `max_elapsed` or was changed by `config::apply`: the policy is read once per
-/// call, when its first attempt fails, and kept for the rest of the call.
+/// A call reads its policy once and keeps it here for the rest of the call: when its first
+/// attempt fails (a call that succeeds at once starts with all of this zero, four words,
+/// and reads nothing), or at its start when the policy has `max_elapsed`, is known only at
+/// run time, or was changed by `config::apply` (see [`RetryCell::start`]).
 #[derive(Debug)]
 pub struct RetryState {
     attempts: u32,
@@ -360,6 +361,7 @@ impl RetryState {
     const FRESH: RetryState = RetryState {
         attempts: 0,
         rejections: 0,
+        // No wait taken yet: jitter treats it as `delay` (see `wait`).
         previous: 0,
         started: Nanos(0),
         policy: None,
@@ -376,7 +378,6 @@ impl RetryState {
     /// functions).
     pub(crate) fn new(policy: &RetryPolicy, waits: Waits) -> Self {
         RetryState {
-            // No wait taken yet: jitter treats it as `delay` (see `wait`).
             started: match policy.max_elapsed {
                 Some(_) => waits.now(),
                 None => Nanos(0),
@@ -445,7 +446,8 @@ impl RetryState {
     }
 }
 
-/// After an attempt that failed with a retryable error: the policy in force now decides.
+/// After an attempt that failed with a retryable error, by the call's policy (read now if
+/// this is its first failure).
 #[cold]
 pub(crate) fn after_failure(
     state: &mut RetryState,
@@ -499,8 +501,9 @@ pub struct RetryCell {
     /// Its retries, waits on a gate and exhausted calls (in the cell: one `static` per
     /// function, not two).
     stats: RetryStats,
-    /// True when `base` is not the policy in force (it is lazy, or `config::apply` changed
-    /// it): the one load of the fast path.
+    /// True when a call must read the policy at its start: `base` is not the policy in
+    /// force (it is lazy, or `config::apply` changed it), or it has `max_elapsed` (a call
+    /// needs its start time). The one load of the fast path.
     slow: AtomicBool,
     /// The policy `config::apply` set last (leaked: see above).
     live: arc_swap::ArcSwapOption<&'static RetryPolicy>,
@@ -543,10 +546,10 @@ impl RetryCell {
         }
     }
 
-    /// A call starts: one load and a branch, and the state zeroed, unless the policy is
-    /// known only at run time, `config::apply` changed it, or it has `max_elapsed` (then
-    /// the policy is read, and the clock with `max_elapsed`). The policy itself is read
-    /// again only when an attempt fails.
+    /// A call starts: one load and a branch, and the state zeroed (the policy is read when
+    /// an attempt fails), unless the policy is known only at run time, `config::apply`
+    /// changed it, or it has `max_elapsed`: then it is read now, with the clock under
+    /// `max_elapsed`, and kept for the call.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn start(&'static self, waits: Waits) -> RetryState {
@@ -565,8 +568,7 @@ impl RetryCell {
         }
     }
 
-    /// The policy in force: one load and a branch unless it is known only at run time,
-    /// has `max_elapsed`, or `config::apply` changed it.
+    /// The policy in force: one load and a branch unless the cell is slow (see `slow`).
     #[inline]
     pub(crate) fn get(&'static self) -> &'static RetryPolicy {
         if self.slow.load(Ordering::Relaxed) {
