@@ -204,8 +204,8 @@ fn patient() -> Result<(), Error> {
 }
 
 #[test]
-/// A policy written without `max_elapsed` starts its calls without reading the clock or
-/// the policy; one that `config::apply` gives a `max_elapsed` bounds the next call.
+/// A policy written without `max_elapsed` (whose calls start without reading the clock or
+/// the policy) that `config::apply` gives a `max_elapsed`: the next call is bounded by it.
 fn max_elapsed_set_by_config_bounds_the_next_call() {
     let _serial = serial();
     config::apply("[retry.\"config::patient\"]\nmax_elapsed = \"20ms\"").unwrap();
@@ -219,8 +219,8 @@ fn max_elapsed_set_by_config_bounds_the_next_call() {
 #[test]
 /// A call reads its policy once, as one value (when its first attempt fails, or at its
 /// start once `config::apply` changed it): under changes made while calls run, every call
-/// runs exactly one of the applied attempt counts. (Only `attempts`
-/// is observable without timing; that fields cannot mix follows from the one read.)
+/// runs exactly one of the applied attempt counts. (Only `attempts` is observable without
+/// timing; that fields cannot mix follows from the one read.)
 fn a_call_runs_by_the_old_settings_or_the_new_never_a_mix() {
     let _serial = serial();
     config::apply("[retry.backend]\nattempts = 3").unwrap();
