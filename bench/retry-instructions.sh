@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per call of a `#[retry(attempts = 3)] async fn` whose first attempt succeeds,
-# against the same function bare: a loop of `f(i).await` in one `block_on` of a
+# and of one with all four attributes stacked (`#[monitored]`, `#[retry]`,
+# `#[circuit_breaker]`, `#[timeout]`), against the same function bare: a loop of `f(i).await` in one `block_on` of a
 # current-thread tokio runtime with time enabled, release build with fat LTO (the shape of
 # the [pipeline] issue's harness). Counted under valgrind's callgrind (deterministic, where
 # wall time on a shared 2-vCPU machine is not): each program runs N and 2N calls, and the
@@ -48,9 +49,29 @@ async fn with_retry(x: u64) -> Result<u64, Error> {
     if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
 }
 
+#[steadfast::monitored]
+#[steadfast::retry(attempts = 3, delay = "100ms")]
+#[steadfast::circuit_breaker]
+#[steadfast::timeout("1s")]
+async fn stacked(x: u64) -> Result<u64, Error> {
+    if x == u64::MAX { Err(Error) } else { Ok(x + 1) }
+}
+
+impl From<steadfast::CircuitOpen> for Error {
+    fn from(_: steadfast::CircuitOpen) -> Self {
+        Error
+    }
+}
+
+impl From<steadfast::Elapsed> for Error {
+    fn from(_: steadfast::Elapsed) -> Self {
+        Error
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
-    let retry = args.next().as_deref() == Some("retry");
+    let which = args.next().unwrap_or_default();
     let n: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -59,10 +80,10 @@ fn main() {
     rt.block_on(async {
         for i in 0..n {
             let i = black_box(i);
-            if retry {
-                drop(black_box(with_retry(i).await));
-            } else {
-                drop(black_box(bare(i).await));
+            match which.as_str() {
+                "retry" => drop(black_box(with_retry(i).await)),
+                "stacked" => drop(black_box(stacked(i).await)),
+                _ => drop(black_box(bare(i).await)),
             }
         }
     });
@@ -75,7 +96,7 @@ count() {
 }
 echo "| async call | instructions per call |"
 echo "|---|---|"
-for which in bare retry; do
+for which in bare retry stacked; do
   one=$(count "$which" "$N")
   two=$(count "$which" $((2 * N)))
   echo "| $which | $(( (two - one) / N )) |"

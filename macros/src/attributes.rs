@@ -15,7 +15,7 @@ use proc_macro2::{Span, TokenStream};
 
 use crate::args::AttributeArgs;
 use crate::errors::Errors;
-use crate::expand::{Cx, Emit, Needs};
+use crate::expand::{AsLayer, Cx, Emit, Needs};
 use crate::item::Func;
 use crate::kind::Kind;
 use crate::validate::{self, Check};
@@ -99,6 +99,12 @@ macro_rules! attributes {
                 }
             }
 
+            pub(crate) fn as_layer(&self, cx: &Cx<'_>) -> Option<AsLayer> {
+                match self {
+                    $(Layer::$variant(args) => Emit::as_layer(args, cx),)*
+                }
+            }
+
             pub(crate) fn companion(&self, func: &Func, kind: &Kind, label: &TokenStream) -> Option<TokenStream> {
                 match self {
                     $(Layer::$variant(args) => Emit::companion(args, func, kind, label),)*
@@ -118,4 +124,14 @@ attributes! {
     Fallback(crate::args::fallback::FallbackArgs),
     Cached(crate::args::cached::CachedArgs),
     Supervised(crate::args::supervised::SupervisedArgs),
+}
+
+impl Layer {
+    pub(crate) fn is_monitored(&self) -> bool {
+        matches!(self, Layer::Monitored(_))
+    }
+
+    pub(crate) fn is_retry(&self) -> bool {
+        matches!(self, Layer::Retry(_))
+    }
 }

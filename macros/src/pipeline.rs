@@ -97,6 +97,23 @@ fn emit(
             quote!(::steadfast::__private::list!(#kind, #slot);)
         })
         .collect();
+    let whole = Cx {
+        func,
+        kind,
+        function: &function,
+        rejection: Slots::default(),
+        out_type: &out_type,
+    };
+    let uses = taken.iter().map(|path| {
+        quote! {
+            #[allow(unused_imports)]
+            use #path as _;
+        }
+    });
+    let uses = quote!(#(#uses)*);
+    if let Some(stacked) = expand::stacked::emit(layers, &whole, &entry) {
+        return body::body(kind, quote!(#uses #declare_function #stacked));
+    }
     let mut expr = body::innermost(kind, func, repeats, entry);
     for (layer, rejection) in layers.iter().zip(slots).rev() {
         let cx = Cx {
@@ -110,13 +127,7 @@ fn emit(
         let wrapped = layer.wrap(expr, &cx);
         expr = quote!({ #wrapped });
     }
-    let uses = taken.iter().map(|path| {
-        quote! {
-            #[allow(unused_imports)]
-            use #path as _;
-        }
-    });
-    body::body(kind, quote!(#(#uses)* #declare_function #expr))
+    body::body(kind, quote!(#uses #declare_function #expr))
 }
 
 /// The rejection slots of each layer. A layer that reads rejections (`#[retry]` waits

@@ -10,6 +10,8 @@ use crate::breaker::{BreakerKey, Core, Permit};
 
 pub use crate::__steadfast_list as list;
 pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
+pub use crate::call_span::span;
+use crate::call_span::{Polling, failed, finishing};
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::drain::{
     Cancellable, Inside, admit as drain_admit, admit_cancellable as drain_admit_cancellable,
@@ -22,6 +24,7 @@ pub use crate::monitor::{MonitorStats, MonitoredCall};
 pub use crate::retry::RetryCell;
 pub use crate::retry::{Backoff, Jitter, RetryPolicy, RetryState, Step};
 use crate::returns::{BreakerReturn, RetryReturn};
+pub use crate::stacked::{Layer, stacked};
 pub use crate::stats::TimeoutStats;
 pub use crate::task::{TaskSlot, TaskSpec, supervise_async, supervise_thread, task_arg};
 pub use crate::timeout::TimeoutCell;
@@ -293,6 +296,20 @@ fn rejected<R: BreakerReturn>(
     R::rejected(open)
 }
 
+/// The output of a stacked function's call that its breaker turned away: the one bound
+/// a stack with `#[circuit_breaker]` puts on the return type (spanned there).
+#[inline]
+pub fn open_into<R: BreakerReturn>(open: crate::CircuitOpen) -> R {
+    R::rejected(open)
+}
+
+/// The output of a stacked function's call past its deadline: the one bound a stack with
+/// `#[timeout]` puts on the return type (spanned there).
+#[inline]
+pub fn elapsed_into<R: crate::returns::TimeoutReturn>(elapsed: crate::Elapsed) -> R {
+    R::elapsed(elapsed)
+}
+
 /// An admitted call: records its outcome from the return value.
 #[must_use]
 #[derive(Debug)]
@@ -329,31 +346,7 @@ impl<R, E> BreakerCall<'_, R, E> {
     }
 }
 
-/// What a failed call says, for [`CircuitOpen::last_failure`](crate::CircuitOpen::last_failure):
-/// its error's `Display`, else its `Debug`, else the error type's name. Picked by autoref
-/// specialisation at the expansion site: `(&&&&Watch(&out)).cause()`.
-#[derive(Clone, Copy)]
-pub enum Cause<'a> {
-    Display(&'a dyn std::fmt::Display),
-    Debug(&'a dyn std::fmt::Debug),
-    Type(&'static str),
-}
-
-impl std::fmt::Debug for Cause<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::fmt::Display for Cause<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cause::Display(e) => e.fmt(f),
-            Cause::Debug(e) => write!(f, "{e:?}"),
-            Cause::Type(name) => write!(f, "an error of type `{name}`"),
-        }
-    }
-}
+pub use crate::error::Cause;
 
 pub trait CauseDisplay<'a> {
     fn cause(&self) -> Option<Cause<'a>>;
@@ -622,25 +615,6 @@ impl<T> EndAny for Watch<'_, T> {
     }
 }
 
-/// A `#[monitored]` call that returned `Err`: its `ERROR` event (inside the call's span),
-/// then the call ends as a failure. A gate's rejection is counted, not logged: during an
-/// outage every call is one, and the gate logs its own transitions.
-#[cold]
-fn failed(
-    call: MonitoredCall,
-    function: &str,
-    rejected: Option<Rejected>,
-    error: &dyn std::fmt::Display,
-) {
-    match rejected {
-        Some(_) => call.end_rejected(),
-        None => {
-            report_error(function, &error.to_string());
-            call.end(true);
-        }
-    }
-}
-
 pin_project_lite::pin_project! {
     /// An async `#[monitored]` call: the body polled inside its span, and ended by
     /// `finish` (chosen at the expansion site) when it is ready. Dropped before that, the
@@ -689,35 +663,6 @@ impl<F: Future> Future for Monitored<F> {
     }
 }
 
-/// While a `#[monitored]` body is polled: inside its span, and inside an admitted call
-/// (for the drain: calls it makes are admitted).
-struct Polling<'a> {
-    _entered: tracing::span::Entered<'a>,
-    _inside: crate::drain::Inside,
-}
-
-impl<'a> Polling<'a> {
-    #[cfg_attr(not(debug_assertions), inline)]
-    fn enter(span: &'a tracing::Span) -> Polling<'a> {
-        Polling {
-            _entered: span.enter(),
-            _inside: crate::drain::Inside::enter(),
-        }
-    }
-}
-
-/// The call to end now that its body is ready, unless the drain cancelled it (then it is
-/// dropped here: cancelled, not failed).
-#[cfg_attr(not(debug_assertions), inline)]
-fn finishing(call: &mut Option<MonitoredCall>) -> Option<MonitoredCall> {
-    let call = call.take()?;
-    if crate::drain::take_cancelled() {
-        drop(call);
-        return None;
-    }
-    Some(call)
-}
-
 /// The metadata of a `#[monitored]` function's span, as `tracing::span!` builds it: the
 /// span is named `name`, its target is the module, and it has no fields.
 pub const fn span_metadata(
@@ -758,35 +703,6 @@ pub fn enter(span: tracing::Span) -> Entered {
         _inside: crate::drain::Inside::enter(),
         _span: span,
     }
-}
-
-/// Opens the span of one `#[monitored]` call, or a disabled one: what `tracing::span!`
-/// expands to, once in the runtime rather than in every decorated function.
-#[inline]
-pub fn span(callsite: &'static tracing::callsite::DefaultCallsite) -> tracing::Span {
-    use tracing::callsite::Callsite as _;
-    let meta = callsite.metadata();
-    let level = *meta.level();
-    if level <= tracing::level_filters::STATIC_MAX_LEVEL
-        && level <= tracing::level_filters::LevelFilter::current()
-    {
-        let interest = callsite.interest();
-        if !interest.is_never()
-            && (interest.is_always()
-                || tracing::dispatcher::get_default(|dispatch| dispatch.enabled(meta)))
-        {
-            return tracing::Span::new(meta, &meta.fields().value_set(&[]));
-        }
-    }
-    tracing::Span::new_disabled(meta)
-}
-
-/// The `ERROR` event of a `#[monitored]` call that failed, inside its span. One function
-/// in the runtime rather than an `event!` per decorated function: each `event!` expansion
-/// costs compile time in the user's crate.
-#[cold]
-pub fn report_error(function: &str, error: &str) {
-    tracing::error!(target: "steadfast", function, error, "{function} failed: {error}");
 }
 
 /// `__private::list!(kind, &SLOT);`: lists `SLOT` (a static) before `main`. The kinds,

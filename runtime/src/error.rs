@@ -358,3 +358,30 @@ mod tests {
         assert!(std::mem::size_of::<CircuitOpen>() <= 64);
     }
 }
+
+/// What a failed call says, for [`CircuitOpen::last_failure`](crate::CircuitOpen::last_failure):
+/// its error's `Display`, else its `Debug`, else the error type's name. Picked by autoref
+/// specialisation at the expansion site: `(&&&&Watch(&out)).cause()`.
+#[derive(Clone, Copy)]
+#[allow(missing_docs)]
+pub enum Cause<'a> {
+    Display(&'a dyn std::fmt::Display),
+    Debug(&'a dyn std::fmt::Debug),
+    Type(&'static str),
+}
+
+impl std::fmt::Debug for Cause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Display(e) => e.fmt(f),
+            Cause::Debug(e) => write!(f, "{e:?}"),
+            Cause::Type(name) => write!(f, "an error of type `{name}`"),
+        }
+    }
+}

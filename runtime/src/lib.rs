@@ -118,6 +118,7 @@ mod breaker;
 mod bulkhead;
 #[cfg(feature = "cache")]
 mod cache;
+mod call_span;
 mod clock;
 pub mod config;
 mod drain;
@@ -141,6 +142,7 @@ mod rate_limit;
 mod retry;
 pub mod returns;
 mod shard;
+mod stacked;
 mod stats;
 pub mod status;
 mod task;

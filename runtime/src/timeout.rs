@@ -51,7 +51,7 @@ impl<F: Future<Output = R>, R: TimeoutReturn> Future for Timeout<F, R> {
 
 /// The deadline of one async `#[timeout]` call.
 #[derive(Debug)]
-struct Deadline {
+pub(crate) struct Deadline {
     // Boxed, and only once the body waits: a body that is ready at once pays for
     // neither the timer nor the room for it in its future.
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -65,7 +65,7 @@ struct Deadline {
 impl Deadline {
     /// A deadline of `after` from now (not generic: built once for every body).
     #[cfg_attr(not(debug_assertions), inline)]
-    fn new(after: Duration, stats: &'static TimeoutStats) -> Deadline {
+    pub(crate) fn new(after: Duration, stats: &'static TimeoutStats) -> Deadline {
         Deadline {
             sleep: None,
             after,
@@ -76,7 +76,7 @@ impl Deadline {
     }
 
     /// After the body said it is not ready: `Ready` once the deadline has passed.
-    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Elapsed> {
+    pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<Elapsed> {
         if self.sleep.is_none() {
             if self.no_timer || tokio::runtime::Handle::try_current().is_err() {
                 self.no_timer = true;

@@ -216,3 +216,83 @@ async fn waits_on_an_open_breaker_are_not_counted_as_retries() {
     assert!(text.contains("steadfast_retry_attempts_total{function=\"stacking::counted\"} 2"));
     assert!(text.contains("steadfast_retry_gate_waits_total{function=\"stacking::counted\"} 2"));
 }
+
+// Four layers on an `async fn` run as one runtime future. Dropped midway (its caller gave
+// up), the call lets everything go as the layers emitted one by one do: `#[monitored]`
+// counts it cancelled (not an error, no longer in flight) and the breaker records nothing.
+#[steadfast::monitored(name = "stack.dropped")]
+#[retry(attempts = 3, delay = "10ms", jitter = "none")]
+#[circuit_breaker(name = "stack.dropped", failure_threshold = 1, open_for = "1s")]
+#[timeout("10s")]
+async fn dropped_midway(started: std::sync::Arc<tokio::sync::Notify>) -> Result<(), Error> {
+    started.notify_one();
+    std::future::pending::<()>().await;
+    Err(Error::Upstream)
+}
+
+#[tokio::test]
+async fn a_stacked_call_dropped_midway_is_cancelled_and_records_nothing() {
+    for _ in 0..10 {
+        let started = std::sync::Arc::new(tokio::sync::Notify::new());
+        let call = tokio::spawn(dropped_midway(started.clone()));
+        started.notified().await;
+        call.abort();
+        assert!(call.await.unwrap_err().is_cancelled());
+    }
+    let figures = steadfast::metrics::snapshot()
+        .into_iter()
+        .find(|m| m.name == "stack.dropped")
+        .expect("the function's figures are in the snapshot");
+    assert_eq!(
+        (
+            figures.calls,
+            figures.errors,
+            figures.in_flight,
+            figures.cancelled()
+        ),
+        (10, 0, 0, 10)
+    );
+    assert_eq!(
+        steadfast::breaker("stack.dropped").unwrap().state(),
+        BreakerState::Closed,
+        "a dropped call is not a failure"
+    );
+}
+
+struct Client {
+    calls: AtomicU32,
+}
+
+impl Client {
+    // A method on `&self`, by-value arguments (one `mut`, one a pattern) and a reference,
+    // each attempt with its own copies.
+    #[retry(attempts = 3, delay = "1ms", jitter = "none")]
+    #[circuit_breaker(name = "stack.shapes")]
+    #[timeout("1s")]
+    async fn shapes(
+        &self,
+        mut path: String,
+        (a, b): (u32, u32),
+        suffix: &str,
+    ) -> Result<String, Error> {
+        path.push_str(suffix);
+        if self.calls.fetch_add(1, SeqCst) < 2 {
+            return Err(Error::Upstream);
+        }
+        Ok(format!("{path}{}", a + b))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_of_a_stack_gets_its_own_copies_of_the_arguments() {
+    let client = Client {
+        calls: AtomicU32::new(0),
+    };
+    let got = client.shapes("/a".to_owned(), (1, 2), "/b").await;
+    assert_eq!(
+        got,
+        Ok("/a/b3".to_owned()),
+        "the third attempt sees the arguments as given"
+    );
+    assert_eq!(client.calls.load(SeqCst), 3);
+}

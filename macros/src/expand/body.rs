@@ -106,6 +106,73 @@ fn reborrowing(mut block: syn::ExprAsync, func: &Func) -> syn::ExprAsync {
     block
 }
 
+/// The attempts of a stack the runtime runs (`expand::stacked`), for an `async fn` whose
+/// arguments the attempts can share: `(bindings, maker)`. `bindings` rebinds each by-value
+/// argument to a reference to it; `maker` is `move || async move { … }`, whose block starts
+/// by cloning those for the attempt's body (`let x = retry_clone(x);`). `None` when an
+/// argument (or the receiver) is a `&mut`, taken by value, or bound by `ref`: those cannot be
+/// handed to attempts through a shared closure.
+pub(crate) fn attempts(func: &Func) -> Option<(TokenStream, TokenStream)> {
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let shared = match &receiver.kind {
+                    syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_none(),
+                    syn::ReceiverKind::Typed(_, ty) => {
+                        matches!(&**ty, Type::Reference(r) if r.mutability.is_none())
+                    }
+                    _ => false,
+                };
+                if !shared {
+                    return None;
+                }
+            }
+            FnArg::Typed(arg) => {
+                let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
+                if mut_ref || binds_ref_mut(&arg.pat) {
+                    return None;
+                }
+            }
+        }
+    }
+    let mut rebind = Vec::new();
+    let mut clone = Vec::new();
+    for binding in by_value(func) {
+        let ident = &binding.ident;
+        let mutability = &binding.mutability;
+        // The argument is only borrowed now: keep its `mut` from looking unused (whether
+        // the body needs it is then told on the copy, at the same `mut`).
+        let keep_mut = mutability.map(|_| quote!(let _ = &mut #ident;));
+        rebind.push(quote_spanned! {ident.span()=>
+            #keep_mut
+            let #ident = &#ident;
+        });
+        clone.push(quote_spanned! {ident.span()=>
+            let #mutability #ident = ::steadfast::__private::retry_clone(#ident);
+        });
+    }
+    let pin = pin_output_type(func);
+    let stmts = &func.block.stmts;
+    Some((
+        quote!(#(#rebind)*),
+        quote!(move || async move { #(#clone)* #pin #(#stmts)* }),
+    ))
+}
+
+/// Whether `pat` binds anything by `ref mut`.
+fn binds_ref_mut(pat: &Pat) -> bool {
+    struct RefMut(bool);
+    impl<'ast> Visit<'ast> for RefMut {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0 |= p.by_ref.is_some() && p.mutability.is_some();
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut found = RefMut(false);
+    found.visit_pat(pat);
+    found.0
+}
+
 /// The function's new body (inside its braces) around the wrapped expression.
 pub(crate) fn body(kind: &Kind, wrapped: TokenStream) -> TokenStream {
     match kind {
@@ -176,6 +243,24 @@ impl VisitMut for InferImplTrait {
 /// at the binding, so that a type that is not `Clone` is reported on its argument.
 /// References (`&T`, `&mut T`) are not cloned: the body borrows them again each attempt.
 fn clones(func: &Func) -> Vec<TokenStream> {
+    by_value(func)
+        .iter()
+        .map(|binding| {
+            let ident = &binding.ident;
+            let mutability = &binding.mutability;
+            // The body now mutates the copy: keep the argument's own `mut` from looking
+            // unused (whether the body needs it is then told on the copy, at the same `mut`).
+            let keep_mut = mutability.map(|_| quote!(let _ = &mut #ident;));
+            quote_spanned! {ident.span()=>
+                #keep_mut
+                let #mutability #ident = ::steadfast::__private::retry_clone(&#ident);
+            }
+        })
+        .collect()
+}
+
+/// Every binding of every argument taken by value (not `&T` or `&mut T`, not `_`).
+fn by_value(func: &Func) -> Vec<syn::PatIdent> {
     struct Bindings(Vec<syn::PatIdent>);
     impl<'ast> Visit<'ast> for Bindings {
         fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
@@ -193,19 +278,5 @@ fn clones(func: &Func) -> Vec<TokenStream> {
             }
         }
     }
-    bindings
-        .0
-        .iter()
-        .map(|binding| {
-            let ident = &binding.ident;
-            let mutability = &binding.mutability;
-            // The body now mutates the copy: keep the argument's own `mut` from looking
-            // unused (whether the body needs it is then told on the copy, at the same `mut`).
-            let keep_mut = mutability.map(|_| quote!(let _ = &mut #ident;));
-            quote_spanned! {ident.span()=>
-                #keep_mut
-                let #mutability #ident = ::steadfast::__private::retry_clone(&#ident);
-            }
-        })
-        .collect()
+    bindings.0
 }

@@ -3,7 +3,9 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, count_u32, count_usize, duration, name_arg, number, with_key};
+use super::{
+    AsLayer, Cx, Emit, Needs, Returns, count_u32, count_usize, duration, name_arg, number, with_key,
+};
 use crate::args::circuit_breaker::CircuitBreakerArgs;
 use crate::item;
 
@@ -45,6 +47,20 @@ impl Emit for CircuitBreakerArgs {
         Some(match self.key {
             None => ("breaker", quote!(&__STEADFAST_BREAKER)),
             Some(_) => ("keyed_breaker", quote!(&__STEADFAST_BREAKERS)),
+        })
+    }
+
+    /// As data: one breaker for the function, recording every error (not `key`,
+    /// `failure_if` or `scope = "fleet"`).
+    fn as_layer(&self, cx: &Cx<'_>) -> Option<AsLayer> {
+        let fleet = self.scope.as_ref().is_some_and(|s| s.value == "fleet");
+        if self.key.is_some() || self.failure_if.is_some() || fleet {
+            return None;
+        }
+        Some(AsLayer {
+            statics: slot(self, cx),
+            layer: quote!(::steadfast::__private::Layer::Breaker(&__STEADFAST_BREAKER)),
+            returns: Some(Returns::Open),
         })
     }
 
@@ -117,22 +133,30 @@ impl Emit for CircuitBreakerArgs {
     }
 }
 
+/// The spec as the slot's `static` holds it: evaluated at compile time when every value is
+/// known then (nothing to compile per function), else at the first use.
+fn source(args: &CircuitBreakerArgs, value: TokenStream) -> TokenStream {
+    if known_at_compile_time(args) {
+        quote!(::steadfast::__private::Spec::Known(#value))
+    } else {
+        quote!(::steadfast::__private::Spec::Lazy(|| #value))
+    }
+}
+
+/// `static BREAKER`: the slot of the function's one breaker (without `key`).
+fn slot(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
+    let spec = source(args, spec(args, cx));
+    quote! {
+        static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
+            ::steadfast::__private::BreakerSlot::new(#spec);
+    }
+}
+
 /// `let breaker = …;`: the function's breaker, or the one of this call's key.
 fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
     let breaker = Cx::local("__steadfast_breaker");
-    let spec = spec(args, cx);
-    // Evaluated at compile time when every value is known then, as part of the slot's
-    // `static` (nothing to compile per function), else at the first use.
-    let known = known_at_compile_time(args);
-    let source = |value: TokenStream| {
-        if known {
-            quote!(::steadfast::__private::Spec::Known(#value))
-        } else {
-            quote!(::steadfast::__private::Spec::Lazy(|| #value))
-        }
-    };
     let Some(key) = &args.key else {
-        let spec = source(spec);
+        let slot = slot(args, cx);
         // `scope = "fleet"`: the breaker joins the fleet's refresh at its first call (one
         // load after that); without the feature `redis`, one error naming it.
         let fleet = args
@@ -154,8 +178,7 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
                 }
             });
         return quote! {
-            static __STEADFAST_BREAKER: ::steadfast::__private::BreakerSlot =
-                ::steadfast::__private::BreakerSlot::new(#spec);
+            #slot
             let #breaker = __STEADFAST_BREAKER.get();
             #fleet
         };
@@ -166,7 +189,8 @@ fn lookup(args: &CircuitBreakerArgs, cx: &Cx<'_>) -> TokenStream {
         |m| count_usize(&m.value),
     );
     let per_key = args.per_key_metrics.as_ref().is_some_and(|p| p.value);
-    let spec = source(quote!((#spec, #max_keys, #per_key)));
+    let spec = spec(args, cx);
+    let spec = source(args, quote!((#spec, #max_keys, #per_key)));
     quote! {
         static __STEADFAST_BREAKERS: ::steadfast::__private::KeyedSlot =
             ::steadfast::__private::KeyedSlot::new(#spec);

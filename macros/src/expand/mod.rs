@@ -13,6 +13,7 @@ pub(crate) mod fallback;
 pub(crate) mod monitored;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
+pub(crate) mod stacked;
 pub(crate) mod supervised;
 pub(crate) mod timeout;
 
@@ -48,11 +49,37 @@ pub(crate) trait Emit {
     /// This layer around `inner`: its statements, then its value.
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream;
 
+    /// This layer as data, for a stack the runtime runs as one future ([`stacked`]): its
+    /// statics and its `__private::Layer`. `None` (the default) where the layer's own code
+    /// is needed for what it was asked.
+    fn as_layer(&self, _cx: &Cx<'_>) -> Option<AsLayer> {
+        None
+    }
+
     /// An item emitted beside the function (`#[supervised]`'s `…_supervised`), given the
     /// label of the function's figures.
     fn companion(&self, _func: &Func, _kind: &Kind, _label: &TokenStream) -> Option<TokenStream> {
         None
     }
+}
+
+/// One layer of a stack run by the runtime (see [`Emit::as_layer`]).
+pub(crate) struct AsLayer {
+    /// The layer's statics, as its own code declares them.
+    pub(crate) statics: TokenStream,
+    /// A `::steadfast::__private::Layer` naming them.
+    pub(crate) layer: TokenStream,
+    /// The error of its own this layer can return in place of the body's output.
+    pub(crate) returns: Option<Returns>,
+}
+
+/// An error a layer returns in place of the body's output: a bound on the return type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returns {
+    /// `CircuitOpen` (`#[circuit_breaker]`).
+    Open,
+    /// `Elapsed` (`#[timeout]`).
+    Elapsed,
 }
 
 /// What an attribute asks of the others on the same function.

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Cx, Emit, Needs, as_future};
+use super::{AsLayer, Cx, Emit, Needs, as_future};
 use crate::args::monitored::MonitoredArgs;
 
 // Input:
@@ -43,8 +43,71 @@ impl Emit for MonitoredArgs {
         })
     }
 
+    /// As data, without `drain` (which turns calls away or cancels them itself).
+    fn as_layer(&self, cx: &Cx<'_>) -> Option<AsLayer> {
+        if self.drain.is_some() {
+            return None;
+        }
+        let name = span_name(self, cx);
+        Some(AsLayer {
+            statics: statics(self, cx),
+            layer: quote! {
+                ::steadfast::__private::Layer::Monitored {
+                    stats: &__STEADFAST_MONITOR,
+                    callsite: &__STEADFAST_CALLSITE,
+                    name: #name,
+                }
+            },
+            returns: None,
+        })
+    }
+
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
         wrap(inner, self, cx)
+    }
+}
+
+/// The name of its span and of its events: `name = "…"`, else the function's.
+fn span_name(args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
+    match &args.name {
+        Some(name) => {
+            let lit = &name.value;
+            quote!(#lit)
+        }
+        None => {
+            let ident = cx.func.sig.ident.to_string();
+            quote!(#ident)
+        }
+    }
+}
+
+/// `static MONITOR` (the figures), and the span's callsite and metadata, two statics as
+/// `tracing::span!` makes them; deciding whether it is enabled and opening it is one
+/// function of the runtime rather than the macro's expansion in every decorated function.
+fn statics(args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
+    let stats_name = cx.function;
+    let span_name = span_name(args, cx);
+    let level = match args.level.as_ref().map_or("info", |l| l.value.as_str()) {
+        "trace" => quote!(TRACE),
+        "debug" => quote!(DEBUG),
+        "warn" => quote!(WARN),
+        "error" => quote!(ERROR),
+        _ => quote!(INFO),
+    };
+    let tracing = quote!(::steadfast::__private::tracing);
+    quote! {
+        static __STEADFAST_MONITOR: ::steadfast::__private::MonitorStats =
+            ::steadfast::__private::MonitorStats::new(#stats_name);
+        static __STEADFAST_CALLSITE: #tracing::callsite::DefaultCallsite =
+            #tracing::callsite::DefaultCallsite::new(&__STEADFAST_SPAN);
+        static __STEADFAST_SPAN: #tracing::Metadata<'static> = ::steadfast::__private::span_metadata(
+            #span_name,
+            ::core::module_path!(),
+            #tracing::Level::#level,
+            ::core::file!(),
+            ::core::line!(),
+            &__STEADFAST_CALLSITE,
+        );
     }
 }
 
@@ -66,23 +129,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
         Cx::local("__steadfast_span"),
         Cx::local("__steadfast_out"),
     );
-    let ident = cx.func.sig.ident.to_string();
-    let stats_name = cx.function;
-    let span_name = match &args.name {
-        Some(name) => {
-            let lit = &name.value;
-            quote!(#lit)
-        }
-        None => quote!(#ident),
-    };
-    let level = match args.level.as_ref().map_or("info", |l| l.value.as_str()) {
-        "trace" => quote!(TRACE),
-        "debug" => quote!(DEBUG),
-        "warn" => quote!(WARN),
-        "error" => quote!(ERROR),
-        _ => quote!(INFO),
-    };
-    let tracing = quote!(::steadfast::__private::tracing);
+    let span_name = span_name(args, cx);
     // Ends the call from its result: a failure (with its event) for a `Result`'s `Err`,
     // a success otherwise, picked by autoref specialisation in one method call. An `Err`
     // that a gate below returned in place of the call (`rejected`) is counted, not logged.
@@ -187,22 +234,9 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             }
         }
     };
-    // The span's callsite and metadata are two statics, as `tracing::span!` makes them;
-    // deciding whether it is enabled and opening it is one function of the runtime
-    // rather than the macro's expansion in every decorated function.
+    let statics = statics(args, cx);
     quote! {
-        static __STEADFAST_MONITOR: ::steadfast::__private::MonitorStats =
-            ::steadfast::__private::MonitorStats::new(#stats_name);
-        static __STEADFAST_CALLSITE: #tracing::callsite::DefaultCallsite =
-            #tracing::callsite::DefaultCallsite::new(&__STEADFAST_SPAN);
-        static __STEADFAST_SPAN: #tracing::Metadata<'static> = ::steadfast::__private::span_metadata(
-            #span_name,
-            ::core::module_path!(),
-            #tracing::Level::#level,
-            ::core::file!(),
-            ::core::line!(),
-            &__STEADFAST_CALLSITE,
-        );
+        #statics
         #start
     }
 }

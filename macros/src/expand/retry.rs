@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Ident;
 
-use super::{Cx, Emit, Needs, count_u32, duration, number};
+use super::{AsLayer, Cx, Emit, Needs, count_u32, duration, number};
 use crate::args::retry::RetryArgs;
 use crate::duration::DurationArg;
 use crate::item;
@@ -48,6 +48,18 @@ impl Emit for RetryArgs {
     /// Listed before `main`, so that `config` knows it before the function's first call.
     fn listed(&self) -> Option<(&'static str, TokenStream)> {
         Some(("retry", quote!(&__STEADFAST_POLICY)))
+    }
+
+    /// As data, unless `retry_if` asks for its own code.
+    fn as_layer(&self, cx: &Cx<'_>) -> Option<AsLayer> {
+        if self.retry_if.is_some() {
+            return None;
+        }
+        Some(AsLayer {
+            statics: policy_binding(self, cx),
+            layer: quote!(::steadfast::__private::Layer::Retry(&__STEADFAST_POLICY)),
+            returns: None,
+        })
     }
 
     fn wrap(&self, inner: TokenStream, cx: &Cx<'_>) -> TokenStream {
