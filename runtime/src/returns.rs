@@ -36,6 +36,8 @@ pub trait Outcome: sealed::Sealed {
     type Error;
     /// The error, when the value is a failure.
     fn error(&self) -> Option<&Self::Error>;
+    /// Whether the value is a failure.
+    fn is_failure(&self) -> bool;
 }
 
 impl<T, E> Outcome for Result<T, E> {
@@ -43,6 +45,10 @@ impl<T, E> Outcome for Result<T, E> {
     #[inline]
     fn error(&self) -> Option<&E> {
         self.as_ref().err()
+    }
+    #[inline]
+    fn is_failure(&self) -> bool {
+        matches!(self, Err(_))
     }
 }
 

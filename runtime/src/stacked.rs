@@ -64,19 +64,24 @@ pub enum Layer {
 /// waits, so the call's future is `Send` whenever the function's would be without the
 /// attributes (even when its error type is not).
 pub(crate) trait Attempt {
-    /// Makes the body's future for a new attempt.
-    fn start(&mut self);
-    /// Polls the attempt; once `Ready`, its output is kept for [`Attempt::cause`], and
-    /// whether it is a failure (an `Err`) is returned.
-    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<bool>;
+    /// Polls the attempt, making the body's future first if `start`; once `Ready`, its
+    /// output is kept for [`Attempt::cause`], and whether it is a failure (an `Err`) is
+    /// returned.
+    fn poll_body(&mut self, start: bool, cx: &mut Context<'_>) -> Poll<bool>;
     /// Drops the attempt's future (a deadline passed).
     fn cancel(&mut self);
-    /// `None` if the output is a success, else what its error says.
+    /// What the output's error says (`None` for a success).
     fn cause(&self) -> Option<Cause<'_>>;
-    /// The output becomes the breaker's rejection (`Err(CircuitOpen.into())`).
-    fn open(&mut self, open: CircuitOpen);
-    /// The output becomes the deadline's error (`Err(Elapsed.into())`).
-    fn elapsed(&mut self, elapsed: Elapsed);
+    /// The output becomes a layer's own error (`Err(CircuitOpen.into())`, `Err(Elapsed.into())`).
+    fn fail(&mut self, why: Failure);
+}
+
+/// A layer's own error, in place of the body's output.
+pub(crate) enum Failure {
+    /// The breaker turned the call away.
+    Open(CircuitOpen),
+    /// The deadline passed.
+    Elapsed(Elapsed),
 }
 
 /// What is generic about a stacked function's output: what its error says, and how to make
@@ -97,19 +102,17 @@ struct Polled<'a, M, F: Future> {
 }
 
 impl<M: FnMut() -> F, F: Future<Output: RetryReturn>> Attempt for Polled<'_, M, F> {
-    fn start(&mut self) {
-        self.body.set(None);
-        let body = (self.make)();
-        self.body.set(Some(body));
-    }
-
-    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+    fn poll_body(&mut self, start: bool, cx: &mut Context<'_>) -> Poll<bool> {
+        if start {
+            self.body.set(Some((self.make)()));
+        }
         let Some(body) = self.body.as_mut().as_pin_mut() else {
             return Poll::Pending;
         };
+        // The finished future stays until the next attempt replaces it or the call is
+        // dropped: it holds nothing any more, and is never polled again.
         let out = ready!(body.poll(cx));
-        self.body.set(None);
-        let failed = out.error().is_some();
+        let failed = out.is_failure();
         self.out = Some(out);
         Poll::Ready(failed)
     }
@@ -119,15 +122,19 @@ impl<M: FnMut() -> F, F: Future<Output: RetryReturn>> Attempt for Polled<'_, M, 
     }
 
     fn cause(&self) -> Option<Cause<'_>> {
-        self.out.as_ref().and_then(self.outputs.cause)
+        match &self.out {
+            Some(out) => (self.outputs.cause)(out),
+            None => None,
+        }
     }
 
-    fn open(&mut self, open: CircuitOpen) {
-        self.out = self.outputs.open.map(|into| into(open));
-    }
-
-    fn elapsed(&mut self, elapsed: Elapsed) {
-        self.out = self.outputs.elapsed.map(|into| into(elapsed));
+    fn fail(&mut self, why: Failure) {
+        // `None` only for a layer the stack does not have: never asked.
+        match (why, self.outputs.open, self.outputs.elapsed) {
+            (Failure::Open(open), Some(into), _) => self.out = Some(into(open)),
+            (Failure::Elapsed(elapsed), _, Some(into)) => self.out = Some(into(elapsed)),
+            _ => {}
+        }
     }
 }
 
@@ -227,6 +234,7 @@ impl Driver {
 
 impl Below {
     /// `Ready` once the call has its output.
+    #[inline(always)]
     fn poll(&mut self, body: &mut dyn Attempt, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let from = ready!(self.down(body, cx));
@@ -238,6 +246,7 @@ impl Below {
 
     /// Enters the layers from `at` down and runs the body, until there is an output: `Ready`
     /// with the index of the layer it is from (the number of layers for the body's).
+    #[inline(always)]
     fn down(&mut self, body: &mut dyn Attempt, cx: &mut Context<'_>) -> Poll<usize> {
         if let Some(wait) = &mut self.sleep {
             if Pin::new(wait).poll(cx).is_pending() {
@@ -262,11 +271,9 @@ impl Below {
             }
             self.at += 1;
         }
-        if !self.running {
-            body.start();
-            self.running = true;
-        }
-        match body.poll_body(cx) {
+        let start = !self.running;
+        self.running = true;
+        match body.poll_body(start, cx) {
             Poll::Ready(failed) => {
                 self.running = false;
                 self.failed = failed;
@@ -288,7 +295,7 @@ impl Below {
         if self.monitored || above.iter().any(|l| matches!(l, Layer::Retry(_))) {
             self.rejection = Some(Rejected::of(&open));
         }
-        body.open(open);
+        body.fail(Failure::Open(open));
         self.failed = true;
     }
 
@@ -326,13 +333,14 @@ impl Below {
                 Layer::Monitored { .. } | Layer::Timeout { .. } => {}
             }
         }
-        body.elapsed(elapsed);
+        body.fail(Failure::Elapsed(elapsed));
         self.failed = true;
         Poll::Ready(at)
     }
 
     /// The output of layer `from` (or the body's) goes up through the layers above it:
     /// `true` once it is the call's, `false` when a retry waits to attempt again.
+    #[inline(always)]
     fn up(&mut self, from: usize, body: &mut dyn Attempt) -> bool {
         let layers = self.layers.get(..from).unwrap_or_default();
         for (at, layer) in layers.iter().enumerate().rev() {
@@ -423,7 +431,7 @@ fn poll_layers(driver: &mut Driver, body: &mut dyn Attempt, cx: &mut Context<'_>
 /// says what an output's error is (picked by autoref specialisation at the expansion
 /// site); `open` and `elapsed` make the output of a rejection and of a passed deadline
 /// (`Some` when the stack has a breaker, a timeout).
-#[inline]
+#[inline(always)]
 pub fn stacked<M: FnMut() -> F, F: Future<Output: RetryReturn>>(
     layers: &'static [Layer],
     make: M,
