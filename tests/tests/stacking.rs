@@ -296,3 +296,22 @@ async fn each_attempt_of_a_stack_gets_its_own_copies_of_the_arguments() {
     );
     assert_eq!(client.calls.load(SeqCst), 3);
 }
+
+// A `&mut` argument cannot be lent to every attempt through one shared closure: this stack
+// is emitted layer by layer, and each attempt borrows the argument again.
+#[retry(attempts = 3, delay = "1ms", jitter = "none")]
+#[circuit_breaker(name = "stack.by_mut")]
+async fn fill(log: &mut Vec<u32>, upto: usize) -> Result<usize, Error> {
+    log.push(log.len() as u32);
+    if log.len() < upto {
+        return Err(Error::Upstream);
+    }
+    Ok(log.len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_with_a_mut_argument_borrows_it_again_for_each_attempt() {
+    let mut log = Vec::new();
+    assert_eq!(fill(&mut log, 3).await, Ok(3));
+    assert_eq!(log, [0, 1, 2], "each attempt saw the previous ones' pushes");
+}
