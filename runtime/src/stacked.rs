@@ -26,7 +26,7 @@ use crate::error::Cause;
 use crate::gate::Rejected;
 use crate::monitor::{MonitorStats, MonitoredCall};
 use crate::retry::{RetryCell, RetryState, Step, after_failure, after_rejection};
-use crate::returns::{Outcome as _, RetryReturn};
+use crate::returns::{Outcome, RetryReturn};
 use crate::stats::TimeoutStats;
 use crate::timeout::{Deadline, Sleep, TimeoutCell, sleep};
 use crate::{CircuitOpen, Elapsed};
@@ -87,6 +87,9 @@ pub(crate) enum Failure {
 /// What is generic about a stacked function's output: what its error says, and how to make
 /// one from a breaker's rejection or a passed deadline (`None` without that layer).
 struct Outputs<R> {
+    /// `Outcome::is_failure`, taken where the bound is checked (`stacked`), so that a
+    /// return type that is not a `Result` is one error, on the return type.
+    failure: fn(&R) -> bool,
     cause: for<'a> fn(&'a R) -> Option<Cause<'a>>,
     open: Option<fn(CircuitOpen) -> R>,
     elapsed: Option<fn(Elapsed) -> R>,
@@ -101,7 +104,7 @@ struct Polled<'a, M, F: Future> {
     out: Option<F::Output>,
 }
 
-impl<M: FnMut() -> F, F: Future<Output: RetryReturn>> Attempt for Polled<'_, M, F> {
+impl<M: FnMut() -> F, F: Future> Attempt for Polled<'_, M, F> {
     fn poll_body(&mut self, start: bool, cx: &mut Context<'_>) -> Poll<bool> {
         if start {
             self.body.set(Some((self.make)()));
@@ -112,7 +115,7 @@ impl<M: FnMut() -> F, F: Future<Output: RetryReturn>> Attempt for Polled<'_, M, 
         // The finished future stays until the next attempt replaces it or the call is
         // dropped: it holds nothing any more, and is never polled again.
         let out = ready!(body.poll(cx));
-        let failed = out.is_failure();
+        let failed = (self.outputs.failure)(&out);
         self.out = Some(out);
         Poll::Ready(failed)
     }
@@ -401,7 +404,7 @@ pin_project! {
     }
 }
 
-impl<M: FnMut() -> F, F: Future<Output: RetryReturn>> Future for Stacked<M, F> {
+impl<M: FnMut() -> F, F: Future> Future for Stacked<M, F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -443,6 +446,7 @@ pub fn stacked<M: FnMut() -> F, F: Future<Output: RetryReturn>>(
         body: None,
         make,
         outputs: Outputs {
+            failure: <F::Output as Outcome>::is_failure,
             cause,
             open,
             elapsed,

@@ -61,12 +61,14 @@ pub(crate) fn emit(layers: &[Layer], cx: &Cx<'_>, entries: &TokenStream) -> Opti
     let open = returns(Returns::Open, "open_into");
     let elapsed = returns(Returns::Elapsed, "elapsed_into");
     let out = Cx::local("__steadfast_out");
+    // Spanned at the return type too: one that is not a `Result` is reported there.
+    let stacked = quote_spanned!(at_ret=> ::steadfast::__private::stacked);
     Some(quote! {
         #(#statics)*
         #entries
         static __STEADFAST_LAYERS: [::steadfast::__private::Layer; #count] = [#(#values),*];
         #rebind
-        ::steadfast::__private::stacked(
+        #stacked(
             &__STEADFAST_LAYERS,
             #maker,
             |#out| {
