@@ -9,9 +9,12 @@
 //!
 //! The macros take this path for an `async fn` whose attributes are all among
 //! `#[monitored]` (outermost, without `drain`), `#[retry]` (without `retry_if`),
-//! `#[circuit_breaker]` (without `key` or `failure_if`) and `#[timeout]`, with a
-//! `#[retry]` among them; every other stack is emitted layer by layer. The two give the
+//! `#[circuit_breaker]` (without `key`, `failure_if` or `scope = "fleet"`) and `#[timeout]`,
+//! with a `#[retry]` among them, and whose arguments every attempt can borrow (no `&mut`,
+//! no receiver by value); every other stack is emitted layer by layer. The two give the
 //! same results, counts and events (the tests of stacked functions run through this one).
+//! Each kind of layer appears at most once (a second one is a compile error), which the
+//! driver's one field per kind relies on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -113,7 +116,8 @@ impl<M: FnMut() -> F, F: Future> Attempt for Polled<'_, M, F> {
             return Poll::Pending;
         };
         // The finished future stays until the next attempt replaces it or the call is
-        // dropped: it holds nothing any more, and is never polled again.
+        // dropped: its own values were dropped when it finished, what is left are the
+        // references it captured, and it is never polled again.
         let out = ready!(body.poll(cx));
         let failed = (self.outputs.failure)(&out);
         self.out = Some(out);
@@ -418,7 +422,8 @@ impl<M: FnMut() -> F, F: Future> Future for Stacked<M, F> {
         ready!(poll_layers(this.driver, &mut polled, cx));
         match polled.out {
             Some(out) => Poll::Ready(out),
-            // Not reached: every layer that ends a call leaves an output.
+            // Not reached: every layer that ends a call leaves an output (the macro passes
+            // `open`/`elapsed` exactly when the stack has a breaker/timeout to use them).
             None => Poll::Pending,
         }
     }
@@ -434,6 +439,9 @@ fn poll_layers(driver: &mut Driver, body: &mut dyn Attempt, cx: &mut Context<'_>
 /// says what an output's error is (picked by autoref specialisation at the expansion
 /// site); `open` and `elapsed` make the output of a rejection and of a passed deadline
 /// (`Some` when the stack has a breaker, a timeout).
+// Always inlined, debug builds included (unlike the hot paths elsewhere): it only moves
+// its arguments into the future, and a function of its own per decorated function cost more
+// to compile (measured: −0.09 M instructions per stacked function inlined).
 #[inline(always)]
 pub fn stacked<M: FnMut() -> F, F: Future<Output: RetryReturn>>(
     layers: &'static [Layer],
