@@ -416,12 +416,21 @@ impl<'a, T, E> CauseType<'a> for &Watch<'a, Result<T, E>> {
 #[cfg_attr(debug_assertions, inline)]
 pub fn retry_step<R: RetryReturn>(
     out: &R,
-    state: &mut RetryState,
+    state: &mut Option<RetryState>,
     cell: &'static RetryCell,
     waits: Waits,
     rejection: Option<Rejected>,
 ) -> Step {
     retry_step_if(out, state, cell, waits, |_| true, rejection)
+}
+
+/// Whether an attempt of a `#[retry]` function failed: asked before [`retry_step`], so
+/// that a success leaves the loop on one branch of its own (LLVM does not thread the
+/// success out of `retry_step`'s result, where it meets the failures' `Step::Stop`).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub fn retry_failed<R: RetryReturn>(out: &R) -> bool {
+    out.is_failure()
 }
 
 /// [`retry_step`] with `retry_if`: errors it declines are returned at once. A rejection by
@@ -430,7 +439,7 @@ pub fn retry_step<R: RetryReturn>(
 #[cfg_attr(debug_assertions, inline)]
 pub fn retry_step_if<R: RetryReturn>(
     out: &R,
-    state: &mut RetryState,
+    state: &mut Option<RetryState>,
     cell: &'static RetryCell,
     waits: Waits,
     retry_if: impl FnOnce(&R::Error) -> bool,

@@ -336,53 +336,53 @@ pub(crate) enum Exhausted {
     No,
 }
 
-/// The attempts of one call. Lives on the caller's stack: concurrent calls share nothing.
+/// The attempts of one call, from its first failure on. Lives on the caller's stack:
+/// concurrent calls share nothing.
 ///
-/// A call reads its policy once and keeps it here for the rest of the call: when its first
-/// attempt fails (a call that succeeds at once starts with all of this zero, four words,
-/// and reads nothing), or at its start when the policy has `max_elapsed`, is known only at
-/// run time, or was changed by `config::apply` (see [`RetryCell::start`]).
+/// A call holds an `Option<RetryState>` ([`RetryCell::start`]): `None`, one word written,
+/// until an attempt fails, so a call that succeeds at once reads no policy and writes
+/// nothing else. The state is made, and the call's policy read once for the rest of the
+/// call, at its first failure, or at its start when the policy has `max_elapsed`, is known
+/// only at run time, or was changed by `config::apply`.
 #[derive(Debug)]
 pub struct RetryState {
     attempts: u32,
     rejections: u32,
-    /// The last wait taken, in nanoseconds (a `Duration` would be two words to write at
-    /// every call's start).
+    /// The last wait taken, in nanoseconds.
     previous: u64,
     /// When the call started, read only when its policy had `max_elapsed` then; zero
     /// otherwise (a real reading never is: the clock's origin is a day in the past).
     started: Nanos,
-    /// The policy this call runs by, once read.
-    policy: Option<&'static RetryPolicy>,
+    /// The policy this call runs by (a call never mixes two policies that `config::apply`
+    /// set while it ran). A reference, so that `Option<RetryState>` takes no more room.
+    policy: &'static RetryPolicy,
 }
 
 impl RetryState {
-    /// For a call that starts without a clock read or its policy.
-    const FRESH: RetryState = RetryState {
-        attempts: 0,
-        rejections: 0,
-        // No wait taken yet: jitter treats it as `delay` (see `wait`).
-        previous: 0,
-        started: Nanos(0),
-        policy: None,
-    };
-
-    /// The policy this call runs by: read from `cell` the first time (one read per call,
-    /// so a call never mixes two policies that `config::apply` set while it ran).
-    fn policy(&mut self, cell: &'static RetryCell) -> &'static RetryPolicy {
-        self.policy.get_or_insert_with(|| cell.get())
-    }
-
-    /// For a call starting now under `policy`. Reads the clock only when `max_elapsed` is
-    /// set; `waits` is the clock the waits run on (the thread's, or tokio's for async
+    /// For a call that starts now under `policy`. Reads the clock only when `max_elapsed`
+    /// is set; `waits` is the clock the waits run on (the thread's, or tokio's for async
     /// functions).
-    pub(crate) fn new(policy: &RetryPolicy, waits: Waits) -> Self {
+    pub(crate) fn new(policy: &'static RetryPolicy, waits: Waits) -> Self {
         RetryState {
             started: match policy.max_elapsed {
                 Some(_) => waits.now(),
                 None => Nanos(0),
             },
-            ..RetryState::FRESH
+            ..RetryState::after_start(policy)
+        }
+    }
+
+    /// For a call whose first attempt just failed, its policy read now: without a start
+    /// time, so a `max_elapsed` that `config::apply` set while it ran applies from the
+    /// next call.
+    fn after_start(policy: &'static RetryPolicy) -> Self {
+        RetryState {
+            attempts: 0,
+            rejections: 0,
+            // No wait taken yet: jitter treats it as `delay` (see `wait`).
+            previous: 0,
+            started: Nanos(0),
+            policy,
         }
     }
 
@@ -392,17 +392,14 @@ impl RetryState {
     }
 
     /// After an attempt that failed with a retryable error.
-    pub(crate) fn after_failure(
-        &mut self,
-        policy: &RetryPolicy,
-        waits: Waits,
-    ) -> (Step, Exhausted) {
+    pub(crate) fn after_failure(&mut self, waits: Waits) -> (Step, Exhausted) {
+        let policy = self.policy;
         self.attempts = self.attempts.saturating_add(1);
         if self.attempts >= policy.attempts {
             return (Step::Stop, Exhausted::Yes);
         }
         let wait = policy.wait(self.attempts, self.previous());
-        self.take(policy, wait, waits)
+        self.take(wait, waits)
     }
 
     /// After a call that a gate inside the retry rejected: no attempt ran, so none is
@@ -410,10 +407,10 @@ impl RetryState {
     /// else stops.
     pub(crate) fn after_rejection(
         &mut self,
-        policy: &RetryPolicy,
         rejected: Rejected,
         waits: Waits,
     ) -> (Step, Exhausted) {
+        let policy = self.policy;
         // Rejections have a budget of their own so that a gate whose turns keep being
         // taken by other callers cannot hold this call for ever.
         self.rejections = self.rejections.saturating_add(1);
@@ -424,13 +421,13 @@ impl RetryState {
             return (Step::Stop, Exhausted::No);
         }
         let backoff = policy.wait(self.attempts.max(1), self.previous());
-        self.take(policy, backoff.max(after), waits)
+        self.take(backoff.max(after), waits)
     }
 
-    fn take(&mut self, policy: &RetryPolicy, wait: Duration, waits: Waits) -> (Step, Exhausted) {
+    fn take(&mut self, wait: Duration, waits: Waits) -> (Step, Exhausted) {
         // Without a start (its policy read at a failure, after `config::apply` set
         // `max_elapsed` while the call ran) the limit applies from the next call.
-        if let (Some(limit), false) = (policy.max_elapsed, self.started == Nanos(0)) {
+        if let (Some(limit), false) = (self.policy.max_elapsed, self.started == Nanos(0)) {
             let elapsed = waits.now().saturating_sub(self.started);
             if elapsed.saturating_add(wait) > limit {
                 return (Step::Stop, Exhausted::Yes);
@@ -450,12 +447,12 @@ impl RetryState {
 /// this is its first failure).
 #[cold]
 pub(crate) fn after_failure(
-    state: &mut RetryState,
+    state: &mut Option<RetryState>,
     cell: &'static RetryCell,
     waits: Waits,
 ) -> Step {
-    let policy = state.policy(cell);
-    let (step, exhausted) = state.after_failure(policy, waits);
+    let state = state.get_or_insert_with(|| RetryState::after_start(cell.get()));
+    let (step, exhausted) = state.after_failure(waits);
     cell.stats.count(match (step, exhausted) {
         (Step::Wait(_), _) => Count::Retry,
         (Step::Stop, Exhausted::Yes) => Count::Exhausted,
@@ -466,13 +463,13 @@ pub(crate) fn after_failure(
 
 #[cold]
 pub(crate) fn after_rejection(
-    state: &mut RetryState,
+    state: &mut Option<RetryState>,
     cell: &'static RetryCell,
     rejected: Rejected,
     waits: Waits,
 ) -> Step {
-    let policy = state.policy(cell);
-    let (step, exhausted) = state.after_rejection(policy, rejected, waits);
+    let state = state.get_or_insert_with(|| RetryState::after_start(cell.get()));
+    let (step, exhausted) = state.after_rejection(rejected, waits);
     // A wait on a gate is not a retry: the body did not run.
     cell.stats.count(match (step, exhausted) {
         (Step::Wait(_), _) => Count::WaitOutGate,
@@ -546,26 +543,22 @@ impl RetryCell {
         }
     }
 
-    /// A call starts: one load and a branch, and the state zeroed (the policy is read when
-    /// an attempt fails), unless the policy is known only at run time, `config::apply`
+    /// A call starts: one load and a branch, and no state (`None`: made, and the policy
+    /// read, when an attempt fails), unless the policy is known only at run time, `config::apply`
     /// changed it, or it has `max_elapsed`: then it is read now, with the clock under
     /// `max_elapsed`, and kept for the call.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn start(&'static self, waits: Waits) -> RetryState {
+    pub fn start(&'static self, waits: Waits) -> Option<RetryState> {
         if self.slow.load(Ordering::Relaxed) {
-            return self.start_slow(waits);
+            return Some(self.start_slow(waits));
         }
-        RetryState::FRESH
+        None
     }
 
     #[inline(never)]
     fn start_slow(&'static self, waits: Waits) -> RetryState {
-        let policy = self.get();
-        RetryState {
-            policy: Some(policy),
-            ..RetryState::new(policy, waits)
-        }
+        RetryState::new(self.get(), waits)
     }
 
     /// The policy in force: one load and a branch unless the cell is slow (see `slow`).
@@ -730,17 +723,17 @@ mod tests {
     fn stops_after_the_last_attempt_without_waiting() {
         let mut p = policy(Backoff::Constant, Jitter::None);
         p.attempts = 3;
-        let mut state = RetryState::new(&p, Waits::Thread);
+        let mut state = RetryState::new(Box::leak(Box::new(p)), Waits::Thread);
         assert_eq!(
-            state.after_failure(&p, Waits::Thread),
+            state.after_failure(Waits::Thread),
             (Step::Wait(ms(100)), Exhausted::No)
         );
         assert_eq!(
-            state.after_failure(&p, Waits::Thread),
+            state.after_failure(Waits::Thread),
             (Step::Wait(ms(100)), Exhausted::No)
         );
         assert_eq!(
-            state.after_failure(&p, Waits::Thread),
+            state.after_failure(Waits::Thread),
             (Step::Stop, Exhausted::Yes)
         );
         assert_eq!(state.attempts(), 3);
@@ -750,14 +743,11 @@ mod tests {
     fn a_wait_that_would_cross_max_elapsed_is_not_taken() {
         let mut p = policy(Backoff::Constant, Jitter::None);
         p.max_elapsed = Some(ms(150));
-        let mut state = RetryState::new(&p, Waits::Thread);
-        assert_eq!(
-            state.after_failure(&p, Waits::Thread).0,
-            Step::Wait(ms(100))
-        );
+        let mut state = RetryState::new(Box::leak(Box::new(p)), Waits::Thread);
+        assert_eq!(state.after_failure(Waits::Thread).0, Step::Wait(ms(100)));
         std::thread::sleep(ms(60)); // 60 + 100 > 150
         assert_eq!(
-            state.after_failure(&p, Waits::Thread),
+            state.after_failure(Waits::Thread),
             (Step::Stop, Exhausted::Yes)
         );
     }
@@ -765,22 +755,22 @@ mod tests {
     #[test]
     fn rejections_wait_out_the_breaker_without_spending_attempts() {
         let p = policy(Backoff::Constant, Jitter::None);
-        let mut state = RetryState::new(&p, Waits::Thread);
+        let mut state = RetryState::new(Box::leak(Box::new(p)), Waits::Thread);
         let open = |ms_left| Rejected {
             try_again_in: Some(ms(ms_left)),
             overload: false,
         };
         assert_eq!(
-            state.after_rejection(&p, open(500), Waits::Thread).0,
+            state.after_rejection(open(500), Waits::Thread).0,
             Step::Wait(ms(500))
         );
         assert_eq!(
-            state.after_rejection(&p, open(20), Waits::Thread).0,
+            state.after_rejection(open(20), Waits::Thread).0,
             Step::Wait(ms(100))
         );
         assert_eq!(state.attempts(), 0);
         assert_eq!(
-            state.after_rejection(&p, open(5_000), Waits::Thread),
+            state.after_rejection(open(5_000), Waits::Thread),
             (Step::Stop, Exhausted::No),
             "longer than max_delay: return the CircuitOpen at once"
         );
@@ -789,7 +779,7 @@ mod tests {
             overload: false,
         };
         assert_eq!(
-            state.after_rejection(&p, never, Waits::Thread),
+            state.after_rejection(never, Waits::Thread),
             (Step::Stop, Exhausted::No),
             "a gate that will not reopen by itself: return at once"
         );

@@ -263,7 +263,7 @@ impl Below {
         }
         while let Some(layer) = self.layers.get(self.at) {
             match *layer {
-                Layer::Retry(cell) => self.retry = Some(cell.start(Waits::Tokio)),
+                Layer::Retry(cell) => self.retry = cell.start(Waits::Tokio),
                 Layer::Breaker(slot) => match slot.get().try_acquire() {
                     Ok(permit) => self.permit = Some(permit),
                     Err(open) => {
@@ -363,9 +363,8 @@ impl Below {
                 }
                 Layer::Retry(cell) => {
                     let rejected = self.rejection.take();
-                    let Some(state) = &mut self.retry else {
-                        continue;
-                    };
+                    // `None` until an attempt fails (`RetryCell::start`).
+                    let state = &mut self.retry;
                     let step = match (self.failed, rejected) {
                         (false, _) => Step::Stop,
                         (true, Some(rejected)) => {

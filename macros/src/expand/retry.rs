@@ -19,13 +19,16 @@ use crate::item;
 //             RetryPolicy::DEFAULT.set_attempts(3).set_delay(50ms), // the cell holds the counts too
 //             "module::fetch", &FUNCTION);
 //         list!(retry, &POLICY);   // listed before `main`: known before the first call
-//         let mut state = POLICY.start(Waits::Thread);  // one load and a branch, four words
-//         loop {                                        // zeroed (the clock too with max_elapsed)
+//         let mut state = POLICY.start(Waits::Thread);  // one load and a branch, `None`
+//         loop {                                        // (with max_elapsed: the clock read)
 //             let wait = {
 //                 let out = <inner>;        // the next layer, or the body, which starts with
 //                                           // `let url = retry_clone(&url);` (by-value arguments)
+//                 if !retry_failed(&out) {
+//                     break out;                                      // success: one branch
+//                 }
 //                 match retry_step(&out, &mut state, &POLICY, Waits::Thread, rejection.take()) {
-//                     Step::Stop => break out,                        // success: one branch
+//                     Step::Stop => break out,
 //                     Step::Wait(d) => d,
 //                 }
 //             };                                                      // `out` is gone before the wait:
@@ -115,6 +118,9 @@ impl Emit for RetryArgs {
                 }
             }
         };
+        let failed = quote_spanned! {ret_span=>
+            ::steadfast::__private::retry_failed(&#out_at_ret)
+        };
         let policy_binding = policy_binding(self, cx);
         quote! {
             #policy_binding
@@ -124,6 +130,10 @@ impl Emit for RetryArgs {
                 let #wait = {
                     let #out #out_type = #inner;
                     #take_first
+                    if !#failed {
+                        #forward
+                        break #out;
+                    }
                     match #step {
                         ::steadfast::__private::Step::Stop => {
                             #forward
