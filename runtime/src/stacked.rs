@@ -180,6 +180,7 @@ struct Below {
     deadline: Option<Deadline>,
     permit: Option<Permit<'static>>,
     sleep: Option<Sleep>,
+    /// The retry's attempts: `None` until one fails (as `RetryCell::start` leaves it).
     retry: Option<RetryState>,
     /// What a gate left when it turned the call away: travels up with the output.
     rejection: Option<Rejected>,
