@@ -154,7 +154,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
                 ),
             };
             quote! {
-                let _entered = ::steadfast::__private::enter(#span);
+                let _entered = ::steadfast::__private::enter_span(&__STEADFAST_CALLSITE);
                 #declare
                 let #out #out_type = #inner;
                 #read
@@ -198,10 +198,14 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             }}
         }
     };
+    // A sync body makes and enters its span in one call (`enter_span`, in `run`).
+    let make_span = cx
+        .is_async()
+        .then(|| quote!(let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);));
     let start = match &args.drain {
         None => quote! {
             let #call = __STEADFAST_MONITOR.start();
-            let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
+            #make_span
             #run
         },
         // Counted in flight first, then the drain's door read: see `drain`.
@@ -228,7 +232,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
                         ::core::result::Result::Ok(#admitted) => #admitted,
                         ::core::result::Result::Err(#turned_away) => break #gate #turned_away,
                     };
-                    let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);
+                    #make_span
                     #run
                 }
             }
