@@ -10,7 +10,7 @@ use crate::breaker::{BreakerKey, Core, Permit};
 
 pub use crate::__steadfast_list as list;
 pub use crate::breaker::{BreakerSlot, BreakerSpec, Config, KeyedSlot, Spec, TripPolicy};
-pub use crate::call_span::span;
+use crate::call_span::span;
 use crate::call_span::{Polling, failed, finishing};
 pub use crate::clock::{Clock, SystemClock, Waits};
 pub use crate::drain::{
@@ -639,17 +639,18 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Runs `body` as one call of a `#[monitored]` async function.
+/// Runs `body` as one call of a `#[monitored]` async function, in a span made now from
+/// `callsite` (here, so that the function holds no span of its own to drop).
 #[inline]
 pub fn monitored<F: Future>(
     call: MonitoredCall,
-    span: tracing::Span,
+    callsite: &'static tracing::callsite::DefaultCallsite,
     body: F,
     finish: fn(&F::Output, MonitoredCall),
 ) -> Monitored<F> {
     Monitored {
         body,
-        span,
+        span: span(callsite),
         call: Some(call),
         finish,
     }

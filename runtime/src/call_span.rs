@@ -56,7 +56,7 @@ pub(crate) fn finishing(call: &mut Option<MonitoredCall>) -> Option<MonitoredCal
 /// Opens the span of one `#[monitored]` call, or a disabled one: what `tracing::span!`
 /// expands to, once in the runtime rather than in every decorated function.
 #[inline]
-pub fn span(callsite: &'static tracing::callsite::DefaultCallsite) -> tracing::Span {
+pub(crate) fn span(callsite: &'static tracing::callsite::DefaultCallsite) -> tracing::Span {
     use tracing::callsite::Callsite as _;
     let meta = callsite.metadata();
     let level = *meta.level();

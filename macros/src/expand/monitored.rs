@@ -124,11 +124,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
     } else {
         inner
     };
-    let (call, span, out) = (
-        Cx::local("__steadfast_call"),
-        Cx::local("__steadfast_span"),
-        Cx::local("__steadfast_out"),
-    );
+    let (call, out) = (Cx::local("__steadfast_call"), Cx::local("__steadfast_out"));
     let span_name = span_name(args, cx);
     // Ends the call from its result: a failure (with its event) for a `Result`'s `Err`,
     // a success otherwise, picked by autoref specialisation in one method call. An `Err`
@@ -169,7 +165,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
         (true, None) => {
             let future = as_future(inner);
             quote! {
-                ::steadfast::__private::monitored(#call, #span, #future, |#out, #call| {
+                ::steadfast::__private::monitored(#call, &__STEADFAST_CALLSITE, #future, |#out, #call| {
                     let #rejected = ::core::option::Option::None;
                     #end
                 }).await
@@ -181,7 +177,7 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             quote! {{
                 let (#out, #rejected) = ::steadfast::__private::monitored(
                     #call,
-                    #span,
+                    &__STEADFAST_CALLSITE,
                     async {
                         let mut #slot = ::core::option::Option::None;
                         let #out #out_type = #inner;
@@ -198,14 +194,9 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
             }}
         }
     };
-    // A sync body makes and enters its span in one call (`enter_span`, in `run`).
-    let make_span = cx
-        .is_async()
-        .then(|| quote!(let #span = ::steadfast::__private::span(&__STEADFAST_CALLSITE);));
     let start = match &args.drain {
         None => quote! {
             let #call = __STEADFAST_MONITOR.start();
-            #make_span
             #run
         },
         // Counted in flight first, then the drain's door read: see `drain`.
@@ -232,7 +223,6 @@ fn wrap(inner: TokenStream, args: &MonitoredArgs, cx: &Cx<'_>) -> TokenStream {
                         ::core::result::Result::Ok(#admitted) => #admitted,
                         ::core::result::Result::Err(#turned_away) => break #gate #turned_away,
                     };
-                    #make_span
                     #run
                 }
             }
