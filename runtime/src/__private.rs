@@ -704,7 +704,7 @@ pub struct Entered {
     _span: tracing::span::EnteredSpan,
 }
 
-/// Makes the call's span (see [`span`]) and enters it and an admitted call, until the
+/// Makes the call's span (as `call_span::span` makes it) and enters it and an admitted call, until the
 /// guard is dropped: one call and one local in the function, not two of each (the span's
 /// own local and its drop on unwinding cost 1.4 M instructions to compile per function).
 #[cfg_attr(not(debug_assertions), inline)]
