@@ -704,9 +704,10 @@ pub struct Entered {
     _span: tracing::span::EnteredSpan,
 }
 
-/// Makes the call's span (as `call_span::span` makes it) and enters it and an admitted call, until the
-/// guard is dropped: one call and one local in the function, not two of each (the span's
-/// own local and its drop on unwinding cost 1.4 M instructions to compile per function).
+/// Makes the call's span (as `call_span::span` makes it) and enters it and an admitted
+/// call, until the guard is dropped: one call and one local in the function, not two of
+/// each (the span's own local and its drop on unwinding cost 1.4 M instructions to compile
+/// per function).
 #[cfg_attr(not(debug_assertions), inline)]
 pub fn enter_span(callsite: &'static tracing::callsite::DefaultCallsite) -> Entered {
     let span = span(callsite).entered();
