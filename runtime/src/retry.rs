@@ -368,14 +368,14 @@ impl RetryState {
                 Some(_) => waits.now(),
                 None => Nanos(0),
             },
-            ..RetryState::after_start(policy)
+            ..RetryState::at_first_failure(policy)
         }
     }
 
     /// For a call whose first attempt just failed, its policy read now: without a start
     /// time, so a `max_elapsed` that `config::apply` set while it ran applies from the
-    /// next call.
-    fn after_start(policy: &'static RetryPolicy) -> Self {
+    /// next call. (`new` is this with the start time.)
+    fn at_first_failure(policy: &'static RetryPolicy) -> Self {
         RetryState {
             attempts: 0,
             rejections: 0,
@@ -451,7 +451,7 @@ pub(crate) fn after_failure(
     cell: &'static RetryCell,
     waits: Waits,
 ) -> Step {
-    let state = state.get_or_insert_with(|| RetryState::after_start(cell.get()));
+    let state = state.get_or_insert_with(|| RetryState::at_first_failure(cell.get()));
     let (step, exhausted) = state.after_failure(waits);
     cell.stats.count(match (step, exhausted) {
         (Step::Wait(_), _) => Count::Retry,
@@ -468,7 +468,7 @@ pub(crate) fn after_rejection(
     rejected: Rejected,
     waits: Waits,
 ) -> Step {
-    let state = state.get_or_insert_with(|| RetryState::after_start(cell.get()));
+    let state = state.get_or_insert_with(|| RetryState::at_first_failure(cell.get()));
     let (step, exhausted) = state.after_rejection(rejected, waits);
     // A wait on a gate is not a retry: the body did not run.
     cell.stats.count(match (step, exhausted) {
